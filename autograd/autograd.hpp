@@ -1,0 +1,17 @@
+#pragma once
+// Everything of autograd: tensors, Variable, ops, NoGradGuard, gradcheck, seeds, threads.
+#include "autograd/elementwise.hpp"
+#include "autograd/error.hpp"
+#include "autograd/factories.hpp"
+#include "autograd/gradcheck.hpp"
+#include "autograd/linalg.hpp"
+#include "autograd/random.hpp"
+#include "autograd/reduce.hpp"
+#include "autograd/shape_ops.hpp"
+#include "autograd/tensor.hpp"
+#include "autograd/threads.hpp"
+#include "autograd/variable.hpp"
+#include "autograd/conv.hpp"
+#include "autograd/loss.hpp"
+#include "autograd/normalization.hpp"
+#include "autograd/pooling.hpp"

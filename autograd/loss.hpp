@@ -1,0 +1,32 @@
+#pragma once
+// Softmax and the losses, fused where that is faster and stabler.
+#include "autograd/variable.hpp"
+
+namespace tg {
+
+enum class Reduction { None, Mean, Sum };
+
+struct CrossEntropyOptions {
+  Reduction reduction = Reduction::Mean;
+  float label_smoothing = 0.0f;
+  bool check_finite = false;  ///< throw on NaN/inf logits instead of returning NaN
+};
+
+/// softmax along `dim` (stable: subtracts the max).
+Variable softmax(const Variable& x, std::int64_t dim = -1);
+/// log softmax along `dim`, stable for logits of +-1000.
+Variable log_softmax(const Variable& x, std::int64_t dim = -1);
+/// torch cross_entropy: logits [N, C], labels [N] in [0, C); fused with log_softmax.
+Variable cross_entropy(const Variable& logits, const Labels& labels,
+                       CrossEntropyOptions options = {});
+/// torch nll_loss: log-probabilities [N, C], labels [N].
+Variable nll_loss(const Variable& log_probs, const Labels& labels,
+                  Reduction reduction = Reduction::Mean);
+/// mean((input - target)^2) (or sum / none).
+Variable mse_loss(const Variable& input, const Variable& target,
+                  Reduction reduction = Reduction::Mean);
+/// torch binary_cross_entropy_with_logits, stable for logits of +-100.
+Variable binary_cross_entropy_with_logits(const Variable& logits, const Variable& target,
+                                          Reduction reduction = Reduction::Mean);
+
+}  // namespace tg

@@ -1,0 +1,23 @@
+#pragma once
+// Ops that move elements without computing: reshape, transpose, permute, cat, narrow, slice.
+#include "autograd/variable.hpp"
+
+namespace tg {
+
+/// Same elements, new shape; one dimension may be -1.
+Variable reshape(const Variable& x, const std::vector<std::int64_t>& shape);
+Variable flatten(const Variable& x, std::int64_t start_dim = 1, std::int64_t end_dim = -1);
+Variable transpose(const Variable& x, std::int64_t dim0, std::int64_t dim1);
+Variable permute(const Variable& x, const std::vector<std::int64_t>& dims);
+/// Joins tensors along `dim`; all other dimensions must match.
+Variable cat(const std::vector<Variable>& xs, std::int64_t dim = 0);
+/// Elements start..start+length-1 along `dim`.
+Variable narrow(const Variable& x, std::int64_t dim, std::int64_t start, std::int64_t length);
+/// Python's x[..., start:end:step, ...] along `dim` (negative start/end count from the end).
+Variable slice(const Variable& x, std::int64_t dim, std::int64_t start, std::int64_t end,
+               std::int64_t step = 1);
+
+/// The permutation applied to a plain tensor (contiguous result).
+Tensor permute_tensor(const Tensor& x, const std::vector<std::size_t>& dims);
+
+}  // namespace tg

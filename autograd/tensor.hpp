@@ -1,0 +1,27 @@
+#pragma once
+// The array types of tapegrad: float tensors (row-major, NCHW for images) and integer labels.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+#include <xtensor/xarray.hpp>
+
+namespace tg {
+
+/// A dense float32 array, row-major (images are [N, C, H, W]).
+using Tensor = xt::xarray<float>;
+/// Class labels, one per sample.
+using Labels = xt::xarray<std::int64_t>;
+/// A tensor's shape.
+using Shape = Tensor::shape_type;
+
+/// "[64, 3, 32, 32]": how every message prints a shape.
+std::string shape_str(const Shape& shape);
+/// The same for a shape held in any integer vector.
+std::string shape_str(const std::vector<std::int64_t>& shape);
+/// Number of elements of a tensor of that shape (1 for a 0-d shape).
+std::size_t numel_of(const Shape& shape);
+/// A tensor of that shape whose values are not initialised (fill it before reading it).
+Tensor empty(const Shape& shape);
+
+}  // namespace tg

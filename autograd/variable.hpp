@@ -1,0 +1,161 @@
+#pragma once
+// tg::Variable: a shared handle to one node of the dynamic graph (its value, its gradient, and
+// the rule that sends a gradient back to the node's inputs). Ops record nodes with record_op.
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace tg {
+
+struct Node;
+using NodePtr = std::shared_ptr<Node>;
+using TensorList = std::vector<Tensor>;
+
+/// What a backward rule may read: the inputs' and the output's values, and which inputs need a
+/// gradient. It holds references into the graph, valid only during the call.
+class BackwardCtx {
+ public:
+  BackwardCtx(const Node& node) : node_(node) {}
+  /// Whether input i needs a gradient (return an empty Tensor for it when not).
+  bool needs(std::size_t i) const;
+  /// The value input i had when the op ran.
+  const Tensor& input(std::size_t i) const;
+  /// The op's own result.
+  const Tensor& output() const;
+  std::size_t num_inputs() const;
+
+ private:
+  const Node& node_;
+};
+
+/// Given dLoss/dOutput, returns dLoss/dInput_i for every input (empty where !ctx.needs(i)).
+/// Capture only what the inputs and output cannot give (masks, indices, statistics).
+using BackwardFn = std::function<TensorList(Tensor grad_output, const BackwardCtx& ctx)>;
+/// Sees, and may replace, the gradient flowing into a variable.
+using GradHook = std::function<void(Tensor& grad)>;
+
+/// One node of the graph. Users hold it through Variable; ops create it through record_op.
+struct Node {
+  Tensor value;
+  Tensor grad;                 // meaningful only when has_grad
+  bool has_grad = false;
+  bool requires_grad = false;
+  bool retains_grad = false;   // a non-leaf that keeps its .grad (retain_grad())
+  bool released = false;       // its backward ran and its graph was freed
+  const char* op = nullptr;    // nullptr for a leaf
+  std::vector<NodePtr> inputs;
+  BackwardFn backward;
+  std::vector<GradHook> hooks;
+  // Engine bookkeeping for one backward pass.
+  std::uint64_t visit_epoch = 0;
+  Tensor pending;
+  bool has_pending = false;
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  ~Node();  // dismantles long input chains iteratively (no deep recursion)
+};
+
+/// Options of Variable::backward.
+struct BackwardOptions {
+  bool retain_graph = false;  ///< keep the graph so that backward can run through it again
+};
+
+/// A differentiable value. Copies alias the same node, like torch::Tensor.
+class Variable {
+ public:
+  /// An undefined variable (defined() is false), e.g. a module member set later.
+  Variable() = default;
+  /// A leaf holding `value`.
+  Variable(Tensor value, bool requires_grad = false);
+  explicit Variable(NodePtr node) : node_(std::move(node)) {}
+
+  bool defined() const { return node_ != nullptr; }
+  const Tensor& value() const;
+  /// The value, writable (optimizers update parameters in place).
+  Tensor& value();
+  /// dLoss/dThis, accumulated over backward calls; throws when there is none yet.
+  const Tensor& grad() const;
+  Tensor& grad();
+  bool has_grad() const;
+  const Shape& shape() const { return value().shape(); }
+  std::size_t dim() const { return value().dimension(); }
+  std::size_t numel() const { return value().size(); }
+  /// The one element's value; throws for tensors of more than one element.
+  float item() const;
+
+  bool requires_grad() const;
+  /// Only for leaves: whether backward computes this variable's gradient.
+  void set_requires_grad(bool requires);
+  bool is_leaf() const;
+  /// Name of the op that made this variable ("mul", "conv2d"...), or "leaf".
+  const char* op_name() const;
+  /// Drops the gradient (PyTorch's set_to_none).
+  void zero_grad();
+  /// A leaf with the same value, cut off from the graph.
+  Variable detach() const;
+  /// Makes a non-leaf keep its gradient in grad() (leaves always do).
+  void retain_grad();
+
+  /// Backpropagates from a one-element variable (gradient 1).
+  void backward(BackwardOptions options = {}) const;
+  /// Backpropagates `grad_output`, which must have this variable's shape.
+  void backward(const Tensor& grad_output, BackwardOptions options = {}) const;
+
+  /// fn(Tensor& grad) observes or replaces the gradient flowing into this variable; a callable
+  /// returning a Tensor replaces it, like a PyTorch hook returning a value.
+  template <class Fn>
+  void register_hook(Fn fn) {
+    if constexpr (std::is_invocable_r_v<Tensor, Fn, const Tensor&> &&
+                  !std::is_void_v<std::invoke_result_t<Fn, const Tensor&>>)
+      add_hook([fn = std::move(fn)](Tensor& g) mutable { g = fn(static_cast<const Tensor&>(g)); });
+    else
+      add_hook([fn = std::move(fn)](Tensor& g) mutable { fn(g); });
+  }
+
+  /// Same elements, new shape; one dimension may be -1.
+  Variable view(const std::vector<std::int64_t>& shape) const;
+  Variable reshape(const std::vector<std::int64_t>& shape) const { return view(shape); }
+  /// Merges dimensions start_dim..end_dim (default: all from 1 on, keeping the batch).
+  Variable flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1) const;
+  Variable transpose(std::int64_t dim0, std::int64_t dim1) const;
+  Variable permute(const std::vector<std::int64_t>& dims) const;
+
+  const NodePtr& node() const { return node_; }
+
+ private:
+  void add_hook(GradHook hook);
+  Node& checked_node() const;
+  NodePtr node_;
+};
+
+/// Records an op: a variable holding `value` whose gradient flows to `inputs` through
+/// `backward`. Records nothing (returns a plain leaf) when no input requires grad or grad mode
+/// is off.
+Variable record_op(const char* op, Tensor value, std::initializer_list<Variable> inputs,
+                   BackwardFn backward);
+Variable record_op(const char* op, Tensor value, const std::vector<Variable>& inputs,
+                   BackwardFn backward);
+
+/// Whether ops record onto the tape on this thread.
+bool grad_enabled();
+
+/// While alive, nothing on this thread records onto the tape (inference, optimizer updates).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace tg

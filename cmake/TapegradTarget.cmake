@@ -1,0 +1,36 @@
+# Flags shared by every tapegrad target, set per target (no global flags).
+add_library(tapegrad_options INTERFACE)
+target_compile_features(tapegrad_options INTERFACE cxx_std_20)
+target_compile_options(tapegrad_options INTERFACE
+  $<BUILD_INTERFACE:-Wall -Wextra>
+  $<$<AND:$<CONFIG:Release>,$<NOT:$<BOOL:${TAPEGRAD_SANITIZE}>>>:-O3>)
+if(TAPEGRAD_NATIVE)
+  target_compile_options(tapegrad_options INTERFACE $<BUILD_INTERFACE:-march=native>)
+endif()
+if(TAPEGRAD_SANITIZE)
+  target_compile_options(tapegrad_options INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1)
+  target_link_options(tapegrad_options INTERFACE -fsanitize=address,undefined)
+endif()
+# XTENSOR_USE_XSIMD comes with xtensor::use_xsimd.
+
+# tapegrad_add_library(<area> [DEPENDS targets...]): one library per folder, built from every
+# .cpp in it, so that adding a file needs no edit here and a wrong-way include fails to link.
+# A folder with no sources yet is an interface library with the same name.
+function(tapegrad_add_library area)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "DEPENDS")
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  set(target tapegrad_${area})
+  if(sources)
+    add_library(${target} ${sources})
+    set(scope PUBLIC)
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  else()
+    add_library(${target} INTERFACE)
+    set(scope INTERFACE)
+  endif()
+  add_library(tapegrad::${area} ALIAS ${target})
+  target_include_directories(${target} ${scope}
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<INSTALL_INTERFACE:include/tapegrad>)
+  target_link_libraries(${target} ${scope} tapegrad_options xtensor xtensor::use_xsimd ${arg_DEPENDS})
+endfunction()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tapegrad needs, only those that are missing.
+# Usage: scripts/deps.sh [extra-package ...]   (bench/run.sh passes libtorch-dev)
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libxtensor-dev xtl-dev libxsimd-dev
+  libopenblas-openmp-dev      # OpenBLAS built on OpenMP: one owner of the threads
+  zlib1g-dev doctest-dev libstb-dev
+  nlohmann-json3-dev          # safetensors headers are JSON
+  libcli11-dev                # the examples' command lines
+  dataset-fashion-mnist       # the main job's data, in /usr/share/datasets/fashion-mnist
+  "$@"
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "tapegrad: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
