@@ -1,5 +1,6 @@
 #include "autograd/tensor.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 namespace tg {
@@ -26,5 +27,11 @@ std::size_t numel_of(const Shape& shape) {
 }
 
 Tensor empty(const Shape& shape) { return Tensor::from_shape(shape); }
+
+Tensor filled(const Shape& shape, float value) {
+  Tensor t = Tensor::from_shape(shape);
+  std::fill(t.data(), t.data() + t.size(), value);
+  return t;
+}
 
 }  // namespace tg

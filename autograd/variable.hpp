@@ -92,7 +92,7 @@ class Variable {
 
   bool requires_grad() const;
   /// Only for leaves: whether backward computes this variable's gradient.
-  void set_requires_grad(bool requires);
+  void set_requires_grad(bool requires_grad);
   bool is_leaf() const;
   /// Name of the op that made this variable ("mul", "conv2d"...), or "leaf".
   const char* op_name() const;

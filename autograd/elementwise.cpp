@@ -1,0 +1,263 @@
+// Elementwise ops: each forward with its backward rule right below it.
+#include "autograd/elementwise.hpp"
+
+#include <cmath>
+
+#include "autograd/error.hpp"
+#include "autograd/kernels/map.hpp"
+
+namespace tg {
+
+using kernels::broadcast_zip;
+using kernels::map;
+using kernels::zip;
+using kernels::zip3;
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  if (a == b) return a;
+  const std::size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (std::size_t i = 0; i < rank; ++i) {
+    const std::size_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const std::size_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    TG_CHECK(da == db || da == 1 || db == 1, op, ": expected shapes that broadcast, got ",
+             shape_str(a), " and ", shape_str(b));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+namespace kernels {
+std::vector<std::ptrdiff_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<std::ptrdiff_t> strides(out.size(), 0);
+  std::ptrdiff_t stride = 1;
+  for (std::size_t k = 0; k < in.size(); ++k) {
+    const std::size_t d_in = in.size() - 1 - k, d_out = out.size() - 1 - k;
+    strides[d_out] = in[d_in] == 1 ? 0 : stride;
+    stride *= std::ptrdiff_t(in[d_in]);
+  }
+  return strides;
+}
+}  // namespace kernels
+
+Tensor sum_to(Tensor grad, const Shape& shape) {
+  if (grad.shape() == shape) return grad;
+  Tensor out = filled(shape, 0.0f);
+  const auto strides = kernels::broadcast_strides(shape, grad.shape());
+  const Shape& gshape = grad.shape();
+  const std::size_t rank = gshape.size();
+  std::vector<std::size_t> index(rank, 0);
+  std::ptrdiff_t offset = 0;
+  const float* g = grad.data();
+  float* o = out.data();
+  for (std::size_t i = 0; i < grad.size(); ++i) {
+    o[offset] += g[i];
+    for (std::size_t d = rank; d-- > 0;) {
+      offset += strides[d];
+      if (++index[d] < gshape[d]) break;
+      offset -= strides[d] * std::ptrdiff_t(gshape[d]);
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+// ---- binary ops with broadcasting ----
+
+Variable add(const Variable& a, const Variable& b) {
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "add");
+  return record_op("add", broadcast_zip(a.value(), b.value(), shape, std::plus<>()), {a, b},
+                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     Tensor ga = ctx.needs(0) ? sum_to(g, ctx.input(0).shape()) : Tensor();
+                     Tensor gb = ctx.needs(1) ? sum_to(std::move(g), ctx.input(1).shape()) : Tensor();
+                     return {std::move(ga), std::move(gb)};
+                   });
+}
+
+Variable sub(const Variable& a, const Variable& b) {
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "sub");
+  return record_op("sub", broadcast_zip(a.value(), b.value(), shape, std::minus<>()), {a, b},
+                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     Tensor ga = ctx.needs(0) ? sum_to(g, ctx.input(0).shape()) : Tensor();
+                     Tensor gb;
+                     if (ctx.needs(1)) {
+                       gb = sum_to(std::move(g), ctx.input(1).shape());
+                       kernels::apply(gb, [](float v) { return -v; });
+                     }
+                     return {std::move(ga), std::move(gb)};
+                   });
+}
+
+Variable mul(const Variable& a, const Variable& b) {
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "mul");
+  return record_op("mul", broadcast_zip(a.value(), b.value(), shape, std::multiplies<>()), {a, b},
+                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     const Tensor &x = ctx.input(0), &y = ctx.input(1);
+                     TensorList grads(2);
+                     if (ctx.needs(0))
+                       grads[0] = sum_to(broadcast_zip(g, y, g.shape(), std::multiplies<>()), x.shape());
+                     if (ctx.needs(1))
+                       grads[1] = sum_to(broadcast_zip(g, x, g.shape(), std::multiplies<>()), y.shape());
+                     return grads;
+                   });
+}
+
+Variable div(const Variable& a, const Variable& b) {
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "div");
+  return record_op("div", broadcast_zip(a.value(), b.value(), shape, std::divides<>()), {a, b},
+                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     const Tensor &x = ctx.input(0), &y = ctx.input(1);
+                     TensorList grads(2);
+                     if (ctx.needs(0))
+                       grads[0] = sum_to(broadcast_zip(g, y, g.shape(), std::divides<>()), x.shape());
+                     if (ctx.needs(1)) {
+                       // d(x/y)/dy = -(x/y) / y = -out / y
+                       Tensor go = zip(g, ctx.output(), std::multiplies<>());
+                       Tensor gy = broadcast_zip(go, y, g.shape(), [](float v, float d) { return -v / d; });
+                       grads[1] = sum_to(std::move(gy), y.shape());
+                     }
+                     return grads;
+                   });
+}
+
+Variable pow(const Variable& x, const Variable& y) {
+  const Shape shape = broadcast_shapes(x.shape(), y.shape(), "pow");
+  auto power = [](float b, float e) { return std::pow(b, e); };
+  return record_op("pow", broadcast_zip(x.value(), y.value(), shape, power), {x, y},
+                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     const Tensor &b = ctx.input(0), &e = ctx.input(1);
+                     const Shape& shape = g.shape();
+                     TensorList grads(2);
+                     if (ctx.needs(0)) {
+                       Tensor d = broadcast_zip(b, e, shape, [](float bv, float ev) {
+                         return ev == 0.0f ? 0.0f : ev * std::pow(bv, ev - 1.0f);
+                       });
+                       grads[0] = sum_to(zip(g, d, std::multiplies<>()), b.shape());
+                     }
+                     if (ctx.needs(1)) {
+                       Tensor lb = broadcast_zip(b, ctx.output(), shape, [](float bv, float) {
+                         return std::log(bv);
+                       });
+                       Tensor d = zip3(g, ctx.output(), lb, [](float gv, float o, float l) {
+                         return o == 0.0f ? 0.0f : gv * o * l;
+                       });
+                       grads[1] = sum_to(std::move(d), e.shape());
+                     }
+                     return grads;
+                   });
+}
+
+// ---- ops with a constant ----
+
+Variable add(const Variable& a, float s) {
+  return record_op("add_scalar", map(a.value(), [s](float v) { return v + s; }), {a},
+                   [](Tensor g, const BackwardCtx&) -> TensorList { return {std::move(g)}; });
+}
+
+Variable mul(const Variable& a, float s) {
+  return record_op("mul_scalar", map(a.value(), [s](float v) { return v * s; }), {a},
+                   [s](Tensor g, const BackwardCtx&) -> TensorList {
+                     kernels::apply(g, [s](float v) { return v * s; });
+                     return {std::move(g)};
+                   });
+}
+
+Variable neg(const Variable& a) { return mul(a, -1.0f); }
+
+Variable rdiv(float s, const Variable& a) {
+  return record_op("rdiv", map(a.value(), [s](float v) { return s / v; }), {a},
+                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     // d(s/x)/dx = -s/x^2 = -out/x
+                     return {zip3(g, ctx.output(), ctx.input(0),
+                                  [](float gv, float o, float x) { return -gv * o / x; })};
+                   });
+}
+
+// ---- unary math ----
+
+namespace {
+// A unary op whose derivative is a function of (input, output).
+template <class Forward, class Derivative>
+Variable unary(const char* op, const Variable& x, Forward f, Derivative df) {
+  return record_op(op, map(x.value(), f), {x},
+                   [df](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     return {zip3(g, ctx.input(0), ctx.output(),
+                                  [df](float gv, float in, float out) { return gv * df(in, out); })};
+                   });
+}
+}  // namespace
+
+Variable exp(const Variable& x) {
+  return unary("exp", x, [](float v) { return std::exp(v); }, [](float, float o) { return o; });
+}
+
+Variable log(const Variable& x) {
+  return unary("log", x, [](float v) { return std::log(v); }, [](float in, float) { return 1.0f / in; });
+}
+
+Variable pow(const Variable& x, float p) {
+  if (p == 2.0f)
+    return unary("pow", x, [](float v) { return v * v; }, [](float in, float) { return 2.0f * in; });
+  return unary("pow", x, [p](float v) { return std::pow(v, p); },
+               [p](float in, float) { return p == 0.0f ? 0.0f : p * std::pow(in, p - 1.0f); });
+}
+
+Variable sqrt(const Variable& x) {
+  return unary("sqrt", x, [](float v) { return std::sqrt(v); },
+               [](float, float o) { return 0.5f / o; });
+}
+
+Variable abs(const Variable& x) {
+  return unary("abs", x, [](float v) { return std::fabs(v); },
+               [](float in, float) { return in > 0.0f ? 1.0f : (in < 0.0f ? -1.0f : 0.0f); });
+}
+
+Variable clamp(const Variable& x, float lo, float hi) {
+  TG_CHECK(!(lo > hi), "clamp: expected min <= max, got min = ", lo, ", max = ", hi);
+  return unary("clamp", x, [lo, hi](float v) { return std::min(std::max(v, lo), hi); },
+               [lo, hi](float in, float) { return in >= lo && in <= hi ? 1.0f : 0.0f; });
+}
+
+Variable relu(const Variable& x) {
+  return unary("relu", x, [](float v) { return v > 0.0f ? v : 0.0f; },
+               [](float, float o) { return o > 0.0f ? 1.0f : 0.0f; });
+}
+
+Variable leaky_relu(const Variable& x, float negative_slope) {
+  return unary("leaky_relu", x, [negative_slope](float v) { return v > 0.0f ? v : v * negative_slope; },
+               [negative_slope](float in, float) { return in > 0.0f ? 1.0f : negative_slope; });
+}
+
+Variable sigmoid(const Variable& x) {
+  // Both branches keep exp's argument <= 0, so no overflow for large |x|.
+  return unary("sigmoid", x,
+               [](float v) {
+                 if (v >= 0.0f) return 1.0f / (1.0f + std::exp(-v));
+                 const float e = std::exp(v);
+                 return e / (1.0f + e);
+               },
+               [](float, float o) { return o * (1.0f - o); });
+}
+
+Variable tanh(const Variable& x) {
+  return unary("tanh", x, [](float v) { return std::tanh(v); },
+               [](float, float o) { return 1.0f - o * o; });
+}
+
+// ---- operators ----
+
+Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }
+Variable operator-(const Variable& a, const Variable& b) { return sub(a, b); }
+Variable operator*(const Variable& a, const Variable& b) { return mul(a, b); }
+Variable operator/(const Variable& a, const Variable& b) { return div(a, b); }
+Variable operator+(const Variable& a, float s) { return add(a, s); }
+Variable operator+(float s, const Variable& a) { return add(a, s); }
+Variable operator-(const Variable& a, float s) { return add(a, -s); }
+Variable operator-(float s, const Variable& a) { return add(neg(a), s); }
+Variable operator*(const Variable& a, float s) { return mul(a, s); }
+Variable operator*(float s, const Variable& a) { return mul(a, s); }
+Variable operator/(const Variable& a, float s) { return mul(a, 1.0f / s); }
+Variable operator/(float s, const Variable& a) { return rdiv(s, a); }
+Variable operator-(const Variable& a) { return neg(a); }
+
+}  // namespace tg
