@@ -1,0 +1,105 @@
+#include "autograd/conv.hpp"
+
+#include "autograd/error.hpp"
+#include "autograd/kernels/conv2d.hpp"
+
+namespace tg {
+
+namespace {
+
+// A per-axis override wins when set; an unset override (0, or -1 for padding) takes the square value.
+std::int64_t pick(std::int64_t axis_value, std::int64_t square, std::int64_t unset) {
+  return axis_value == unset ? square : axis_value;
+}
+
+void check_options(const Conv2dOptions& o) {
+  TG_CHECK(o.stride >= 1 && o.stride_h >= 0 && o.stride_w >= 0,
+           "conv2d: expected stride >= 1, got stride ", o.stride, " (stride_h ", o.stride_h,
+           ", stride_w ", o.stride_w, ")");
+  TG_CHECK(o.dilation >= 1 && o.dilation_h >= 0 && o.dilation_w >= 0,
+           "conv2d: expected dilation >= 1, got dilation ", o.dilation, " (dilation_h ",
+           o.dilation_h, ", dilation_w ", o.dilation_w, ")");
+  TG_CHECK(o.padding >= 0 && o.padding_h >= -1 && o.padding_w >= -1,
+           "conv2d: expected padding >= 0, got padding ", o.padding, " (padding_h ", o.padding_h,
+           ", padding_w ", o.padding_w, ")");
+  TG_CHECK(o.groups >= 1, "conv2d: expected groups >= 1, got ", o.groups);
+}
+
+void check_shapes(const Shape& xs, const Shape& ws, const Variable& bias, std::int64_t groups) {
+  TG_CHECK(xs.size() == 4, "conv2d: expected input [N, C, H, W] (4-D), got ", shape_str(xs));
+  TG_CHECK(ws.size() == 4 && ws[0] >= 1 && ws[1] >= 1 && ws[2] >= 1 && ws[3] >= 1,
+           "conv2d: expected weight [Cout, Cin/groups, kH, kW] with every size >= 1, got ",
+           shape_str(ws));
+  const auto cout = static_cast<std::int64_t>(ws[0]);
+  TG_CHECK(cout % groups == 0, "conv2d: expected groups = ", groups,
+           " to divide the output channels, got weight ", shape_str(ws));
+  TG_CHECK(static_cast<std::int64_t>(xs[1]) % groups == 0, "conv2d: expected groups = ", groups,
+           " to divide the input channels, got input ", shape_str(xs));
+  const auto cin = static_cast<std::int64_t>(ws[1]) * groups;
+  TG_CHECK(static_cast<std::int64_t>(xs[1]) == cin, "conv2d: expected input [N, C, H, W] with C = ",
+           cin, " (weight ", shape_str(ws), ", groups ", groups, "), got ", shape_str(xs));
+  if (bias.defined())
+    TG_CHECK(bias.dim() == 1 && static_cast<std::int64_t>(bias.numel()) == cout,
+             "conv2d: expected bias [", cout, "], got ", shape_str(bias.shape()));
+}
+
+kernels::ConvGeometry make_geometry(const Shape& xs, const Shape& ws, const Conv2dOptions& o) {
+  kernels::ConvGeometry g;
+  g.batch = static_cast<std::int64_t>(xs[0]);
+  g.in_channels = static_cast<std::int64_t>(xs[1]);
+  g.height = static_cast<std::int64_t>(xs[2]);
+  g.width = static_cast<std::int64_t>(xs[3]);
+  g.out_channels = static_cast<std::int64_t>(ws[0]);
+  g.kernel_h = static_cast<std::int64_t>(ws[2]);
+  g.kernel_w = static_cast<std::int64_t>(ws[3]);
+  g.groups = o.groups;
+  g.stride_h = pick(o.stride_h, o.stride, 0);
+  g.stride_w = pick(o.stride_w, o.stride, 0);
+  g.pad_h = pick(o.padding_h, o.padding, -1);
+  g.pad_w = pick(o.padding_w, o.padding, -1);
+  g.dilation_h = pick(o.dilation_h, o.dilation, 0);
+  g.dilation_w = pick(o.dilation_w, o.dilation, 0);
+  const std::int64_t span_h = g.dilation_h * (g.kernel_h - 1) + 1;
+  const std::int64_t span_w = g.dilation_w * (g.kernel_w - 1) + 1;
+  const std::int64_t padded_h = g.height + 2 * g.pad_h, padded_w = g.width + 2 * g.pad_w;
+  TG_CHECK(span_h <= padded_h && span_w <= padded_w, "conv2d: expected the kernel (",
+           span_h, "x", span_w, " after dilation) to fit in the padded input (", padded_h, "x",
+           padded_w, "), got input ", shape_str(xs), " and weight ", shape_str(ws));
+  g.compute_output_size();
+  return g;
+}
+
+Shape output_shape(const kernels::ConvGeometry& g) {
+  return {static_cast<std::size_t>(g.batch), static_cast<std::size_t>(g.out_channels),
+          static_cast<std::size_t>(g.out_h), static_cast<std::size_t>(g.out_w)};
+}
+
+}  // namespace
+
+Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
+                Conv2dOptions options) {
+  TG_CHECK(x.defined() && weight.defined(), "conv2d: expected a defined input and weight, got ",
+           x.defined() ? "an undefined weight" : "an undefined input");
+  check_options(options);
+  check_shapes(x.shape(), weight.shape(), bias, options.groups);
+  const kernels::ConvGeometry g = make_geometry(x.shape(), weight.shape(), options);
+  Tensor y = empty(output_shape(g));
+  kernels::conv2d_forward(x.value().data(), weight.value().data(),
+                          bias.defined() ? bias.value().data() : nullptr, y.data(), g);
+  return record_op("conv2d", std::move(y), {x, weight, bias},
+                   [g](Tensor gy, const BackwardCtx& ctx) -> TensorList {
+                     const bool has_bias = ctx.num_inputs() > 2;
+                     Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
+                     Tensor gw = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+                     Tensor gb = has_bias && ctx.needs(2) ? empty(ctx.input(2).shape()) : Tensor();
+                     kernels::conv2d_backward(gy.data(), ctx.input(0).data(), ctx.input(1).data(),
+                                              ctx.needs(0) ? gx.data() : nullptr,
+                                              ctx.needs(1) ? gw.data() : nullptr,
+                                              has_bias && ctx.needs(2) ? gb.data() : nullptr, g);
+                     TensorList grads{std::move(gx), std::move(gw)};
+                     if (has_bias) grads.push_back(std::move(gb));
+                     return grads;
+                   });
+}
+
+}  // namespace tg

@@ -1,0 +1,27 @@
+#pragma once
+// Batch normalisation loops over x viewed as [N, C, S] (S = H*W, or 1 for [N, C] input).
+#include <cstdint>
+
+namespace tg::kernels {
+
+/// The layout of a batch-norm input: channel c of sample i is x[(i*C + c)*S .. +S).
+struct BatchNormShape {
+  std::int64_t n = 1, c = 1, s = 1;
+  std::int64_t per_channel() const { return n * s; }
+};
+
+/// Per-channel mean and biased variance (two passes, accumulated in double).
+void batch_norm_stats(const float* x, const BatchNormShape& sh, float* mean, float* var);
+
+/// y = (x - mean[c]) * invstd[c] * weight[c] + bias[c]; weight / bias may be null (1 / 0).
+void batch_norm_apply(const float* x, const BatchNormShape& sh, const float* mean,
+                      const float* invstd, const float* weight, const float* bias, float* y);
+
+/// Gradients given gy: gb = sum(gy), gw = sum(gy * xhat) per channel, and gx =
+/// weight*invstd*(gy - mean(gy) - xhat*mean(gy*xhat)) in training (the statistics depend on x)
+/// or weight*invstd*gy in eval. Any of gx, gw, gb may be null; weight may be null (1).
+void batch_norm_backward(const float* gy, const float* x, const BatchNormShape& sh,
+                         const float* mean, const float* invstd, const float* weight,
+                         bool training, float* gx, float* gw, float* gb);
+
+}  // namespace tg::kernels

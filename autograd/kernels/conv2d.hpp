@@ -1,0 +1,19 @@
+#pragma once
+// 2-D convolution (PyTorch's cross-correlation) over contiguous NCHW buffers: im2col + GEMM per
+// image and group, parallel over the images with a single-threaded GEMM inside.
+#include "autograd/kernels/im2col.hpp"
+
+namespace tg::kernels {
+
+/// y [N, Cout, Ho, Wo] = conv(x [N, Cin, H, W], w [Cout, Cin/groups, kH, kW]) + bias [Cout]
+/// (bias may be null).
+void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
+                    const ConvGeometry& g);
+
+/// Gradients of conv2d_forward given gy [N, Cout, Ho, Wo]. Each of gx [N, Cin, H, W],
+/// gw [Cout, Cin/groups, kH, kW] and gb [Cout] may be null (not wanted); they are overwritten.
+/// x is read only for gw, w only for gx.
+void conv2d_backward(const float* gy, const float* x, const float* w, float* gx, float* gw,
+                     float* gb, const ConvGeometry& g);
+
+}  // namespace tg::kernels

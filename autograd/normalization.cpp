@@ -1,0 +1,119 @@
+#include "autograd/normalization.hpp"
+
+#include <cmath>
+
+#include "autograd/error.hpp"
+#include "autograd/kernels/batch_norm.hpp"
+#include "autograd/random.hpp"
+
+namespace tg {
+
+namespace {
+
+void check_channel_vector(const char* what, const Shape& s, std::size_t channels) {
+  TG_CHECK(s.size() == 1 && s[0] == channels, "batch_norm: expected ", what, " [", channels,
+           "], got ", shape_str(s));
+}
+
+kernels::BatchNormShape check_batch_norm(const Variable& x, const Tensor* running_mean,
+                                         const Tensor* running_var, const Variable& weight,
+                                         const Variable& bias, bool training, float eps) {
+  TG_CHECK(x.defined() && x.dim() >= 2, "batch_norm: expected input [N, C] or [N, C, H, W], got ",
+           x.defined() ? shape_str(x.shape()) : std::string("an undefined input"));
+  const Shape& xs = x.shape();
+  if (weight.defined()) check_channel_vector("weight", weight.shape(), xs[1]);
+  if (bias.defined()) check_channel_vector("bias", bias.shape(), xs[1]);
+  TG_CHECK((running_mean == nullptr) == (running_var == nullptr),
+           "batch_norm: expected both running_mean and running_var or neither, got one");
+  if (running_mean) {
+    check_channel_vector("running_mean", running_mean->shape(), xs[1]);
+    check_channel_vector("running_var", running_var->shape(), xs[1]);
+  }
+  TG_CHECK(training || running_mean, "batch_norm: expected running_mean and running_var in eval "
+           "mode, got none");
+  TG_CHECK(eps > 0.0f, "batch_norm: expected eps > 0, got ", eps);
+  kernels::BatchNormShape sh;
+  sh.n = static_cast<std::int64_t>(xs[0]);
+  sh.c = static_cast<std::int64_t>(xs[1]);
+  sh.s = static_cast<std::int64_t>(numel_of(xs) / (xs[0] * xs[1] == 0 ? 1 : xs[0] * xs[1]));
+  TG_CHECK(!training || sh.per_channel() > 1, "batch_norm: expected more than 1 value per "
+           "channel when training, got input ", shape_str(xs));
+  return sh;
+}
+
+// Training statistics of x; updates the running ones (variance unbiased) when they are tracked.
+void batch_statistics(const float* x, const kernels::BatchNormShape& sh, Tensor* running_mean,
+                      Tensor* running_var, float momentum, float eps, Tensor& mean,
+                      Tensor& invstd) {
+  Tensor var = empty({static_cast<std::size_t>(sh.c)});
+  kernels::batch_norm_stats(x, sh, mean.data(), var.data());
+  const auto count = static_cast<float>(sh.per_channel());
+  for (std::int64_t c = 0; c < sh.c; ++c) {
+    invstd.data()[c] = 1.0f / std::sqrt(var.data()[c] + eps);
+    if (!running_mean) continue;
+    float& rm = running_mean->data()[c];
+    float& rv = running_var->data()[c];
+    rm = (1.0f - momentum) * rm + momentum * mean.data()[c];
+    rv = (1.0f - momentum) * rv + momentum * var.data()[c] * count / (count - 1.0f);
+  }
+}
+
+}  // namespace
+
+Variable batch_norm(const Variable& x, Tensor* running_mean, Tensor* running_var,
+                    const Variable& weight, const Variable& bias, bool training, float momentum,
+                    float eps) {
+  const kernels::BatchNormShape sh =
+      check_batch_norm(x, running_mean, running_var, weight, bias, training, eps);
+  const Shape channels{static_cast<std::size_t>(sh.c)};
+  Tensor mean = empty(channels), invstd = empty(channels);
+  if (training) {
+    batch_statistics(x.value().data(), sh, running_mean, running_var, momentum, eps, mean, invstd);
+  } else {
+    mean = *running_mean;
+    for (std::int64_t c = 0; c < sh.c; ++c)
+      invstd.data()[c] = 1.0f / std::sqrt(running_var->data()[c] + eps);
+  }
+  Tensor y = empty(x.shape());
+  const bool has_weight = weight.defined(), has_bias = bias.defined();
+  kernels::batch_norm_apply(x.value().data(), sh, mean.data(), invstd.data(),
+                            has_weight ? weight.value().data() : nullptr,
+                            has_bias ? bias.value().data() : nullptr, y.data());
+  return record_op(
+      "batch_norm", std::move(y), {x, weight, bias},
+      [sh, mean, invstd, training, has_weight](Tensor gy, const BackwardCtx& ctx) -> TensorList {
+        const bool want_w = ctx.num_inputs() > 1 && ctx.needs(1);
+        const bool want_b = ctx.num_inputs() > 2 && ctx.needs(2);
+        Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
+        Tensor gw = want_w ? empty(ctx.input(1).shape()) : Tensor();
+        Tensor gb = want_b ? empty(ctx.input(2).shape()) : Tensor();
+        kernels::batch_norm_backward(gy.data(), ctx.input(0).data(), sh, mean.data(),
+                                     invstd.data(), has_weight ? ctx.input(1).data() : nullptr,
+                                     training, ctx.needs(0) ? gx.data() : nullptr,
+                                     want_w ? gw.data() : nullptr, want_b ? gb.data() : nullptr);
+        TensorList grads{std::move(gx), std::move(gw), std::move(gb)};
+        grads.resize(ctx.num_inputs());
+        return grads;
+      });
+}
+
+Variable dropout(const Variable& x, float p, bool training) {
+  TG_CHECK(p >= 0.0f && p <= 1.0f, "dropout: expected probability p in [0, 1], got ", p);
+  if (!training || p == 0.0f) return x;
+  // mask = keep / (1 - p), keep ~ Bernoulli(1 - p); p = 1 keeps nothing (and never divides by 0).
+  Tensor mask = empty(x.shape());
+  const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+  Generator& gen = default_generator();
+  float* m = mask.data();
+  for (std::size_t i = 0; i < mask.size(); ++i) m[i] = gen.uniform() < p ? 0.0f : scale;
+  Tensor y = empty(x.shape());
+  const float* xv = x.value().data();
+  for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = xv[i] * m[i];
+  return record_op("dropout", std::move(y), {x},
+                   [mask = std::move(mask)](Tensor gy, const BackwardCtx&) -> TensorList {
+                     for (std::size_t i = 0; i < gy.size(); ++i) gy.data()[i] *= mask.data()[i];
+                     return {std::move(gy)};
+                   });
+}
+
+}  // namespace tg
