@@ -1,0 +1,236 @@
+#include "data/dataloader.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "autograd/error.hpp"
+#include "autograd/random.hpp"
+
+namespace tg::data {
+
+namespace detail {
+
+// One epoch: its sample order, and (with workers) the threads filling a ring of `capacity`
+// slots, batch b going to slot b % capacity, so that batches come out in order. A worker only
+// claims batch b when b < next_deliver_ + capacity: that bounds the memory held ahead.
+class EpochRun {
+ public:
+  EpochRun(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options,
+           Transform transform, std::uint64_t epoch, std::size_t num_batches);
+  ~EpochRun() { stop(); }
+  EpochRun(const EpochRun&) = delete;
+  EpochRun& operator=(const EpochRun&) = delete;
+
+  /// Batch `index` (>= every index asked before), waiting for it if needed.
+  const Batch& batch(std::size_t index);
+  /// Asks the workers to finish and joins them (idempotent).
+  void stop();
+
+ private:
+  struct Slot {
+    bool ready = false;
+    Batch batch;
+    std::exception_ptr error;
+  };
+
+  Batch make_batch(std::size_t b) const;
+  Batch take(std::size_t b);
+  void worker_loop();
+
+  std::shared_ptr<const Dataset> dataset_;
+  DataLoaderOptions options_;
+  Transform transform_;
+  std::uint64_t epoch_;
+  std::size_t num_batches_;
+  std::vector<std::size_t> order_;
+
+  std::size_t current_index_ = 0;
+  bool has_current_ = false;
+  bool failed_ = false;
+  Batch current_;
+
+  std::mutex mutex_;
+  std::condition_variable produced_, consumed_;
+  std::vector<Slot> slots_;
+  std::size_t next_claim_ = 0, next_deliver_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+EpochRun::EpochRun(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options,
+                   Transform transform, std::uint64_t epoch, std::size_t num_batches)
+    : dataset_(std::move(dataset)), options_(options), transform_(std::move(transform)),
+      epoch_(epoch), num_batches_(num_batches), order_(dataset_->size()) {
+  std::iota(order_.begin(), order_.end(), std::size_t{0});
+  if (options_.shuffle) {
+    // Fisher-Yates from a stream of (seed, epoch) that no sample's (seed, epoch, index) hits.
+    Generator gen = Generator::derive(options_.seed ^ 0x53485546464C45ull, epoch_, ~std::uint64_t{0});
+    for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen.below(i)]);
+  }
+  if (options_.num_workers == 0 || num_batches_ == 0) return;
+  slots_.resize(std::size_t(options_.num_workers) * std::size_t(options_.prefetch_factor));
+  workers_.reserve(std::size_t(options_.num_workers));
+  for (int w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this] { worker_loop(); });
+}
+
+Batch EpochRun::make_batch(std::size_t b) const {
+  const std::size_t bs = std::size_t(options_.batch_size);
+  const std::size_t first = b * bs, count = std::min(bs, order_.size() - first);
+  Tensor images;
+  Labels labels = Labels::from_shape({count});
+  Shape sample_shape;
+  for (std::size_t k = 0; k < count; ++k) {
+    const std::size_t index = order_[first + k];
+    Example example = dataset_->get(index);
+    if (transform_) {
+      Generator gen = Generator::derive(options_.seed, epoch_, index);
+      example.image = transform_(std::move(example.image), gen);
+    }
+    if (k == 0) {
+      sample_shape = example.image.shape();
+      Shape shape{count};
+      shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+      images = empty(shape);
+    }
+    TG_CHECK(example.image.shape() == sample_shape, "DataLoader: expected every image of a batch "
+             "to have shape ", shape_str(sample_shape), " (add a Resize or CenterCrop), got ",
+             shape_str(example.image.shape()), " for sample ", index);
+    std::copy(example.image.data(), example.image.data() + example.image.size(),
+              images.data() + k * example.image.size());
+    labels(k) = example.label;
+  }
+  return {Variable(std::move(images)), std::move(labels)};
+}
+
+void EpochRun::worker_loop() {
+#ifdef _OPENMP
+  // Data threads: whatever a transform calls must not start an OpenMP team of its own.
+  omp_set_num_threads(1);
+#endif
+  const std::size_t capacity = slots_.size();
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    consumed_.wait(lock, [&] {
+      return stopping_ || next_claim_ >= num_batches_ || next_claim_ < next_deliver_ + capacity;
+    });
+    if (stopping_ || next_claim_ >= num_batches_) return;
+    const std::size_t b = next_claim_++;
+    lock.unlock();
+    Slot slot;
+    try {
+      slot.batch = make_batch(b);
+    } catch (...) {
+      slot.error = std::current_exception();
+    }
+    lock.lock();
+    slot.ready = true;
+    slots_[b % capacity] = std::move(slot);
+    produced_.notify_all();
+  }
+}
+
+Batch EpochRun::take(std::size_t b) {
+  if (workers_.empty()) return make_batch(b);
+  Slot slot;
+  {
+    std::unique_lock lock(mutex_);
+    Slot& ready = slots_[b % slots_.size()];
+    produced_.wait(lock, [&] { return ready.ready || stopping_; });
+    TG_CHECK(!stopping_, "DataLoader: the loader was destroyed while this epoch was running");
+    slot = std::move(ready);
+    ready = Slot{};
+    next_deliver_ = b + 1;
+  }
+  consumed_.notify_all();
+  if (slot.error) {
+    stop();
+    std::rethrow_exception(slot.error);
+  }
+  return std::move(slot.batch);
+}
+
+const Batch& EpochRun::batch(std::size_t index) {
+  TG_CHECK(index < num_batches_, "DataLoader: expected a batch index below ", num_batches_,
+           ", got ", index, " (dereferenced the end iterator)");
+  if (has_current_ && index == current_index_) return current_;
+  TG_CHECK(!failed_, "DataLoader: this epoch stopped at an error; start a new one with begin()");
+  TG_CHECK(!has_current_ || index > current_index_,
+           "DataLoader: expected batches in order, got batch ", index, " after ", current_index_);
+  try {
+    // Batches skipped without being looked at are still taken, in order.
+    for (std::size_t b = has_current_ ? current_index_ + 1 : 0; b <= index; ++b) {
+      has_current_ = false;
+      current_ = take(b);
+      current_index_ = b;
+      has_current_ = true;
+    }
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+  return current_;
+}
+
+void EpochRun::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  consumed_.notify_all();
+  produced_.notify_all();
+  for (auto& worker : workers_)
+    if (worker.joinable()) worker.join();
+}
+
+}  // namespace detail
+
+DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options, Transform transform)
+    : DataLoader(std::shared_ptr<const Dataset>(std::shared_ptr<const Dataset>(), &dataset),
+                 options, std::move(transform)) {}
+
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options,
+                       Transform transform)
+    : dataset_(std::move(dataset)), options_(options), transform_(std::move(transform)) {
+  TG_CHECK(options_.batch_size >= 1, "DataLoader: expected batch_size >= 1, got ", options_.batch_size);
+  TG_CHECK(options_.num_workers >= 0 && options_.num_workers <= 256,
+           "DataLoader: expected num_workers in [0, 256], got ", options_.num_workers);
+  TG_CHECK(options_.prefetch_factor >= 1 && options_.prefetch_factor <= 64,
+           "DataLoader: expected prefetch_factor in [1, 64], got ", options_.prefetch_factor);
+}
+
+DataLoader::~DataLoader() {
+  if (auto run = active_.lock()) run->stop();
+}
+
+DataLoader::Iterator DataLoader::begin() {
+  if (auto previous = active_.lock()) previous->stop();
+  auto run = std::make_shared<detail::EpochRun>(dataset_, options_, transform_, epoch_++, size());
+  active_ = run;
+  return Iterator(std::move(run), 0);
+}
+
+std::size_t DataLoader::size() const {
+  const std::size_t n = dataset_->size(), bs = std::size_t(options_.batch_size);
+  return options_.drop_last ? n / bs : (n + bs - 1) / bs;
+}
+
+const Batch& DataLoader::Iterator::operator*() const {
+  TG_CHECK(run_ != nullptr, "DataLoader: cannot dereference the end iterator");
+  return run_->batch(index_);
+}
+
+DataLoader::Iterator& DataLoader::Iterator::operator++() {
+  ++index_;
+  return *this;
+}
+
+}  // namespace tg::data

@@ -1,0 +1,103 @@
+#pragma once
+// DataLoader: batches of a dataset, shuffled and augmented deterministically from a seed, with
+// worker threads preparing the next batches while the model trains.
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <type_traits>
+
+#include "autograd/variable.hpp"
+#include "data/dataset.hpp"
+#include "data/transforms.hpp"
+
+namespace tg::data {
+
+/// One batch: images [N, C, H, W] (a leaf that does not require grad) and labels [N].
+struct Batch {
+  Variable images;
+  Labels labels;
+};
+
+/// Options of DataLoader.
+struct DataLoaderOptions {
+  std::int64_t batch_size = 64;
+  bool shuffle = false;    ///< a new permutation each epoch, drawn from (seed, epoch)
+  bool drop_last = false;  ///< drop the last batch when it is smaller than batch_size
+  int num_workers = 0;     ///< threads preparing batches; 0: in the calling thread
+  std::uint64_t seed = 0;  ///< with the epoch and sample index, fixes shuffling and augmentation
+  int prefetch_factor = 2; ///< batches prepared ahead per worker
+};
+
+namespace detail {
+class EpochRun;
+}
+
+/// Iterates batches: `for (const auto& batch : loader)` runs one epoch; each loop starts the
+/// next epoch (set_epoch to resume). Sample i of epoch e is transformed with the generator
+/// Generator::derive(seed, e, i), so batches are identical for any num_workers. An exception
+/// thrown while preparing a batch is rethrown, as it is, when the loop reaches that batch.
+class DataLoader {
+ public:
+  /// Reads `dataset`, which must outlive the loader; `transform` is applied to every image.
+  DataLoader(const Dataset& dataset, DataLoaderOptions options = {}, Transform transform = {});
+  /// Takes a temporary dataset: DataLoader loader(FashionMNIST(), {...}).
+  template <class D>
+    requires std::derived_from<std::remove_cvref_t<D>, Dataset> && (!std::is_lvalue_reference_v<D>)
+  DataLoader(D&& dataset, DataLoaderOptions options = {}, Transform transform = {})
+      : DataLoader(std::shared_ptr<const Dataset>(std::make_shared<std::remove_cvref_t<D>>(std::move(dataset))),
+                   options, std::move(transform)) {}
+  /// Stops and joins the workers of an epoch still running.
+  ~DataLoader();
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  /// An input iterator over one epoch's batches (copies share the epoch's state).
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Batch;
+    using difference_type = std::ptrdiff_t;
+    using reference = const Batch&;
+    using pointer = const Batch*;
+
+    Iterator() = default;
+    /// The current batch (waits for the workers; rethrows their exception).
+    const Batch& operator*() const;
+    const Batch* operator->() const { return &**this; }
+    Iterator& operator++();
+    void operator++(int) { ++*this; }
+    bool operator==(const Iterator& other) const { return index_ == other.index_; }
+
+   private:
+    friend class DataLoader;
+    Iterator(std::shared_ptr<detail::EpochRun> run, std::size_t index)
+        : run_(std::move(run)), index_(index) {}
+    std::shared_ptr<detail::EpochRun> run_;
+    std::size_t index_ = 0;
+  };
+
+  /// Starts epoch epoch() (its workers too) and advances the epoch counter.
+  Iterator begin();
+  Iterator end() const { return Iterator(nullptr, size()); }
+  /// Number of batches per epoch.
+  std::size_t size() const;
+  /// The epoch the next begin() runs (shuffling and augmentation depend on it).
+  std::uint64_t epoch() const { return epoch_; }
+  /// Makes the next begin() run epoch e (to resume a run).
+  void set_epoch(std::uint64_t e) { epoch_ = e; }
+  const Dataset& dataset() const { return *dataset_; }
+  const DataLoaderOptions& options() const { return options_; }
+
+ private:
+  DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options, Transform transform);
+
+  std::shared_ptr<const Dataset> dataset_;
+  DataLoaderOptions options_;
+  Transform transform_;
+  std::uint64_t epoch_ = 0;
+  std::weak_ptr<detail::EpochRun> active_;
+};
+
+}  // namespace tg::data

@@ -1,0 +1,39 @@
+#pragma once
+// ImageFolder: one sub-folder per class (root/cat/001.png, root/dog/xyz.jpg), like torchvision.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+
+namespace tg::data {
+
+/// Options of ImageFolder.
+struct ImageFolderOptions {
+  int channels = 3;  ///< 3: RGB (alpha dropped, grey replicated), 1: grey, 4: RGBA
+  /// File extensions taken (compared case-insensitively); other files are ignored.
+  std::vector<std::string> extensions = {".png", ".jpg", ".jpeg", ".bmp"};
+};
+
+/// Images decoded on each get() (stb_image): classes are the sub-folder names sorted, label =
+/// position in classes(); files within a class sorted by name. get(i): image [C, H, W] in [0, 1].
+class ImageFolder : public Dataset {
+ public:
+  explicit ImageFolder(const std::filesystem::path& root, ImageFolderOptions options = {});
+  std::size_t size() const override { return samples_.size(); }
+  Example get(std::size_t index) const override;
+  std::vector<std::string> classes() const override { return classes_; }
+  /// The file of sample i.
+  const std::filesystem::path& path(std::size_t index) const;
+
+ private:
+  struct Sample {
+    std::filesystem::path path;
+    std::int64_t label;
+  };
+  std::vector<Sample> samples_;
+  std::vector<std::string> classes_;
+  int channels_;
+};
+
+}  // namespace tg::data
