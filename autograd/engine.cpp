@@ -113,10 +113,10 @@ void Variable::backward(BackwardOptions options) const {
   const Node& n = checked_node();
   TG_CHECK(n.value.size() == 1, "backward: expected a one-element output for an implicit "
            "gradient, got shape ", shape_str(n.value.shape()), "; pass grad_output");
-  backward(filled(n.value.shape(), 1.0f), options);
+  backward_from(filled(n.value.shape(), 1.0f), options);
 }
 
-void Variable::backward(const Tensor& grad_output, BackwardOptions options) const {
+void Variable::backward_from(const Tensor& grad_output, BackwardOptions options) const {
   const Node& n = checked_node();
   TG_CHECK(n.requires_grad, "backward: expected a variable that requires grad, got one that "
            "does not (shape ", shape_str(n.value.shape()), "): no input of its graph requires grad");

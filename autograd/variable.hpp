@@ -1,6 +1,7 @@
 #pragma once
 // tg::Variable: a shared handle to one node of the dynamic graph (its value, its gradient, and
 // the rule that sends a gradient back to the node's inputs). Ops record nodes with record_op.
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -105,15 +106,22 @@ class Variable {
 
   /// Backpropagates from a one-element variable (gradient 1).
   void backward(BackwardOptions options = {}) const;
-  /// Backpropagates `grad_output`, which must have this variable's shape.
-  void backward(const Tensor& grad_output, BackwardOptions options = {}) const;
+  /// Backpropagates `grad_output`, which must have this variable's shape. (A template only so
+  /// that `backward({.retain_graph = true})` is not ambiguous with a braced tensor.)
+  template <class T>
+    requires std::convertible_to<const T&, Tensor>
+  void backward(const T& grad_output, BackwardOptions options = {}) const {
+    if constexpr (std::is_same_v<T, Tensor>)
+      backward_from(grad_output, options);
+    else
+      backward_from(Tensor(grad_output), options);
+  }
 
   /// fn(Tensor& grad) observes or replaces the gradient flowing into this variable; a callable
   /// returning a Tensor replaces it, like a PyTorch hook returning a value.
   template <class Fn>
   void register_hook(Fn fn) {
-    if constexpr (std::is_invocable_r_v<Tensor, Fn, const Tensor&> &&
-                  !std::is_void_v<std::invoke_result_t<Fn, const Tensor&>>)
+    if constexpr (returns_tensor<Fn>())
       add_hook([fn = std::move(fn)](Tensor& g) mutable { g = fn(static_cast<const Tensor&>(g)); });
     else
       add_hook([fn = std::move(fn)](Tensor& g) mutable { fn(g); });
@@ -130,6 +138,14 @@ class Variable {
   const NodePtr& node() const { return node_; }
 
  private:
+  template <class Fn>
+  static constexpr bool returns_tensor() {
+    if constexpr (std::is_invocable_v<Fn, const Tensor&>)
+      return !std::is_void_v<std::invoke_result_t<Fn, const Tensor&>>;
+    else
+      return false;
+  }
+  void backward_from(const Tensor& grad_output, BackwardOptions options) const;
   void add_hook(GradHook hook);
   Node& checked_node() const;
   NodePtr node_;
