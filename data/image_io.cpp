@@ -11,8 +11,9 @@
 #include "autograd/error.hpp"
 
 // stb is not hardened against hostile files: only the three formats we need, no stdio (we read
-// and write the bytes ourselves), its dimension cap as a second line of defence behind the
-// budget checked with stbi_info_from_memory, and every function static to this file.
+// and write the bytes ourselves), the pixel budget checked with stbi_info_from_memory before
+// decoding (stb's own cap stays at its default so that our message, not "unknown image type",
+// reports a hostile header), and every function static to this file.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -29,7 +30,6 @@
 #define STBI_NO_STDIO
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
-#define STBI_MAX_DIMENSIONS 8192
 #include <stb/stb_image.h>
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
