@@ -1,0 +1,111 @@
+#pragma once
+// Activation layers (torch.nn.ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax) and Dropout.
+#include "nn/module.hpp"
+
+namespace tg::nn {
+
+/// max(x, 0).
+class ReLUImpl : public Layer {
+ public:
+  Variable forward(const Variable& x) override;
+  std::string name() const override { return "ReLU"; }
+};
+
+/// x where x > 0, negative_slope * x elsewhere.
+class LeakyReLUImpl : public Layer {
+ public:
+  explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope(negative_slope) {}
+  Variable forward(const Variable& x) override;
+  std::string name() const override { return "LeakyReLU"; }
+  std::string extra_repr() const override;
+  double negative_slope;
+};
+
+/// 1 / (1 + e^-x).
+class SigmoidImpl : public Layer {
+ public:
+  Variable forward(const Variable& x) override;
+  std::string name() const override { return "Sigmoid"; }
+};
+
+class TanhImpl : public Layer {
+ public:
+  Variable forward(const Variable& x) override;
+  std::string name() const override { return "Tanh"; }
+};
+
+/// softmax along `dim` (required, as PyTorch recommends).
+class SoftmaxImpl : public Layer {
+ public:
+  explicit SoftmaxImpl(std::int64_t dim) : dim(dim) {}
+  Variable forward(const Variable& x) override;
+  std::string name() const override { return "Softmax"; }
+  std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
+  std::int64_t dim;
+};
+
+/// log_softmax along `dim`.
+class LogSoftmaxImpl : public Layer {
+ public:
+  explicit LogSoftmaxImpl(std::int64_t dim) : dim(dim) {}
+  Variable forward(const Variable& x) override;
+  std::string name() const override { return "LogSoftmax"; }
+  std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
+  std::int64_t dim;
+};
+
+/// Training: zeroes each element with probability p and scales the others by 1/(1-p);
+/// eval: identity. Draws from tg::default_generator().
+class DropoutImpl : public Layer {
+ public:
+  explicit DropoutImpl(double p = 0.5);
+  Variable forward(const Variable& x) override;
+  std::string name() const override { return "Dropout"; }
+  std::string extra_repr() const override;
+  double p;
+};
+
+class ReLU : public ModuleHolder<ReLUImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  ReLU() : ModuleHolder(std::make_shared<ReLUImpl>()) {}
+};
+
+class LeakyReLU : public ModuleHolder<LeakyReLUImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  LeakyReLU(double negative_slope = 0.01)
+      : ModuleHolder(std::make_shared<LeakyReLUImpl>(negative_slope)) {}
+};
+
+class Sigmoid : public ModuleHolder<SigmoidImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  Sigmoid() : ModuleHolder(std::make_shared<SigmoidImpl>()) {}
+};
+
+class Tanh : public ModuleHolder<TanhImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  Tanh() : ModuleHolder(std::make_shared<TanhImpl>()) {}
+};
+
+class Softmax : public ModuleHolder<SoftmaxImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  Softmax(std::int64_t dim) : ModuleHolder(std::make_shared<SoftmaxImpl>(dim)) {}
+};
+
+class LogSoftmax : public ModuleHolder<LogSoftmaxImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  LogSoftmax(std::int64_t dim) : ModuleHolder(std::make_shared<LogSoftmaxImpl>(dim)) {}
+};
+
+class Dropout : public ModuleHolder<DropoutImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  Dropout(double p = 0.5) : ModuleHolder(std::make_shared<DropoutImpl>(p)) {}
+};
+
+}  // namespace tg::nn

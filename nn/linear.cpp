@@ -1,0 +1,51 @@
+#include "nn/linear.hpp"
+
+#include <cmath>
+
+#include "autograd/linalg.hpp"
+#include "nn/format.hpp"
+#include "nn/init.hpp"
+
+namespace tg::nn {
+
+LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool with_bias)
+    : in_features(in_features), out_features(out_features) {
+  TG_CHECK(in_features > 0 && out_features > 0, "Linear: expected positive sizes, got in_features = ",
+           in_features, ", out_features = ", out_features);
+  const Shape w{static_cast<std::size_t>(out_features), static_cast<std::size_t>(in_features)};
+  weight = register_parameter("weight", Variable(empty(w)));
+  if (with_bias)
+    bias = register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_features)})));
+  reset_parameters();
+}
+
+// PyTorch: kaiming_uniform_(weight, a = sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)), then the
+// bias from the same bound.
+void LinearImpl::reset_parameters() {
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+Variable LinearImpl::forward(const Variable& x) {
+  TG_CHECK(x.dim() >= 1 && x.shape().back() == static_cast<std::size_t>(in_features),
+           "Linear: expected input of shape [..., ", in_features, "], got ", shape_str(x.shape()));
+  return linear(x, weight, bias);
+}
+
+std::string LinearImpl::extra_repr() const {
+  return "in_features=" + std::to_string(in_features) + ", out_features=" +
+         std::to_string(out_features) + ", bias=" + detail::py_bool(bias.defined());
+}
+
+std::uint64_t LinearImpl::multiply_adds(const Shape& /*in*/, const Shape& out) const {
+  return static_cast<std::uint64_t>(numel_of(out)) * static_cast<std::uint64_t>(in_features);
+}
+
+std::string FlattenImpl::extra_repr() const {
+  return "start_dim=" + std::to_string(start_dim) + ", end_dim=" + std::to_string(end_dim);
+}
+
+}  // namespace tg::nn

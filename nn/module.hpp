@@ -1,0 +1,238 @@
+#pragma once
+// tg::nn::Module: a tree of named parameters, buffers and submodules (torch.nn.Module), the
+// holders the layers are used through (LibTorch's ModuleHolder: `Conv2d` holds a `Conv2dImpl`),
+// and state dicts.
+//
+// Ownership: a layer (`tg::nn::Conv2d`) is a cheap handle to a shared `Conv2dImpl`; copies of
+// a handle, and the registry of the module it is registered in, all refer to the same layer.
+// A user module (deriving tg::nn::Module) registered by reference must be a data member of
+// the registering module: it is stored as an offset from its parent, so that copying or moving
+// the parent keeps the tree consistent. Register it through std::shared_ptr otherwise.
+// Copies of a module are shallow (they share parameters), like copies of a LibTorch module.
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "autograd/error.hpp"
+#include "autograd/variable.hpp"
+#include "nn/safetensors.hpp"
+
+namespace tg::nn {
+
+/// One entry of a state dict: a parameter's or buffer's value and how files store it.
+struct StateEntry {
+  std::string name;
+  Tensor value;
+  Dtype dtype = Dtype::F32;
+};
+
+/// name -> tensor in registration order (PyTorch's OrderedDict state dict).
+class StateDict {
+ public:
+  /// Adds an entry, or replaces the value of an existing one.
+  void insert(const std::string& name, Tensor value, Dtype dtype = Dtype::F32);
+  /// The entry's value, or nullptr.
+  const Tensor* find(const std::string& name) const;
+  /// The entry's value; throws tg::Error naming a missing key.
+  const Tensor& at(const std::string& name) const;
+  Tensor& at(const std::string& name);
+  bool contains(const std::string& name) const { return index_.count(name) != 0; }
+  std::size_t size() const { return entries_.size(); }
+  const std::vector<StateEntry>& entries() const { return entries_; }
+  auto begin() const { return entries_.begin(); }
+  auto end() const { return entries_.end(); }
+
+ private:
+  std::vector<StateEntry> entries_;
+  std::map<std::string, std::size_t> index_;
+};
+
+class Module;
+
+namespace detail {
+template <class T, class = void>
+struct is_holder : std::false_type {};
+template <class T>
+struct is_holder<T, std::void_t<typename T::ImplType, decltype(std::declval<T>().ptr())>>
+    : std::true_type {};
+template <class T>
+struct is_module_ptr : std::false_type {};
+template <class T>
+struct is_module_ptr<std::shared_ptr<T>> : std::is_base_of<Module, T> {};
+}  // namespace detail
+
+/// The base of every module. `forward` is the subclass's own (any signature).
+class Module : public std::enable_shared_from_this<Module> {
+ public:
+  Module() = default;
+  Module(const Module&) = default;
+  Module(Module&&) = default;
+  Module& operator=(const Module&) = default;
+  Module& operator=(Module&&) = default;
+  virtual ~Module() = default;
+
+  /// The type name printed by operator<< (the class name unless a layer says otherwise).
+  virtual std::string name() const;
+  /// The configuration printed between the parentheses (PyTorch's extra_repr).
+  virtual std::string extra_repr() const { return {}; }
+
+  /// Registers a leaf Variable as parameter `name` (requires_grad set as given); returns it.
+  Variable register_parameter(const std::string& name, Variable value, bool requires_grad = true);
+  /// Registers state that is saved but not trained (requires_grad false); `stored_as` is the
+  /// dtype save() writes (I64 for counters, as PyTorch stores them).
+  Variable register_buffer(const std::string& name, Variable value, Dtype stored_as = Dtype::F32);
+  /// Registers a submodule: a layer holder (shared), a std::shared_ptr<M> (shared), or a user
+  /// module data member by reference (not owned; see the note at the top). Returns its argument.
+  template <class M>
+  decltype(auto) register_module(const std::string& name, M&& module);
+
+  /// All parameters, this module's first, then each child's in registration order; a Variable
+  /// registered twice appears once.
+  std::vector<Variable> parameters(bool recurse = true) const;
+  /// The same with dotted names ("layer1.0.conv1.weight").
+  std::vector<std::pair<std::string, Variable>> named_parameters(bool recurse = true) const;
+  std::vector<Variable> buffers(bool recurse = true) const;
+  std::vector<std::pair<std::string, Variable>> named_buffers(bool recurse = true) const;
+  /// Direct submodules in registration order.
+  std::vector<Module*> children() const;
+  std::vector<std::pair<std::string, Module*>> named_children() const;
+  /// This module and all below it, pre-order, each once.
+  std::vector<Module*> modules() const;
+  /// The same with dotted names (this module is "" or `prefix`).
+  std::vector<std::pair<std::string, Module*>> named_modules(const std::string& prefix = "") const;
+
+  /// Sets training mode here and in every submodule (Dropout, BatchNorm behave differently).
+  virtual void train(bool on = true);
+  /// train(false).
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  /// Drops the gradient of every parameter (PyTorch's set_to_none).
+  void zero_grad();
+  /// Number of parameter elements (only those requiring grad when trainable_only).
+  std::size_t num_parameters(bool trainable_only = false) const;
+
+  /// Parameters and buffers by dotted name, values copied, PyTorch's names and layouts.
+  StateDict state_dict() const;
+  /// Copies values in by name. Strict: a missing or unexpected key is a tg::Error naming it;
+  /// a shape mismatch always is. Nothing is changed when it throws.
+  void load_state_dict(const StateDict& dict, bool strict = true);
+  void load_state_dict(const std::map<std::string, Tensor>& dict, bool strict = true);
+
+ private:
+  struct Slot {
+    std::string name;
+    Variable var;
+    Dtype dtype = Dtype::F32;
+  };
+  struct Child {
+    std::string name;
+    std::shared_ptr<Module> owned;  // null: a member, found at `offset` bytes from this
+    std::ptrdiff_t offset = 0;
+  };
+  void check_new_name(const std::string& name) const;
+  void add_child(const std::string& name, std::shared_ptr<Module> module);
+  void add_child_member(const std::string& name, Module& module);
+  Module& child(const Child& c) const;
+  void load_checked(const std::function<const Tensor*(const std::string&)>& lookup,
+                    const std::vector<std::string>& keys, bool strict);
+
+  std::vector<Slot> parameters_, buffers_;
+  std::vector<Child> children_;
+  bool training_ = true;
+};
+
+/// A module with one Variable in and one out (every built-in layer): callable, usable in
+/// Sequential, and reported by summary().
+class Layer : public Module {
+ public:
+  virtual Variable forward(const Variable& x) = 0;
+  /// forward(x), reported to a running summary().
+  Variable operator()(const Variable& x);
+  /// Multiply-adds of one call with these input/output shapes (0 where not counted).
+  virtual std::uint64_t multiply_adds(const Shape& /*in*/, const Shape& /*out*/) const { return 0; }
+};
+
+/// Prints the module tree as PyTorch does, followed by the parameter count when it has children.
+std::ostream& operator<<(std::ostream& out, const Module& module);
+/// The module tree as PyTorch prints it (no parameter count).
+std::string repr(const Module& module);
+
+/// The handle every layer is used through: `Conv2d` is a ModuleHolder<Conv2dImpl>.
+/// `layer(x)` calls forward, `layer->weight` reaches the Impl; copies share the Impl.
+template <class Impl>
+class ModuleHolder {
+ public:
+  using ImplType = Impl;
+  /// An empty holder (assign a constructed one later).
+  ModuleHolder(std::nullptr_t) {}
+  explicit ModuleHolder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+  Impl* operator->() const { return &get(); }
+  Impl& operator*() const { return get(); }
+  const std::shared_ptr<Impl>& ptr() const { return impl_; }
+  bool is_empty() const { return impl_ == nullptr; }
+  /// The Impl (so a holder passes where a Module& is expected: save(model.fc1, path)).
+  operator Impl&() const { return get(); }
+  Variable operator()(const Variable& x) const { return get()(x); }
+  Variable forward(const Variable& x) const { return get()(x); }
+
+ protected:
+  Impl& get() const {
+    TG_CHECK(impl_ != nullptr, "Module: expected a constructed module, got an empty holder");
+    return *impl_;
+  }
+  std::shared_ptr<Impl> impl_;
+};
+
+template <class Impl>
+std::ostream& operator<<(std::ostream& out, const ModuleHolder<Impl>& holder) {
+  return out << static_cast<const Module&>(*holder);
+}
+
+namespace detail {
+/// One call of a Layer seen while a summary runs.
+struct CallRecord {
+  const Module* module;
+  Shape input, output;
+  std::uint64_t multiply_adds;
+};
+/// The log Layer calls are appended to on this thread (nullptr when no summary runs).
+std::vector<CallRecord>*& call_log();
+/// Appends to call_log() when one is active.
+void note_call(const Module& module, const Shape& in, const Shape& out, std::uint64_t macs);
+/// The Module behind a module or a holder.
+template <class M>
+Module& as_module(M& m) {
+  if constexpr (is_holder<std::remove_cv_t<M>>::value) return *m;
+  else return m;
+}
+}  // namespace detail
+
+template <class M>
+decltype(auto) Module::register_module(const std::string& name, M&& module) {
+  using T = std::remove_cvref_t<M>;
+  if constexpr (detail::is_holder<T>::value) {
+    TG_CHECK(module.ptr() != nullptr, "register_module: expected a constructed module for '",
+             name, "', got an empty holder");
+    add_child(name, module.ptr());
+    return T(module);
+  } else if constexpr (detail::is_module_ptr<T>::value) {
+    TG_CHECK(module != nullptr, "register_module: expected a module for '", name, "', got null");
+    add_child(name, module);
+    return T(module);
+  } else {
+    static_assert(std::is_base_of_v<Module, T>, "register_module: expected a module");
+    static_assert(std::is_lvalue_reference_v<M>,
+                  "register_module: pass a data member, or a std::shared_ptr to own the module");
+    add_child_member(name, module);
+    return static_cast<T&>(module);
+  }
+}
+
+}  // namespace tg::nn

@@ -1,0 +1,67 @@
+#pragma once
+// BatchNorm1d and BatchNorm2d (torch.nn.BatchNorm1d/2d).
+#include <optional>
+
+#include "nn/module.hpp"
+
+namespace tg::nn {
+
+/// `{.eps = 1e-5, .momentum = 0.1}`; momentum nullopt is PyTorch's momentum=None (a cumulative
+/// average of the batch statistics).
+struct BatchNormOptions {
+  double eps = 1e-5;
+  std::optional<double> momentum = 0.1;
+  bool affine = true;               ///< learn weight (init 1) and bias (init 0)
+  bool track_running_stats = true;  ///< keep running_mean/var and use them in eval
+};
+
+/// Normalises each channel (dimension 1) over the batch. Parameters weight, bias [C]; buffers
+/// running_mean [C] (init 0), running_var [C] (init 1), num_batches_tracked [] (saved as I64,
+/// held as float: exact up to 2^24 batches), PyTorch's names.
+class BatchNormImpl : public Layer {
+ public:
+  BatchNormImpl(int spatial_dims, std::int64_t num_features, BatchNormOptions options);
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+  std::string extra_repr() const override;
+  /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
+  void reset_running_stats();
+  /// reset_running_stats(), weight = 1, bias = 0.
+  void reset_parameters();
+
+  int spatial_dims;  ///< 1 for BatchNorm1d ([N, C] or [N, C, L]), 2 for BatchNorm2d
+  std::int64_t num_features;
+  BatchNormOptions options;
+  Variable weight, bias;                                   ///< undefined unless affine
+  Variable running_mean, running_var, num_batches_tracked;  ///< undefined unless tracked
+};
+
+/// Input [N, C] or [N, C, L].
+class BatchNorm1dImpl : public BatchNormImpl {
+ public:
+  explicit BatchNorm1dImpl(std::int64_t num_features, BatchNormOptions options = {})
+      : BatchNormImpl(1, num_features, options) {}
+};
+
+/// Input [N, C, H, W].
+class BatchNorm2dImpl : public BatchNormImpl {
+ public:
+  explicit BatchNorm2dImpl(std::int64_t num_features, BatchNormOptions options = {})
+      : BatchNormImpl(2, num_features, options) {}
+};
+
+class BatchNorm1d : public ModuleHolder<BatchNorm1dImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  BatchNorm1d(std::int64_t num_features, BatchNormOptions options = {})
+      : ModuleHolder(std::make_shared<BatchNorm1dImpl>(num_features, options)) {}
+};
+
+class BatchNorm2d : public ModuleHolder<BatchNorm2dImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  BatchNorm2d(std::int64_t num_features, BatchNormOptions options = {})
+      : ModuleHolder(std::make_shared<BatchNorm2dImpl>(num_features, options)) {}
+};
+
+}  // namespace tg::nn

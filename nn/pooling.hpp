@@ -1,0 +1,94 @@
+#pragma once
+// MaxPool2d, MinPool2d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's pooling layers; MinPool2d is
+// the seed material's min-pooling, printed like MaxPool2d).
+#include <optional>
+
+#include "nn/module.hpp"
+#include "nn/size2.hpp"
+
+namespace tg::nn {
+
+/// What the three windowed pools share: kernel, stride (default: the kernel), padding, ceil_mode.
+class Pool2dImpl : public Layer {
+ public:
+  enum class Kind { Max, Min, Avg };
+  Pool2dImpl(Kind kind, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
+             bool ceil_mode, bool count_include_pad);
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+  std::string extra_repr() const override;
+
+  Kind kind;
+  Size2 kernel_size, stride, padding;
+  bool ceil_mode, count_include_pad;
+};
+
+/// Maximum of each window; x [N, C, H, W].
+class MaxPool2dImpl : public Pool2dImpl {
+ public:
+  explicit MaxPool2dImpl(Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
+                         Size2 padding = 0, bool ceil_mode = false)
+      : Pool2dImpl(Kind::Max, kernel_size, stride, padding, ceil_mode, true) {}
+};
+
+/// Minimum of each window; x [N, C, H, W].
+class MinPool2dImpl : public Pool2dImpl {
+ public:
+  explicit MinPool2dImpl(Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
+                         Size2 padding = 0, bool ceil_mode = false)
+      : Pool2dImpl(Kind::Min, kernel_size, stride, padding, ceil_mode, true) {}
+};
+
+/// Mean of each window (padding counted unless count_include_pad is false).
+class AvgPool2dImpl : public Pool2dImpl {
+ public:
+  explicit AvgPool2dImpl(Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
+                         Size2 padding = 0, bool ceil_mode = false, bool count_include_pad = true)
+      : Pool2dImpl(Kind::Avg, kernel_size, stride, padding, ceil_mode, count_include_pad) {}
+};
+
+/// `tg::nn::MaxPool2d pool{2, 2}`: kernel 2, stride 2.
+class MaxPool2d : public ModuleHolder<MaxPool2dImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  MaxPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0,
+            bool ceil_mode = false)
+      : ModuleHolder(std::make_shared<MaxPool2dImpl>(kernel_size, stride, padding, ceil_mode)) {}
+};
+
+class MinPool2d : public ModuleHolder<MinPool2dImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  MinPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0,
+            bool ceil_mode = false)
+      : ModuleHolder(std::make_shared<MinPool2dImpl>(kernel_size, stride, padding, ceil_mode)) {}
+};
+
+class AvgPool2d : public ModuleHolder<AvgPool2dImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  AvgPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0,
+            bool ceil_mode = false, bool count_include_pad = true)
+      : ModuleHolder(std::make_shared<AvgPool2dImpl>(kernel_size, stride, padding, ceil_mode,
+                                                     count_include_pad)) {}
+};
+
+/// Averages [N, C, H, W] down to [N, C, h, w] whatever H and W are ({1, 1}: global pooling).
+class AdaptiveAvgPool2dImpl : public Layer {
+ public:
+  explicit AdaptiveAvgPool2dImpl(Size2 output_size);
+  Variable forward(const Variable& x) override;
+  std::string name() const override { return "AdaptiveAvgPool2d"; }
+  std::string extra_repr() const override { return "output_size=" + output_size.str(); }
+
+  Size2 output_size;
+};
+
+class AdaptiveAvgPool2d : public ModuleHolder<AdaptiveAvgPool2dImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  AdaptiveAvgPool2d(Size2 output_size)
+      : ModuleHolder(std::make_shared<AdaptiveAvgPool2dImpl>(output_size)) {}
+};
+
+}  // namespace tg::nn

@@ -1,0 +1,23 @@
+#pragma once
+// tg::nn::save / load: a module's state dict as a safetensors file, with PyTorch's names, so
+// that weights move between PyTorch (safetensors.torch.save_file(model.state_dict(), path))
+// and tapegrad in both directions.
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "nn/module.hpp"
+#include "nn/safetensors.hpp"
+
+namespace tg::nn {
+
+/// The state dict as an archive (F32, counters such as num_batches_tracked as I64).
+TensorArchive to_archive(const StateDict& dict);
+/// Writes module.state_dict() to `path` atomically, with optional string metadata.
+void save(const Module& module, const std::filesystem::path& path,
+          const std::map<std::string, std::string>& metadata = {});
+/// Reads `path` into module.load_state_dict (strict: every key present and no other); any
+/// integer or half-precision entry is converted to float. Errors name the file.
+void load(Module& module, const std::filesystem::path& path, bool strict = true);
+
+}  // namespace tg::nn
