@@ -1,0 +1,424 @@
+// The raw kernels of autograd/kernels/ (conv2d, pooling, batch norm, softmax, cross entropy)
+// against naive references written here as plain nested loops, on random shapes covering
+// stride, padding, dilation, groups, non-square inputs and kernels, ceil mode and padding modes.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "autograd/kernels/batch_norm.hpp"
+#include "autograd/kernels/conv2d.hpp"
+#include "autograd/kernels/pool2d.hpp"
+#include "autograd/kernels/softmax.hpp"
+#include "test_util.hpp"
+
+using namespace tg;
+using tg::kernels::ConvGeometry;
+using tg::kernels::PoolGeometry;
+
+namespace {
+
+std::vector<float> random_values(std::size_t n, std::uint64_t seed, float lo = -1, float hi = 1) {
+  Generator gen(seed);
+  std::vector<float> v(n);
+  for (float& x : v) x = gen.uniform(lo, hi);
+  return v;
+}
+
+void check_all_close(const std::vector<float>& actual, const std::vector<double>& expected,
+                     double tol, const std::string& what) {
+  REQUIRE(actual.size() == expected.size());
+  std::size_t bad = 0;
+  double worst = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double err = std::fabs(actual[i] - expected[i]) / (1.0 + std::fabs(expected[i]));
+    if (err > tol) ++bad;
+    worst = std::max(worst, err);
+  }
+  CHECK_MESSAGE(bad == 0, what, ": ", bad, " of ", actual.size(), " elements off, worst ", worst);
+}
+
+// ---------------------------------------------------------------------------------- conv2d
+
+struct ConvCase {
+  std::int64_t n, cin, h, w, cout, kh, kw, groups, sh, sw, ph, pw, dh, dw;
+};
+
+// Every case is a distinct combination; the batch of 5 splits unevenly over the threads.
+const std::vector<ConvCase> conv_cases = {
+    {2, 3, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // plain 3x3, padding 1
+    {2, 2, 9, 6, 3, 3, 2, 1, 2, 1, 1, 0, 1, 1},    // non-square input, kernel and stride
+    {1, 2, 10, 8, 2, 3, 3, 1, 1, 1, 2, 2, 2, 2},   // dilation 2
+    {2, 4, 6, 6, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1},    // 2 groups
+    {2, 3, 5, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1},    // depthwise
+    {3, 4, 5, 5, 6, 1, 1, 1, 1, 1, 0, 0, 1, 1},    // pointwise (no im2col)
+    {2, 4, 6, 6, 4, 1, 1, 2, 1, 1, 0, 0, 1, 1},    // pointwise, grouped
+    {2, 4, 6, 7, 3, 1, 1, 1, 2, 2, 0, 0, 1, 1},    // 1x1 stride 2
+    {2, 2, 11, 9, 4, 2, 3, 2, 3, 2, 2, 1, 2, 3},   // everything at once
+    {1, 1, 3, 3, 1, 5, 5, 1, 1, 1, 1, 1, 1, 1},    // kernel exactly the padded input
+    {5, 2, 6, 5, 3, 3, 3, 1, 2, 2, 1, 1, 1, 1},    // odd batch, stride 2
+    {2, 3, 4, 4, 2, 5, 5, 1, 1, 1, 2, 2, 1, 1},    // kernel larger than the input
+    {2, 2, 8, 8, 2, 3, 3, 1, 3, 3, 0, 0, 1, 1},    // stride 3 skipping pixels
+};
+
+ConvGeometry geometry_of(const ConvCase& c) {
+  ConvGeometry g{c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.groups, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw};
+  g.compute_output_size();
+  return g;
+}
+
+// Calls fn(y_index, x_index, w_index) for every product of the convolution sum.
+template <class Fn>
+void naive_conv_taps(const ConvGeometry& g, Fn fn) {
+  const std::int64_t cin_g = g.in_channels / g.groups, cout_g = g.out_channels / g.groups;
+  for (std::int64_t b = 0; b < g.batch; ++b)
+    for (std::int64_t o = 0; o < g.out_channels; ++o)
+      for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+        for (std::int64_t ow = 0; ow < g.out_w; ++ow)
+          for (std::int64_t ci = 0; ci < cin_g; ++ci)
+            for (std::int64_t ki = 0; ki < g.kernel_h; ++ki)
+              for (std::int64_t kj = 0; kj < g.kernel_w; ++kj) {
+                const std::int64_t ih = oh * g.stride_h - g.pad_h + ki * g.dilation_h;
+                const std::int64_t iw = ow * g.stride_w - g.pad_w + kj * g.dilation_w;
+                if (ih < 0 || ih >= g.height || iw < 0 || iw >= g.width) continue;
+                const std::int64_t c = (o / cout_g) * cin_g + ci;
+                fn(((b * g.out_channels + o) * g.out_h + oh) * g.out_w + ow,
+                   ((b * g.in_channels + c) * g.height + ih) * g.width + iw,
+                   ((o * cin_g + ci) * g.kernel_h + ki) * g.kernel_w + kj);
+              }
+}
+
+TEST_CASE("kernels::conv2d forward and backward match naive loops") {
+  for (std::size_t k = 0; k < conv_cases.size(); ++k) {
+    CAPTURE(k);
+    const ConvGeometry g = geometry_of(conv_cases[k]);
+    const std::size_t nx = g.batch * g.in_channels * g.height * g.width;
+    const std::size_t nw = g.out_channels * g.col_rows(), ny = g.batch * g.out_channels * g.out_plane();
+    const auto x = random_values(nx, 10 + k), w = random_values(nw, 20 + k),
+               bias = random_values(g.out_channels, 30 + k), gy = random_values(ny, 40 + k);
+    std::vector<double> ry(ny), rgx(nx, 0.0), rgw(nw, 0.0), rgb(g.out_channels, 0.0);
+    for (std::size_t i = 0; i < ny; ++i) ry[i] = bias[i / g.out_plane() % g.out_channels];
+    naive_conv_taps(g, [&](auto yi, auto xi, auto wi) {
+      ry[yi] += double(x[xi]) * w[wi];
+      rgx[xi] += double(gy[yi]) * w[wi];
+      rgw[wi] += double(gy[yi]) * x[xi];
+    });
+    for (std::size_t i = 0; i < ny; ++i) rgb[i / g.out_plane() % g.out_channels] += gy[i];
+
+    std::vector<float> y(ny), gx(nx, 7.0f), gw(nw, 7.0f), gb(g.out_channels, 7.0f);
+    kernels::conv2d_forward(x.data(), w.data(), bias.data(), y.data(), g);
+    check_all_close(y, ry, 1e-5, "forward");
+    kernels::conv2d_backward(gy.data(), x.data(), w.data(), gx.data(), gw.data(), gb.data(), g);
+    check_all_close(gx, rgx, 1e-5, "input grad");
+    check_all_close(gw, rgw, 1e-5, "weight grad");
+    check_all_close(gb, rgb, 1e-5, "bias grad");
+
+    // Only the input gradient, and only the weight gradient: the others are left untouched.
+    std::vector<float> gx2(nx), gw2(nw, -3.0f);
+    kernels::conv2d_backward(gy.data(), x.data(), w.data(), gx2.data(), nullptr, nullptr, g);
+    check_all_close(gx2, rgx, 1e-5, "input grad alone");
+    kernels::conv2d_backward(gy.data(), x.data(), w.data(), nullptr, gw2.data(), nullptr, g);
+    check_all_close(gw2, rgw, 1e-5, "weight grad alone");
+  }
+}
+
+TEST_CASE("kernels::conv2d gives the same result on 1 and 2 threads") {
+  const ConvGeometry g = geometry_of({7, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+  const std::size_t nx = g.batch * g.in_channels * g.in_plane(), nw = g.out_channels * g.col_rows();
+  const std::size_t ny = g.batch * g.out_channels * g.out_plane();
+  const auto x = random_values(nx, 1), w = random_values(nw, 2), gy = random_values(ny, 3);
+  const int threads = get_num_threads();
+  std::vector<float> gw1(nw), gw2(nw);
+  set_num_threads(1);
+  kernels::conv2d_backward(gy.data(), x.data(), w.data(), nullptr, gw1.data(), nullptr, g);
+  set_num_threads(2);
+  kernels::conv2d_backward(gy.data(), x.data(), w.data(), nullptr, gw2.data(), nullptr, g);
+  set_num_threads(threads);
+  for (std::size_t i = 0; i < nw; ++i) CHECK(gw1[i] == doctest::Approx(gw2[i]).epsilon(1e-5));
+}
+
+TEST_CASE("kernels::im2col and col2im are adjoint") {
+  // <im2col(x), c> == <x, col2im(c)> for random x and c: col2im is im2col's transpose.
+  const ConvGeometry g = geometry_of({1, 2, 7, 6, 1, 3, 2, 1, 2, 1, 1, 2, 2, 1});
+  const std::int64_t rows = g.col_rows(), p = g.out_plane();
+  const auto x = random_values(2 * g.in_plane(), 5), c = random_values(rows * p, 6);
+  std::vector<float> cols(rows * p), back(x.size(), 0.0f);
+  kernels::im2col(x.data(), 2, g, cols.data(), p);
+  kernels::col2im(c.data(), 2, g, p, back.data());
+  double lhs = 0, rhs = 0;
+  for (std::size_t i = 0; i < cols.size(); ++i) lhs += double(cols[i]) * c[i];
+  for (std::size_t i = 0; i < x.size(); ++i) rhs += double(x[i]) * back[i];
+  CHECK(lhs == doctest::Approx(rhs).epsilon(1e-5));
+}
+
+// --------------------------------------------------------------------------------- pooling
+
+struct PoolCase {
+  std::int64_t planes, h, w, kh, kw, sh, sw, ph, pw;
+  bool ceil_mode;
+};
+
+const std::vector<PoolCase> pool_cases = {
+    {3, 4, 4, 2, 2, 2, 2, 0, 0, false},  {2, 5, 5, 2, 2, 2, 2, 0, 0, true},
+    {2, 7, 6, 3, 3, 2, 2, 1, 1, false},  {2, 7, 6, 3, 3, 2, 2, 1, 1, true},
+    {2, 6, 9, 3, 2, 1, 2, 1, 0, false},  {3, 5, 8, 2, 4, 3, 3, 1, 2, true},
+    {1, 3, 3, 3, 3, 1, 1, 1, 1, false},  {2, 10, 7, 4, 3, 3, 2, 2, 1, true},
+};
+
+PoolGeometry pool_geometry_of(const PoolCase& c) {
+  PoolGeometry g{c.planes, c.h, c.w, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw};
+  g.out_h = kernels::pool_output_size(c.h, c.kh, c.sh, c.ph, c.ceil_mode);
+  g.out_w = kernels::pool_output_size(c.w, c.kw, c.sw, c.pw, c.ceil_mode);
+  return g;
+}
+
+// PyTorch's output size written out as real arithmetic.
+std::int64_t torch_pool_size(std::int64_t n, std::int64_t k, std::int64_t s, std::int64_t p, bool ceil_mode) {
+  const double q = double(n + 2 * p - k) / double(s);
+  std::int64_t out = static_cast<std::int64_t>(ceil_mode ? std::ceil(q) : std::floor(q)) + 1;
+  if (ceil_mode && (out - 1) * s >= n + p) --out;
+  return out;
+}
+
+TEST_CASE("kernels::pool_output_size follows PyTorch's rule") {
+  CHECK(kernels::pool_output_size(4, 2, 2, 0, false) == 2);
+  CHECK(kernels::pool_output_size(5, 2, 2, 0, false) == 2);
+  CHECK(kernels::pool_output_size(5, 2, 2, 0, true) == 3);
+  // ceil mode may not start a window in the right padding: 6 + 1 padding, kernel 2, stride 2
+  // gives ceil(5/2)+1 = 4 windows by the formula, but the 4th would start at 6 >= 6 + 1 - 1.
+  CHECK(kernels::pool_output_size(6, 2, 2, 1, true) == 4);
+  CHECK(kernels::pool_output_size(5, 3, 2, 1, true) == 3);
+  CHECK(kernels::pool_output_size(2, 3, 2, 1, true) == 2);  // the 2nd window starts at 1
+  CHECK(kernels::pool_output_size(1, 2, 2, 0, false) == 0);  // does not fit: caller rejects
+  for (std::int64_t n = 1; n <= 9; ++n)
+    for (std::int64_t k = 1; k <= 4; ++k)
+      for (std::int64_t s = 1; s <= 3; ++s)
+        for (std::int64_t p = 0; p <= k / 2; ++p)
+          for (bool ceil_mode : {false, true})
+            if (n + 2 * p >= k)
+              CHECK(kernels::pool_output_size(n, k, s, p, ceil_mode) == torch_pool_size(n, k, s, p, ceil_mode));
+}
+
+// Calls fn(ih, iw) for the in-input taps of window (oh, ow), row-major.
+template <class Fn>
+void naive_window(const PoolGeometry& g, std::int64_t oh, std::int64_t ow, Fn fn) {
+  for (std::int64_t i = 0; i < g.kernel_h; ++i)
+    for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+      const std::int64_t ih = oh * g.stride_h - g.pad_h + i, iw = ow * g.stride_w - g.pad_w + j;
+      if (ih >= 0 && ih < g.height && iw >= 0 && iw < g.width) fn(ih, iw);
+    }
+}
+
+// Padded-window size clipped at height+pad / width+pad: PyTorch's count_include_pad divisor.
+std::int64_t naive_padded_count(const PoolGeometry& g, std::int64_t oh, std::int64_t ow) {
+  std::int64_t count = 0;
+  for (std::int64_t i = 0; i < g.kernel_h; ++i)
+    for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+      const std::int64_t ih = oh * g.stride_h - g.pad_h + i, iw = ow * g.stride_w - g.pad_w + j;
+      if (ih < g.height + g.pad_h && iw < g.width + g.pad_w) ++count;
+    }
+  return count;
+}
+
+TEST_CASE("kernels max/min/avg pooling match naive loops") {
+  for (std::size_t k = 0; k < pool_cases.size(); ++k) {
+    CAPTURE(k);
+    const PoolGeometry g = pool_geometry_of(pool_cases[k]);
+    REQUIRE(g.out_h >= 1);
+    const std::size_t nx = g.planes * g.in_plane(), ny = g.planes * g.out_plane();
+    const auto x = random_values(nx, 50 + k), gy = random_values(ny, 60 + k);
+    for (bool minimum : {false, true}) {
+      std::vector<double> ry(ny), rgx(nx, 0.0);
+      for (std::int64_t p = 0; p < g.planes; ++p)
+        for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+          for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+            const std::size_t o = (p * g.out_h + oh) * g.out_w + ow;
+            float best = minimum ? INFINITY : -INFINITY;
+            std::size_t at = 0;
+            naive_window(g, oh, ow, [&](auto ih, auto iw) {
+              const std::size_t i = (p * g.height + ih) * g.width + iw;
+              if (minimum ? x[i] < best : x[i] > best) best = x[i], at = i;
+            });
+            ry[o] = best;
+            rgx[at] += gy[o];
+          }
+      std::vector<float> y(ny), gx(nx, 5.0f);
+      std::vector<std::int32_t> index(ny);
+      kernels::extremum_pool2d_forward(x.data(), y.data(), index.data(), g, minimum);
+      kernels::extremum_pool2d_backward(gy.data(), index.data(), gx.data(), g);
+      check_all_close(y, ry, 0, minimum ? "min forward" : "max forward");
+      check_all_close(gx, rgx, 1e-6, minimum ? "min backward" : "max backward");
+    }
+    for (bool include_pad : {false, true}) {
+      std::vector<double> ry(ny), rgx(nx, 0.0);
+      for (std::int64_t p = 0; p < g.planes; ++p)
+        for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+          for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+            const std::size_t o = (p * g.out_h + oh) * g.out_w + ow;
+            double sum = 0;
+            std::int64_t inside = 0;
+            naive_window(g, oh, ow, [&](auto ih, auto iw) { sum += x[(p * g.height + ih) * g.width + iw]; ++inside; });
+            const double div = include_pad ? naive_padded_count(g, oh, ow) : inside;
+            ry[o] = sum / div;
+            naive_window(g, oh, ow, [&](auto ih, auto iw) { rgx[(p * g.height + ih) * g.width + iw] += gy[o] / div; });
+          }
+      std::vector<float> y(ny), gx(nx, 5.0f);
+      kernels::avg_pool2d_forward(x.data(), y.data(), g, include_pad);
+      kernels::avg_pool2d_backward(gy.data(), gx.data(), g, include_pad);
+      check_all_close(y, ry, 1e-6, include_pad ? "avg forward (with pad)" : "avg forward");
+      check_all_close(gx, rgx, 1e-6, include_pad ? "avg backward (with pad)" : "avg backward");
+    }
+  }
+}
+
+TEST_CASE("kernels adaptive_avg_pool2d matches naive loops, also upsampling") {
+  for (auto [h, w, oh_n, ow_n] : std::vector<std::array<std::int64_t, 4>>{
+           {7, 5, 3, 2}, {6, 6, 6, 6}, {5, 7, 1, 1}, {3, 2, 5, 4}, {10, 9, 4, 3}}) {
+    CAPTURE(h);
+    CAPTURE(w);
+    PoolGeometry g;
+    g.planes = 3, g.height = h, g.width = w, g.out_h = oh_n, g.out_w = ow_n;
+    const std::size_t nx = 3 * h * w, ny = 3 * oh_n * ow_n;
+    const auto x = random_values(nx, 70), gy = random_values(ny, 71);
+    std::vector<double> ry(ny), rgx(nx, 0.0);
+    for (std::int64_t p = 0; p < 3; ++p)
+      for (std::int64_t i = 0; i < oh_n; ++i)
+        for (std::int64_t j = 0; j < ow_n; ++j) {
+          const auto h0 = std::int64_t(std::floor(double(i * h) / oh_n)), h1 = std::int64_t(std::ceil(double((i + 1) * h) / oh_n));
+          const auto w0 = std::int64_t(std::floor(double(j * w) / ow_n)), w1 = std::int64_t(std::ceil(double((j + 1) * w) / ow_n));
+          const double count = double((h1 - h0) * (w1 - w0));
+          const std::size_t o = (p * oh_n + i) * ow_n + j;
+          double sum = 0;
+          for (auto a = h0; a < h1; ++a)
+            for (auto b = w0; b < w1; ++b) sum += x[(p * h + a) * w + b], rgx[(p * h + a) * w + b] += gy[o] / count;
+          ry[o] = sum / count;
+        }
+    std::vector<float> y(ny), gx(nx, 5.0f);
+    kernels::adaptive_avg_pool2d_forward(x.data(), y.data(), g);
+    kernels::adaptive_avg_pool2d_backward(gy.data(), gx.data(), g);
+    check_all_close(y, ry, 1e-6, "adaptive forward");
+    check_all_close(gx, rgx, 1e-6, "adaptive backward");
+  }
+}
+
+// ------------------------------------------------------------------------------ batch norm
+
+TEST_CASE("kernels batch norm matches the textbook formulas") {
+  for (auto [n, c, s] : std::vector<std::array<std::int64_t, 3>>{{4, 3, 5}, {7, 2, 1}, {2, 5, 9}}) {
+    CAPTURE(n);
+    const kernels::BatchNormShape sh{n, c, s};
+    const std::size_t nx = n * c * s;
+    const auto x = random_values(nx, 80, 2, 5), gy = random_values(nx, 81);
+    const auto w = random_values(c, 82, 0.5f, 2), b = random_values(c, 83);
+    std::vector<float> mean(c), var(c), invstd(c);
+    kernels::batch_norm_stats(x.data(), sh, mean.data(), var.data());
+    std::vector<double> rmean(c, 0), rvar(c, 0);
+    auto at = [&](auto i, auto ch, auto j) { return (i * c + ch) * s + j; };
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < s; ++j) rmean[ch] += x[at(i, ch, j)] / double(n * s);
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < s; ++j) rvar[ch] += std::pow(x[at(i, ch, j)] - rmean[ch], 2) / double(n * s);
+      invstd[ch] = float(1 / std::sqrt(rvar[ch] + 1e-5));
+    }
+    check_all_close(mean, rmean, 1e-6, "mean");
+    check_all_close(var, rvar, 1e-6, "var");
+    std::vector<float> y(nx), gx(nx), gw(c), gb(c);
+    kernels::batch_norm_apply(x.data(), sh, mean.data(), invstd.data(), w.data(), b.data(), y.data());
+    kernels::batch_norm_backward(gy.data(), x.data(), sh, mean.data(), invstd.data(), w.data(), true,
+                                 gx.data(), gw.data(), gb.data());
+    // Reference backward: dx = w*invstd/M * (M*gy - sum(gy) - xhat*sum(gy*xhat)).
+    std::vector<double> ry(nx), rgx(nx), rgw(c, 0), rgb(c, 0);
+    const double m = double(n * s);
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < s; ++j) {
+          const double xhat = (x[at(i, ch, j)] - rmean[ch]) * invstd[ch];
+          ry[at(i, ch, j)] = xhat * w[ch] + b[ch];
+          rgb[ch] += gy[at(i, ch, j)];
+          rgw[ch] += gy[at(i, ch, j)] * xhat;
+        }
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < s; ++j) {
+          const double xhat = (x[at(i, ch, j)] - rmean[ch]) * invstd[ch];
+          rgx[at(i, ch, j)] = w[ch] * invstd[ch] / m * (m * gy[at(i, ch, j)] - rgb[ch] - xhat * rgw[ch]);
+        }
+    }
+    check_all_close(y, ry, 1e-5, "apply");
+    check_all_close(gx, rgx, 1e-5, "input grad");
+    check_all_close(gw, rgw, 1e-5, "weight grad");
+    check_all_close(gb, rgb, 1e-5, "bias grad");
+    // Eval: the statistics are constants, dx = w * invstd * gy.
+    kernels::batch_norm_backward(gy.data(), x.data(), sh, mean.data(), invstd.data(), w.data(), false,
+                                 gx.data(), nullptr, nullptr);
+    for (std::size_t i = 0; i < nx; ++i) rgx[i] = w[i / s % c] * invstd[i / s % c] * gy[i];
+    check_all_close(gx, rgx, 1e-6, "eval input grad");
+  }
+}
+
+// ------------------------------------------------------------------- softmax, cross entropy
+
+TEST_CASE("kernels softmax and log_softmax along any axis match naive loops") {
+  for (auto [outer, dim, inner] : std::vector<std::array<std::int64_t, 3>>{{3, 5, 1}, {2, 4, 3}, {1, 6, 7}, {4, 1, 2}}) {
+    CAPTURE(outer);
+    CAPTURE(inner);
+    const kernels::SoftmaxShape sh{outer, dim, inner};
+    const std::size_t n = outer * dim * inner;
+    auto x = random_values(n, 90, -3, 3);
+    x[0] += 1000.0f;  // stability: the max is subtracted first
+    const auto gy = random_values(n, 91);
+    for (bool log : {false, true}) {
+      std::vector<double> ry(n), rgx(n);
+      for (std::int64_t o = 0; o < outer; ++o)
+        for (std::int64_t j = 0; j < inner; ++j) {
+          auto idx = [&](std::int64_t d) { return (o * dim + d) * inner + j; };
+          double peak = -INFINITY, total = 0, dot = 0, gsum = 0;
+          for (std::int64_t d = 0; d < dim; ++d) peak = std::max(peak, double(x[idx(d)]));
+          for (std::int64_t d = 0; d < dim; ++d) total += std::exp(x[idx(d)] - peak);
+          for (std::int64_t d = 0; d < dim; ++d) {
+            const double p = std::exp(x[idx(d)] - peak) / total;
+            ry[idx(d)] = log ? x[idx(d)] - peak - std::log(total) : p;
+            dot += gy[idx(d)] * p;
+            gsum += gy[idx(d)];
+          }
+          for (std::int64_t d = 0; d < dim; ++d) {
+            const double p = std::exp(x[idx(d)] - peak) / total;
+            rgx[idx(d)] = log ? gy[idx(d)] - p * gsum : p * (gy[idx(d)] - dot);
+          }
+        }
+      std::vector<float> y(n), gx(n);
+      kernels::softmax_forward(x.data(), y.data(), sh, log);
+      kernels::softmax_backward(gy.data(), y.data(), gx.data(), sh, log);
+      check_all_close(y, ry, 1e-5, log ? "log_softmax" : "softmax");
+      check_all_close(gx, rgx, 1e-5, log ? "log_softmax backward" : "softmax backward");
+    }
+  }
+}
+
+TEST_CASE("kernels cross entropy with label smoothing matches its definition") {
+  const std::int64_t n = 5, c = 4;
+  const auto x = random_values(n * c, 95, -4, 4);
+  const std::vector<std::int64_t> labels{0, 3, 1, 1, 2};
+  const auto scale = random_values(n, 96);
+  for (float ls : {0.0f, 0.1f, 1.0f}) {
+    std::vector<float> loss(n), lse(n), gx(n * c);
+    kernels::cross_entropy_forward(x.data(), labels.data(), n, c, ls, loss.data(), lse.data());
+    kernels::cross_entropy_backward(x.data(), labels.data(), lse.data(), n, c, ls, scale.data(), false,
+                                    gx.data());
+    std::vector<double> rloss(n), rgx(n * c);
+    for (std::int64_t i = 0; i < n; ++i) {
+      double total = 0;
+      for (std::int64_t j = 0; j < c; ++j) total += std::exp(double(x[i * c + j]));
+      for (std::int64_t j = 0; j < c; ++j) {
+        const double logp = x[i * c + j] - std::log(total);
+        const double target = (1 - ls) * (j == labels[i]) + ls / c;
+        rloss[i] -= target * logp;
+        rgx[i * c + j] = scale[i] * (std::exp(logp) - target);
+      }
+    }
+    check_all_close(loss, rloss, 1e-5, "loss");
+    check_all_close(gx, rgx, 1e-5, "grad");
+  }
+}
+
+}  // namespace
