@@ -168,8 +168,9 @@ Variable rdiv(float s, const Variable& a) {
   return record_op("rdiv", map(a.value(), [s](float v) { return s / v; }), {a},
                    [](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      // d(s/x)/dx = -s/x^2 = -out/x
-                     return {zip3(g, ctx.output(), ctx.input(0),
-                                  [](float gv, float o, float x) { return -gv * o / x; })};
+                     kernels::update(g, ctx.output(), ctx.input(0),
+                                     [](float gv, float o, float x) { return -gv * o / x; });
+                     return {std::move(g)};
                    });
 }
 
@@ -181,8 +182,9 @@ template <class Forward, class Derivative>
 Variable unary(const char* op, const Variable& x, Forward f, Derivative df) {
   return record_op(op, map(x.value(), f), {x},
                    [df](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     return {zip3(g, ctx.input(0), ctx.output(),
-                                  [df](float gv, float in, float out) { return gv * df(in, out); })};
+                     kernels::update(g, ctx.input(0), ctx.output(),
+                                     [df](float gv, float in, float out) { return gv * df(in, out); });
+                     return {std::move(g)};
                    });
 }
 }  // namespace

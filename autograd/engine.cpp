@@ -46,13 +46,11 @@ void add_into(Tensor& acc, const Tensor& g) {
   for (std::size_t i = 0; i < n; ++i) a[i] += b[i];
 }
 
-void accumulate(Tensor& acc, bool& has, Tensor g) {
-  if (has) {
-    add_into(acc, g);
-  } else {
-    acc = std::move(g);
-    has = true;
-  }
+void accumulate(std::optional<Tensor>& acc, Tensor g) {
+  if (acc)
+    add_into(*acc, g);
+  else
+    acc.emplace(std::move(g));
 }
 
 void send_to_inputs(Node& node, TensorList grads) {
@@ -65,16 +63,16 @@ void send_to_inputs(Node& node, TensorList grads) {
     TG_CHECK(grads[i].shape() == in.value.shape(), "backward of ", node.op,
              ": expected the gradient of input ", i, " to have its shape ",
              shape_str(in.value.shape()), ", got ", shape_str(grads[i].shape()));
-    accumulate(in.pending, in.has_pending, std::move(grads[i]));
+    accumulate(in.pending, std::move(grads[i]));
   }
 }
 
 void run_node(Node& node, bool retain_graph) {
-  Tensor g = std::move(node.pending);
-  node.has_pending = false;
+  Tensor g = std::move(*node.pending);
+  node.pending.reset();
   for (auto& hook : node.hooks) hook(g);
   const bool leaf = node.op == nullptr;
-  if (leaf || node.retains_grad) accumulate(node.grad, node.has_grad, leaf ? std::move(g) : g);
+  if (leaf || node.retains_grad) accumulate(node.grad, leaf ? std::move(g) : g);
   if (leaf) return;
   TG_CHECK(!node.released, "backward: expected a graph that is still there, got one already "
            "freed by an earlier backward (at op ", node.op, "); pass {.retain_graph = true} to "
@@ -90,19 +88,15 @@ void run_node(Node& node, bool retain_graph) {
 
 void run_backward(const NodePtr& root, Tensor grad_output, bool retain_graph) {
   std::vector<NodePtr> order = backward_order(root);
-  root->pending = std::move(grad_output);
-  root->has_pending = true;
+  root->pending.emplace(std::move(grad_output));
   try {
     for (NodePtr& node : order) {
-      if (node->has_pending) run_node(*node, retain_graph);
+      if (node->pending) run_node(*node, retain_graph);
       node.reset();  // the last owner may free it now; its consumers already ran
     }
   } catch (...) {
     for (NodePtr& node : order)
-      if (node) {
-        node->pending = Tensor();
-        node->has_pending = false;
-      }
+      if (node) node->pending.reset();
     throw;
   }
 }

@@ -39,8 +39,7 @@ const Tensor& BackwardCtx::input(std::size_t i) const {
 const Tensor& BackwardCtx::output() const { return node_.value; }
 std::size_t BackwardCtx::num_inputs() const { return node_.inputs.size(); }
 
-Variable::Variable(Tensor value, bool requires_grad) : node_(std::make_shared<Node>()) {
-  node_->value = std::move(value);
+Variable::Variable(Tensor value, bool requires_grad) : node_(std::make_shared<Node>(std::move(value))) {
   node_->requires_grad = requires_grad;
 }
 
@@ -55,13 +54,13 @@ Tensor& Variable::value() { return checked_node().value; }
 
 const Tensor& Variable::grad() const {
   const Node& n = checked_node();
-  TG_CHECK(n.has_grad, "grad: expected a gradient, got none (shape ", shape_str(n.value.shape()),
+  TG_CHECK(n.grad.has_value(), "grad: expected a gradient, got none (shape ", shape_str(n.value.shape()),
            "): call backward() first; only leaves and retain_grad() variables keep one, and "
            "zero_grad() clears it");
-  return n.grad;
+  return *n.grad;
 }
 Tensor& Variable::grad() { return const_cast<Tensor&>(std::as_const(*this).grad()); }
-bool Variable::has_grad() const { return node_ && node_->has_grad; }
+bool Variable::has_grad() const { return node_ && node_->grad.has_value(); }
 
 float Variable::item() const {
   const Tensor& v = value();
@@ -82,8 +81,7 @@ void Variable::set_requires_grad(bool requires_grad) {
 
 void Variable::zero_grad() {
   Node& n = checked_node();
-  n.has_grad = false;
-  n.grad = Tensor();
+  n.grad.reset();
 }
 
 Variable Variable::detach() const { return Variable(value(), false); }
@@ -103,8 +101,7 @@ Variable record(const char* op, Tensor value, const Inputs& inputs, BackwardFn b
   bool any_requires = false;
   if (grad_mode_enabled)
     for (const Variable& in : inputs) any_requires = any_requires || (in.defined() && in.requires_grad());
-  auto node = std::make_shared<Node>();
-  node->value = std::move(value);
+  auto node = std::make_shared<Node>(std::move(value));
   if (!any_requires) return Variable(std::move(node));
   node->requires_grad = true;
   node->op = op;

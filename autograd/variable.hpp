@@ -6,6 +6,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -43,8 +44,7 @@ using GradHook = std::function<void(Tensor& grad)>;
 /// One node of the graph. Users hold it through Variable; ops create it through record_op.
 struct Node {
   Tensor value;
-  Tensor grad;                 // meaningful only when has_grad
-  bool has_grad = false;
+  std::optional<Tensor> grad;  // accumulated dLoss/dValue (leaves and retain_grad only)
   bool requires_grad = false;
   bool retains_grad = false;   // a non-leaf that keeps its .grad (retain_grad())
   bool released = false;       // its backward ran and its graph was freed
@@ -54,10 +54,10 @@ struct Node {
   std::vector<GradHook> hooks;
   // Engine bookkeeping for one backward pass.
   std::uint64_t visit_epoch = 0;
-  Tensor pending;
-  bool has_pending = false;
+  std::optional<Tensor> pending;  // gradient gathered so far during one backward pass
 
-  Node() = default;
+  // Members are built in place: a default xarray would allocate an element only to discard it.
+  explicit Node(Tensor v) : value(std::move(v)) {}
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
   ~Node();  // dismantles long input chains iteratively (no deep recursion)

@@ -72,6 +72,17 @@ void apply(Tensor& x, F f) {
   });
 }
 
+/// g[i] = f(g[i], x[i], y[i]) in place: a backward rule reusing the gradient it owns.
+template <class F>
+void update(Tensor& g, const Tensor& x, const Tensor& y, F f) {
+  float* gs = g.data();
+  const float* xs = x.data();
+  const float* ys = y.data();
+  for_range(g.size(), [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) gs[i] = f(gs[i], xs[i], ys[i]);
+  });
+}
+
 /// Element strides of `in` seen inside the broadcast shape `out` (0 along broadcast dims),
 /// one per dimension of out.
 std::vector<std::ptrdiff_t> broadcast_strides(const Shape& in, const Shape& out);
