@@ -169,8 +169,10 @@ template <class Impl>
 class ModuleHolder {
  public:
   using ImplType = Impl;
-  /// An empty holder (assign a constructed one later).
-  ModuleHolder(std::nullptr_t) {}
+  /// An empty holder (assign a constructed one later). A template so that a literal 0 is a
+  /// number for the layer's own constructors (Softmax(0)), not a null pointer.
+  template <class T, std::enable_if_t<std::is_same_v<T, std::nullptr_t>, int> = 0>
+  ModuleHolder(T) {}
   explicit ModuleHolder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
   Impl* operator->() const { return &get(); }

@@ -13,9 +13,9 @@ void check_4d(const Variable& x, const std::string& layer) {
 
 }  // namespace
 
-Pool2dImpl::Pool2dImpl(Kind kind, Size2 kernel_size, std::optional<Size2> stride_, Size2 padding,
+Pool2dImpl::Pool2dImpl(Kind kind, Size2 kernel_size, Size2 stride_, Size2 padding,
                        bool ceil_mode, bool count_include_pad)
-    : kind(kind), kernel_size(kernel_size), stride(stride_.value_or(kernel_size)),
+    : kind(kind), kernel_size(kernel_size), stride(stride_ == Size2(0) ? kernel_size : stride_),
       padding(padding), ceil_mode(ceil_mode), count_include_pad(count_include_pad) {
   TG_CHECK(kernel_size.h > 0 && kernel_size.w > 0, name(), ": expected a positive kernel_size, got ",
            kernel_size.tuple_str());

@@ -1,18 +1,17 @@
 #pragma once
 // MaxPool2d, MinPool2d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's pooling layers; MinPool2d is
 // the seed material's min-pooling, printed like MaxPool2d).
-#include <optional>
-
 #include "nn/module.hpp"
 #include "nn/size2.hpp"
 
 namespace tg::nn {
 
-/// What the three windowed pools share: kernel, stride (default: the kernel), padding, ceil_mode.
+/// What the three windowed pools share: kernel, stride (0, the default: the kernel size, as
+/// PyTorch's stride=None), padding, ceil_mode.
 class Pool2dImpl : public Layer {
  public:
   enum class Kind { Max, Min, Avg };
-  Pool2dImpl(Kind kind, Size2 kernel_size, std::optional<Size2> stride, Size2 padding,
+  Pool2dImpl(Kind kind, Size2 kernel_size, Size2 stride, Size2 padding,
              bool ceil_mode, bool count_include_pad);
   Variable forward(const Variable& x) override;
   std::string name() const override;
@@ -26,7 +25,7 @@ class Pool2dImpl : public Layer {
 /// Maximum of each window; x [N, C, H, W].
 class MaxPool2dImpl : public Pool2dImpl {
  public:
-  explicit MaxPool2dImpl(Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
+  explicit MaxPool2dImpl(Size2 kernel_size, Size2 stride = 0,
                          Size2 padding = 0, bool ceil_mode = false)
       : Pool2dImpl(Kind::Max, kernel_size, stride, padding, ceil_mode, true) {}
 };
@@ -34,7 +33,7 @@ class MaxPool2dImpl : public Pool2dImpl {
 /// Minimum of each window; x [N, C, H, W].
 class MinPool2dImpl : public Pool2dImpl {
  public:
-  explicit MinPool2dImpl(Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
+  explicit MinPool2dImpl(Size2 kernel_size, Size2 stride = 0,
                          Size2 padding = 0, bool ceil_mode = false)
       : Pool2dImpl(Kind::Min, kernel_size, stride, padding, ceil_mode, true) {}
 };
@@ -42,7 +41,7 @@ class MinPool2dImpl : public Pool2dImpl {
 /// Mean of each window (padding counted unless count_include_pad is false).
 class AvgPool2dImpl : public Pool2dImpl {
  public:
-  explicit AvgPool2dImpl(Size2 kernel_size, std::optional<Size2> stride = std::nullopt,
+  explicit AvgPool2dImpl(Size2 kernel_size, Size2 stride = 0,
                          Size2 padding = 0, bool ceil_mode = false, bool count_include_pad = true)
       : Pool2dImpl(Kind::Avg, kernel_size, stride, padding, ceil_mode, count_include_pad) {}
 };
@@ -51,7 +50,9 @@ class AvgPool2dImpl : public Pool2dImpl {
 class MaxPool2d : public ModuleHolder<MaxPool2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
-  MaxPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0,
+  /// `MaxPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
+  MaxPool2d(const std::int64_t (&kernel_size)[2]) : MaxPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
             bool ceil_mode = false)
       : ModuleHolder(std::make_shared<MaxPool2dImpl>(kernel_size, stride, padding, ceil_mode)) {}
 };
@@ -59,7 +60,9 @@ class MaxPool2d : public ModuleHolder<MaxPool2dImpl> {
 class MinPool2d : public ModuleHolder<MinPool2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
-  MinPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0,
+  /// `MinPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
+  MinPool2d(const std::int64_t (&kernel_size)[2]) : MinPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  MinPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
             bool ceil_mode = false)
       : ModuleHolder(std::make_shared<MinPool2dImpl>(kernel_size, stride, padding, ceil_mode)) {}
 };
@@ -67,7 +70,9 @@ class MinPool2d : public ModuleHolder<MinPool2dImpl> {
 class AvgPool2d : public ModuleHolder<AvgPool2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
-  AvgPool2d(Size2 kernel_size, std::optional<Size2> stride = std::nullopt, Size2 padding = 0,
+  /// `AvgPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
+  AvgPool2d(const std::int64_t (&kernel_size)[2]) : AvgPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  AvgPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
             bool ceil_mode = false, bool count_include_pad = true)
       : ModuleHolder(std::make_shared<AvgPool2dImpl>(kernel_size, stride, padding, ceil_mode,
                                                      count_include_pad)) {}
