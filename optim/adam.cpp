@@ -1,0 +1,119 @@
+#include "optim/adam.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/error.hpp"
+#include "optim/update_loop.hpp"
+
+namespace tg::optim {
+namespace {
+
+template <class O>
+void check_adam(const O& o, const char* optimizer) {
+  TG_CHECK(o.lr >= 0, optimizer, ": expected lr >= 0, got ", o.lr);
+  TG_CHECK(o.eps >= 0, optimizer, ": expected eps >= 0, got ", o.eps);
+  TG_CHECK(o.betas.first >= 0 && o.betas.first < 1, optimizer,
+           ": expected betas.first in [0, 1), got ", o.betas.first);
+  TG_CHECK(o.betas.second >= 0 && o.betas.second < 1, optimizer,
+           ": expected betas.second in [0, 1), got ", o.betas.second);
+  TG_CHECK(o.weight_decay >= 0, optimizer, ": expected weight_decay >= 0, got ", o.weight_decay);
+}
+
+template <class O>
+O merge_adam(O o, const AdamGroupOptions& g) {
+  if (g.lr) o.lr = *g.lr;
+  if (g.betas) o.betas = *g.betas;
+  if (g.eps) o.eps = *g.eps;
+  if (g.weight_decay) o.weight_decay = *g.weight_decay;
+  if (g.amsgrad) o.amsgrad = *g.amsgrad;
+  if (g.maximize) o.maximize = *g.maximize;
+  return o;
+}
+
+template <class O>
+void visit_adam(O& o, OptionVisitor& visit) {
+  visit("lr", o.lr);
+  visit("beta1", o.betas.first);
+  visit("beta2", o.betas.second);
+  visit("eps", o.eps);
+  visit("weight_decay", o.weight_decay);
+  visit("amsgrad", o.amsgrad);
+  visit("maximize", o.maximize);
+}
+
+std::optional<Tensor> zeros_like(const Tensor& t) {
+  Tensor z = empty(t.shape());
+  std::fill(z.begin(), z.end(), 0.0f);
+  return z;
+}
+
+// One Adam or AdamW update; `decoupled` selects AdamW's weight decay.
+template <class O>
+void adam_update(const O& o, bool decoupled, Tensor& value, const Tensor& grad, ParamState& state) {
+  auto& slots = state.buffers;
+  if (!slots[0]) slots[0] = zeros_like(value);
+  if (!slots[1]) slots[1] = zeros_like(value);
+  if (o.amsgrad && !slots[2]) slots[2] = zeros_like(value);
+  // Scalars in double as PyTorch computes them in Python, then rounded to float once.
+  const double t = static_cast<double>(state.step);
+  const double bias_correction1 = 1 - std::pow(o.betas.first, t);
+  const double bias_correction2 = 1 - std::pow(o.betas.second, t);
+  const float neg_step = static_cast<float>(-(o.lr / bias_correction1));
+  const float bc2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
+  const float b1 = static_cast<float>(o.betas.first), b2 = static_cast<float>(o.betas.second);
+  const float one_b1 = static_cast<float>(1 - o.betas.first);
+  const float one_b2 = static_cast<float>(1 - o.betas.second);
+  const float eps = static_cast<float>(o.eps), wd = static_cast<float>(o.weight_decay);
+  const float keep = static_cast<float>(1 - o.lr * o.weight_decay);
+  const bool l2 = !decoupled && o.weight_decay != 0, amsgrad = o.amsgrad, maximize = o.maximize;
+  float* p = value.data();
+  const float* g = grad.data();
+  float* m = slots[0]->data();
+  float* v = slots[1]->data();
+  float* vmax = amsgrad ? slots[2]->data() : nullptr;
+  detail::for_each_chunk(value.size(), [=](std::size_t begin, std::size_t end) {
+    for (std::size_t j = begin; j < end; ++j) {
+      float gj = maximize ? -g[j] : g[j];
+      if (decoupled) p[j] = p[j] * keep;
+      if (l2) gj = gj + wd * p[j];
+      m[j] = m[j] * b1 + one_b1 * gj;
+      v[j] = v[j] * b2 + one_b2 * gj * gj;
+      float second = v[j];
+      if (amsgrad) second = vmax[j] = std::max(vmax[j], v[j]);
+      const float denom = std::sqrt(second) / bc2_sqrt + eps;
+      p[j] = p[j] + neg_step * m[j] / denom;
+    }
+  });
+}
+
+const std::vector<std::string> kAdamBuffers = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+
+}  // namespace
+
+void check_options(const AdamOptions& o, const char* optimizer) { check_adam(o, optimizer); }
+void check_options(const AdamWOptions& o, const char* optimizer) { check_adam(o, optimizer); }
+AdamOptions merge_options(AdamOptions o, const AdamGroupOptions& g) { return merge_adam(o, g); }
+AdamWOptions merge_options(AdamWOptions o, const AdamGroupOptions& g) { return merge_adam(o, g); }
+void for_each_option(AdamOptions& o, OptionVisitor& visit) { visit_adam(o, visit); }
+void for_each_option(AdamWOptions& o, OptionVisitor& visit) { visit_adam(o, visit); }
+
+Adam::Adam(std::vector<Variable> params, AdamOptions options)
+    : Adam(std::vector<Group>{Group{std::move(params)}}, options) {}
+Adam::Adam(std::vector<Group> groups, AdamOptions defaults)
+    : BasicOptimizer("Adam", std::move(groups), defaults) {}
+std::vector<std::string> Adam::buffer_names() const { return kAdamBuffers; }
+void Adam::update_param(const AdamOptions& o, Tensor& value, const Tensor& grad, ParamState& state) {
+  adam_update(o, false, value, grad, state);
+}
+
+AdamW::AdamW(std::vector<Variable> params, AdamWOptions options)
+    : AdamW(std::vector<Group>{Group{std::move(params)}}, options) {}
+AdamW::AdamW(std::vector<Group> groups, AdamWOptions defaults)
+    : BasicOptimizer("AdamW", std::move(groups), defaults) {}
+std::vector<std::string> AdamW::buffer_names() const { return kAdamBuffers; }
+void AdamW::update_param(const AdamWOptions& o, Tensor& value, const Tensor& grad, ParamState& state) {
+  adam_update(o, true, value, grad, state);
+}
+
+}  // namespace tg::optim

@@ -1,0 +1,9 @@
+#pragma once
+// Everything of optim: SGD, Adam, AdamW, RMSprop with parameter groups, learning-rate
+// schedulers, gradient clipping, and training checkpoints.
+#include "optim/adam.hpp"
+#include "optim/clip_grad.hpp"
+#include "optim/lr_scheduler.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/rmsprop.hpp"
+#include "optim/sgd.hpp"

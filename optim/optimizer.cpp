@@ -1,0 +1,249 @@
+#include "optim/optimizer.hpp"
+
+#include <charconv>
+#include <set>
+
+#include "autograd/error.hpp"
+
+namespace tg::optim {
+
+void Optimizer::step() {
+  NoGradGuard no_grad;
+  const std::size_t num_buffers = buffer_names().size();
+  for (std::size_t g = 0; g < params_.size(); ++g) {
+    for (std::size_t i = 0; i < params_[g].size(); ++i) {
+      Variable& p = params_[g][i];
+      if (!p.has_grad()) continue;
+      Tensor& value = p.value();
+      const Tensor& grad = p.grad();
+      // The update loops run over raw buffers: a gradient of another shape would overrun them.
+      TG_CHECK(grad.shape() == value.shape(), name_, ": expected the gradient of parameter ", i,
+               " of group ", g, " to have the parameter's shape ", shape_str(value.shape()),
+               ", got ", shape_str(grad.shape()));
+      ParamState& state = state_[g][i];
+      state.buffers.resize(num_buffers);
+      ++state.step;
+      update(g, value, grad, state);
+    }
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (auto& group : params_)
+    for (auto& p : group) p.zero_grad();
+}
+
+const std::vector<Variable>& Optimizer::params(std::size_t group) const {
+  TG_CHECK(group < params_.size(), name_, ": expected a parameter group index below ",
+           params_.size(), ", got ", group);
+  return params_[group];
+}
+
+std::vector<double> Optimizer::lrs() const {
+  std::vector<double> out;
+  for (std::size_t g = 0; g < num_param_groups(); ++g) out.push_back(lr(g));
+  return out;
+}
+
+std::optional<double> Optimizer::initial_lr(std::size_t group) const {
+  params(group);  // checks the index
+  return initial_lr_[group];
+}
+
+void Optimizer::set_initial_lr(std::size_t group, double lr) {
+  params(group);
+  initial_lr_[group] = lr;
+}
+
+const ParamState& Optimizer::state(std::size_t group, std::size_t index) const {
+  TG_CHECK(index < params(group).size(), name_, ": expected a parameter index below ",
+           params_[group].size(), " in group ", group, ", got ", index);
+  return state_[group][index];
+}
+
+void Optimizer::add_params(std::vector<Variable> params) {
+  std::set<const Node*> seen;
+  for (const auto& group : params_)
+    for (const auto& p : group) seen.insert(p.node().get());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Variable& p = params[i];
+    TG_CHECK(p.defined(), name_, ": expected defined parameters, got an undefined Variable at index ", i);
+    TG_CHECK(p.is_leaf(), name_, ": expected leaf parameters, got the result of '", p.op_name(),
+             "' at index ", i, " (can't optimize a non-leaf Variable)");
+    TG_CHECK(seen.insert(p.node().get()).second, name_,
+             ": expected each parameter once, got parameter ", i,
+             " of a new group a second time (some parameters appear in more than one group)");
+  }
+  state_.emplace_back(params.size());
+  initial_lr_.emplace_back();
+  params_.push_back(std::move(params));
+}
+
+nn::TensorArchive Optimizer::state_dict() const {
+  nn::TensorArchive out;
+  auto& meta = out.metadata;
+  meta["optimizer"] = name_;
+  meta["param_groups"] = std::to_string(params_.size());
+  const auto names = buffer_names();
+  std::size_t flat = 0;
+  for (std::size_t g = 0; g < params_.size(); ++g) {
+    const std::string prefix = "param_groups." + std::to_string(g) + ".";
+    meta[prefix + "num_params"] = std::to_string(params_[g].size());
+    if (initial_lr_[g]) meta[prefix + "initial_lr"] = detail::format_double(*initial_lr_[g]);
+    detail::OptionWriter writer(meta, prefix);
+    // The writer only reads the options; visit_options is shared with the reader.
+    const_cast<Optimizer*>(this)->visit_options(g, writer);
+    for (const ParamState& s : state_[g]) {
+      const std::string key = "state." + std::to_string(flat++) + ".";
+      if (s.step == 0) continue;
+      meta[key + "step"] = std::to_string(s.step);
+      for (std::size_t b = 0; b < s.buffers.size() && b < names.size(); ++b)
+        if (s.buffers[b]) out.tensors[key + names[b]] = *s.buffers[b];
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Splits "state.<i>.<rest>" into i and rest; false for other keys.
+bool split_state_key(const std::string& key, std::size_t& index, std::string& rest) {
+  if (key.rfind("state.", 0) != 0) return false;
+  const auto dot = key.find('.', 6);
+  if (dot == std::string::npos) return false;
+  index = static_cast<std::size_t>(detail::parse_int(key.substr(6, dot - 6), key));
+  rest = key.substr(dot + 1);
+  return true;
+}
+
+}  // namespace
+
+void Optimizer::load_state_dict(const nn::TensorArchive& archive) {
+  const auto& meta = archive.metadata;
+  const std::string owner = name_ + ".load_state_dict";
+  const std::string& type = detail::require(meta, "optimizer", owner);
+  TG_CHECK(type == name_, owner, ": expected the state of a ", name_, ", got that of a ", type);
+  const auto groups = detail::parse_int(detail::require(meta, "param_groups", owner), "param_groups");
+  TG_CHECK(groups == static_cast<std::int64_t>(params_.size()), owner, ": expected ",
+           params_.size(), " parameter groups, got ", groups);
+
+  // Where each flat index lives, and the fresh state filled in below.
+  std::vector<std::pair<std::size_t, std::size_t>> where;
+  auto fresh = state_;
+  for (std::size_t g = 0; g < params_.size(); ++g) {
+    const std::string key = "param_groups." + std::to_string(g) + ".num_params";
+    const auto n = detail::parse_int(detail::require(meta, key, owner), key);
+    TG_CHECK(n == static_cast<std::int64_t>(params_[g].size()), owner, ": expected ",
+             params_[g].size(), " parameters in group ", g, ", got ", n);
+    for (std::size_t i = 0; i < params_[g].size(); ++i) {
+      where.emplace_back(g, i);
+      fresh[g][i] = ParamState{};
+      fresh[g][i].buffers.resize(buffer_names().size());
+    }
+  }
+  const auto names = buffer_names();
+  std::size_t index = 0;
+  std::string rest;
+  for (const auto& [key, text] : meta) {
+    if (!split_state_key(key, index, rest)) continue;
+    TG_CHECK(index < where.size() && rest == "step", owner, ": expected state entries of ",
+             where.size(), " parameters, got '", key, "'");
+    auto& s = fresh[where[index].first][where[index].second];
+    s.step = detail::parse_int(text, key);
+    TG_CHECK(s.step > 0, owner, ": expected a positive step count in '", key, "', got ", text);
+  }
+  for (const auto& [key, tensor] : archive.tensors) {
+    TG_CHECK(split_state_key(key, index, rest) && index < where.size(), owner,
+             ": expected tensors 'state.<i>.<buffer>' for ", where.size(), " parameters, got '", key, "'");
+    const auto [g, i] = where[index];
+    std::size_t b = 0;
+    while (b < names.size() && names[b] != rest) ++b;
+    TG_CHECK(b < names.size(), owner, ": expected a ", name_, " buffer name, got '", key, "'");
+    TG_CHECK(fresh[g][i].step > 0, owner, ": expected '", key, "' to come with a step count");
+    const Shape& shape = params_[g][i].shape();
+    TG_CHECK(tensor.shape() == shape, owner, ": expected '", key, "' of shape ", shape_str(shape),
+             ", got ", shape_str(tensor.shape()));
+    fresh[g][i].buffers[b] = tensor;
+  }
+
+  // Options last: restored in place, rolled back from a copy if any group's fail.
+  std::map<std::string, std::string> backup;
+  for (std::size_t g = 0; g < params_.size(); ++g) {
+    detail::OptionWriter writer(backup, std::to_string(g) + ".");
+    visit_options(g, writer);
+  }
+  std::vector<std::optional<double>> initial(params_.size());
+  try {
+    for (std::size_t g = 0; g < params_.size(); ++g) {
+      const std::string prefix = "param_groups." + std::to_string(g) + ".";
+      detail::OptionReader reader(meta, prefix);
+      visit_options(g, reader);
+      check_group(g);
+      if (auto it = meta.find(prefix + "initial_lr"); it != meta.end())
+        initial[g] = detail::parse_double(it->second, it->first);
+    }
+  } catch (...) {
+    for (std::size_t g = 0; g < params_.size(); ++g) {
+      detail::OptionReader reader(backup, std::to_string(g) + ".");
+      visit_options(g, reader);
+    }
+    throw;
+  }
+  initial_lr_ = std::move(initial);
+  state_ = std::move(fresh);
+}
+
+namespace detail {
+
+void OptionWriter::operator()(const char* name, double& value) {
+  out[prefix + name] = format_double(value);
+}
+
+void OptionWriter::operator()(const char* name, bool& value) {
+  out[prefix + name] = value ? "true" : "false";
+}
+
+void OptionReader::operator()(const char* name, double& value) {
+  const std::string key = prefix + name;
+  value = parse_double(require(in, key, "load_state_dict"), key);
+}
+
+void OptionReader::operator()(const char* name, bool& value) {
+  const std::string key = prefix + name;
+  const std::string& text = require(in, key, "load_state_dict");
+  TG_CHECK(text == "true" || text == "false", "load_state_dict: expected true or false in '",
+           key, "', got '", text, "'");
+  value = text == "true";
+}
+
+std::string format_double(double value) {
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+double parse_double(const std::string& text, const std::string& what) {
+  double value = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  TG_CHECK(result.ec == std::errc() && result.ptr == text.data() + text.size(),
+           "load_state_dict: expected a number in '", what, "', got '", text, "'");
+  return value;
+}
+
+std::int64_t parse_int(const std::string& text, const std::string& what) {
+  std::int64_t value = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  TG_CHECK(!text.empty() && result.ec == std::errc() && result.ptr == text.data() + text.size(),
+           "load_state_dict: expected an integer in '", what, "', got '", text, "'");
+  return value;
+}
+
+const std::string& require(const std::map<std::string, std::string>& metadata,
+                           const std::string& key, const std::string& owner) {
+  const auto it = metadata.find(key);
+  TG_CHECK(it != metadata.end(), owner, ": expected metadata entry '", key, "', got none");
+  return it->second;
+}
+
+}  // namespace detail
+}  // namespace tg::optim

@@ -1,0 +1,72 @@
+#include "optim/sgd.hpp"
+
+#include <cmath>
+
+#include "autograd/error.hpp"
+#include "optim/update_loop.hpp"
+
+namespace tg::optim {
+
+void check_options(const SGDOptions& o, const char* optimizer) {
+  TG_CHECK(o.lr >= 0, optimizer, ": expected lr >= 0, got ", o.lr);
+  TG_CHECK(o.momentum >= 0, optimizer, ": expected momentum >= 0, got ", o.momentum);
+  TG_CHECK(o.weight_decay >= 0, optimizer, ": expected weight_decay >= 0, got ", o.weight_decay);
+  TG_CHECK(!std::isnan(o.dampening), optimizer, ": expected a number for dampening, got nan");
+  TG_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), optimizer,
+           ": expected momentum > 0 and dampening = 0 for Nesterov momentum, got momentum ",
+           o.momentum, " and dampening ", o.dampening);
+}
+
+SGDOptions merge_options(SGDOptions o, const SGDGroupOptions& g) {
+  if (g.lr) o.lr = *g.lr;
+  if (g.momentum) o.momentum = *g.momentum;
+  if (g.dampening) o.dampening = *g.dampening;
+  if (g.weight_decay) o.weight_decay = *g.weight_decay;
+  if (g.nesterov) o.nesterov = *g.nesterov;
+  if (g.maximize) o.maximize = *g.maximize;
+  return o;
+}
+
+void for_each_option(SGDOptions& o, OptionVisitor& visit) {
+  visit("lr", o.lr);
+  visit("momentum", o.momentum);
+  visit("dampening", o.dampening);
+  visit("weight_decay", o.weight_decay);
+  visit("nesterov", o.nesterov);
+  visit("maximize", o.maximize);
+}
+
+SGD::SGD(std::vector<Variable> params, SGDOptions options)
+    : SGD(std::vector<Group>{Group{std::move(params)}}, options) {}
+
+SGD::SGD(std::vector<Group> groups, SGDOptions defaults)
+    : BasicOptimizer("SGD", std::move(groups), defaults) {}
+
+void SGD::update_param(const SGDOptions& o, Tensor& value, const Tensor& grad, ParamState& state) {
+  const bool use_momentum = o.momentum != 0;
+  std::optional<Tensor>& slot = state.buffers[0];
+  // PyTorch starts the buffer as a copy of the first step's direction: no dampening then.
+  const bool first = use_momentum && !slot;
+  if (first) slot = empty(value.shape());
+  float* p = value.data();
+  const float* g = grad.data();
+  float* buf = use_momentum ? slot->data() : nullptr;
+  // Coefficients rounded to float once, as PyTorch's kernels receive them.
+  const float wd = static_cast<float>(o.weight_decay), mom = static_cast<float>(o.momentum);
+  const float keep = static_cast<float>(1.0 - o.dampening), neg_lr = static_cast<float>(-o.lr);
+  const bool decay = o.weight_decay != 0, nesterov = o.nesterov, maximize = o.maximize;
+  detail::for_each_chunk(value.size(), [=](std::size_t begin, std::size_t end) {
+    for (std::size_t j = begin; j < end; ++j) {
+      float d = maximize ? -g[j] : g[j];
+      if (decay) d = d + wd * p[j];
+      if (use_momentum) {
+        const float b = first ? d : buf[j] * mom + keep * d;
+        buf[j] = b;
+        d = nesterov ? d + mom * b : b;
+      }
+      p[j] = p[j] + neg_lr * d;
+    }
+  });
+}
+
+}  // namespace tg::optim

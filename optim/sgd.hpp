@@ -1,0 +1,59 @@
+#pragma once
+// Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay
+// (torch.optim.SGD's rule exactly).
+#include <optional>
+#include <vector>
+
+#include "optim/optimizer.hpp"
+
+namespace tg::optim {
+
+/// torch.optim.SGD's options (lr defaults to 1e-3 as in PyTorch >= 2.2; 1.13 required it).
+struct SGDOptions {
+  double lr = 1e-3;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  double weight_decay = 0.0;  ///< L2 penalty, added to the gradient
+  bool nesterov = false;      ///< needs momentum > 0 and dampening 0
+  bool maximize = false;      ///< ascend instead of descend
+};
+
+/// A group's overrides of SGDOptions (unset fields take the optimizer's defaults).
+struct SGDGroupOptions {
+  std::optional<double> lr = {};
+  std::optional<double> momentum = {};
+  std::optional<double> dampening = {};
+  std::optional<double> weight_decay = {};
+  std::optional<bool> nesterov = {};
+  std::optional<bool> maximize = {};
+};
+
+/// Throws tg::Error for negative lr, momentum or weight_decay, or Nesterov without momentum.
+void check_options(const SGDOptions& options, const char* optimizer);
+/// `defaults` with the fields `group` sets replaced.
+SGDOptions merge_options(SGDOptions defaults, const SGDGroupOptions& group);
+/// Visits lr, momentum, dampening, weight_decay, nesterov, maximize.
+void for_each_option(SGDOptions& options, OptionVisitor& visitor);
+
+/// g = grad (+ weight_decay * p); with momentum: buf = g on the first step, else
+/// buf = momentum * buf + (1 - dampening) * g, and g = nesterov ? g + momentum * buf : buf;
+/// then p -= lr * g. State: "momentum_buffer" (only with momentum).
+class SGD : public BasicOptimizer<SGDOptions, SGDGroupOptions> {
+ public:
+  /// One group: SGD opt(model.parameters(), {.lr = 0.01, .momentum = 0.9}).
+  SGD(std::vector<Variable> params, SGDOptions options = {});
+  /// Several groups: SGD opt({{backbone, {.lr = 1e-3}}, {head}}, {.lr = 0.01, .momentum = 0.9}).
+  SGD(std::vector<Group> groups, SGDOptions defaults = {});
+
+  std::vector<std::string> buffer_names() const override { return {"momentum_buffer"}; }
+  double momentum(std::size_t group) const override { return options(group).momentum; }
+  void set_momentum(std::size_t group, double momentum) override {
+    options(group).momentum = momentum;
+  }
+
+ protected:
+  void update_param(const SGDOptions& o, Tensor& value, const Tensor& grad,
+                    ParamState& state) override;
+};
+
+}  // namespace tg::optim

@@ -1,0 +1,6 @@
+// SGD against PyTorch's numbers (tests/optim/golden/make_golden.py says how they were made).
+#include "optim_test_util.hpp"
+
+TEST_CASE("SGD matches PyTorch over 6 steps in every golden configuration") {
+  tg::test::check_golden_cases("SGD", 9);
+}
