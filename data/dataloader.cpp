@@ -139,10 +139,15 @@ void EpochRun::worker_loop() {
 }
 
 Batch EpochRun::take(std::size_t b) {
-  if (workers_.empty()) return make_batch(b);
   Slot slot;
   {
     std::unique_lock lock(mutex_);
+    // Once stopped (the loader is gone), the dataset may be gone too: touch nothing.
+    TG_CHECK(!stopping_, "DataLoader: the loader was destroyed while this epoch was running");
+    if (workers_.empty()) {
+      lock.unlock();
+      return make_batch(b);
+    }
     Slot& ready = slots_[b % slots_.size()];
     produced_.wait(lock, [&] { return ready.ready || stopping_; });
     TG_CHECK(!stopping_, "DataLoader: the loader was destroyed while this epoch was running");
