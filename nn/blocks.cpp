@@ -17,13 +17,14 @@ Sequential projection(std::int64_t in, std::int64_t out, std::int64_t stride) {
 }
 
 void check_block(const char* block, std::int64_t in, std::int64_t out, std::int64_t stride) {
-  TG_CHECK(in > 0 && out > 0 && stride > 0, block,
-           ": expected positive channels and stride, got ", in, ", ", out, ", stride ", stride);
+  TG_CHECK(in > 0 && out > 0 && stride > 0, block, ": expected positive channels and stride, got ",
+           in, ", ", out, ", stride ", stride);
 }
 
 }  // namespace
 
-BasicBlockImpl::BasicBlockImpl(std::int64_t in_channels, std::int64_t out_channels, std::int64_t stride)
+BasicBlockImpl::BasicBlockImpl(std::int64_t in_channels, std::int64_t out_channels,
+                               std::int64_t stride)
     : conv1((check_block("BasicBlock", in_channels, out_channels, stride), in_channels),
             out_channels, 3, {.stride = stride, .padding = 1, .bias = false}),
       bn1(out_channels),

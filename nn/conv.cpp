@@ -10,7 +10,9 @@ namespace tg::nn {
 
 Conv2dImpl::Conv2dImpl(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size,
                        Conv2dOptions options)
-    : in_channels(in_channels), out_channels(out_channels), kernel_size(kernel_size),
+    : in_channels(in_channels),
+      out_channels(out_channels),
+      kernel_size(kernel_size),
       options(options) {
   const auto& o = options;
   TG_CHECK(in_channels > 0 && out_channels > 0, "Conv2d: expected positive channels, got ",
@@ -31,7 +33,8 @@ Conv2dImpl::Conv2dImpl(std::int64_t in_channels, std::int64_t out_channels, Size
                 static_cast<std::size_t>(kernel_size.h), static_cast<std::size_t>(kernel_size.w)};
   weight = register_parameter("weight", Variable(empty(w)));
   if (o.bias)
-    bias = register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_channels)})));
+    bias =
+        register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_channels)})));
   reset_parameters();
 }
 

@@ -40,7 +40,8 @@ class Conv2d : public ModuleHolder<Conv2dImpl> {
   using ModuleHolder::ModuleHolder;
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size,
          Conv2dOptions options = {})
-      : ModuleHolder(std::make_shared<Conv2dImpl>(in_channels, out_channels, kernel_size, options)) {}
+      : ModuleHolder(
+            std::make_shared<Conv2dImpl>(in_channels, out_channels, kernel_size, options)) {}
 };
 
 }  // namespace tg::nn

@@ -10,19 +10,26 @@ double calculate_gain(Nonlinearity nonlinearity, double param) {
   switch (nonlinearity) {
     case Nonlinearity::linear:
     case Nonlinearity::conv2d:
-    case Nonlinearity::sigmoid: return 1.0;
-    case Nonlinearity::tanh: return 5.0 / 3.0;
-    case Nonlinearity::relu: return std::sqrt(2.0);
-    case Nonlinearity::leaky_relu: return std::sqrt(2.0 / (1.0 + param * param));
-    case Nonlinearity::selu: return 3.0 / 4.0;
+    case Nonlinearity::sigmoid:
+      return 1.0;
+    case Nonlinearity::tanh:
+      return 5.0 / 3.0;
+    case Nonlinearity::relu:
+      return std::sqrt(2.0);
+    case Nonlinearity::leaky_relu:
+      return std::sqrt(2.0 / (1.0 + param * param));
+    case Nonlinearity::selu:
+      return 3.0 / 4.0;
   }
   TG_ASSERT(false, "unknown nonlinearity");
 }
 
 std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Variable& tensor) {
   const Shape& s = tensor.shape();
-  TG_CHECK(s.size() >= 2, "calculate_fan_in_and_fan_out: expected a tensor of at least 2 "
-           "dimensions, got ", shape_str(s));
+  TG_CHECK(s.size() >= 2,
+           "calculate_fan_in_and_fan_out: expected a tensor of at least 2 "
+           "dimensions, got ",
+           shape_str(s));
   std::int64_t receptive = 1;
   for (std::size_t i = 2; i < s.size(); ++i) receptive *= static_cast<std::int64_t>(s[i]);
   return {static_cast<std::int64_t>(s[1]) * receptive, static_cast<std::int64_t>(s[0]) * receptive};
@@ -100,7 +107,8 @@ Variable& kaiming_normal_(Variable& tensor, double a, FanMode mode, Nonlinearity
                           Generator& gen) {
   const std::int64_t n = fan(tensor, mode);
   TG_CHECK(n > 0, "kaiming_normal_: expected a non-empty weight, got ", shape_str(tensor.shape()));
-  return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(n)), gen);
+  return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(n)),
+                 gen);
 }
 
 }  // namespace tg::nn::init

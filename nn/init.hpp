@@ -33,7 +33,8 @@ Variable& constant_(Variable& tensor, double value);
 Variable& zeros_(Variable& tensor);
 Variable& ones_(Variable& tensor);
 /// U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out)).
-Variable& xavier_uniform_(Variable& tensor, double gain = 1.0, Generator& gen = default_generator());
+Variable& xavier_uniform_(Variable& tensor, double gain = 1.0,
+                          Generator& gen = default_generator());
 /// N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)).
 Variable& xavier_normal_(Variable& tensor, double gain = 1.0, Generator& gen = default_generator());
 /// U(-bound, bound), bound = sqrt(3) * gain(nonlinearity, a) / sqrt(fan). PyTorch's default

@@ -10,12 +10,14 @@ namespace tg::nn {
 
 LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool with_bias)
     : in_features(in_features), out_features(out_features) {
-  TG_CHECK(in_features > 0 && out_features > 0, "Linear: expected positive sizes, got in_features = ",
-           in_features, ", out_features = ", out_features);
+  TG_CHECK(in_features > 0 && out_features > 0,
+           "Linear: expected positive sizes, got in_features = ", in_features,
+           ", out_features = ", out_features);
   const Shape w{static_cast<std::size_t>(out_features), static_cast<std::size_t>(in_features)};
   weight = register_parameter("weight", Variable(empty(w)));
   if (with_bias)
-    bias = register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_features)})));
+    bias =
+        register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_features)})));
   reset_parameters();
 }
 
@@ -36,8 +38,9 @@ Variable LinearImpl::forward(const Variable& x) {
 }
 
 std::string LinearImpl::extra_repr() const {
-  return "in_features=" + std::to_string(in_features) + ", out_features=" +
-         std::to_string(out_features) + ", bias=" + detail::py_bool(bias.defined());
+  return "in_features=" + std::to_string(in_features) +
+         ", out_features=" + std::to_string(out_features) +
+         ", bias=" + detail::py_bool(bias.defined());
 }
 
 std::uint64_t LinearImpl::multiply_adds(const Shape& /*in*/, const Shape& out) const {

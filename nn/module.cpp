@@ -142,7 +142,8 @@ std::vector<Module*> Module::children() const {
   return result;
 }
 
-std::vector<std::pair<std::string, Module*>> Module::named_modules(const std::string& prefix) const {
+std::vector<std::pair<std::string, Module*>> Module::named_modules(
+    const std::string& prefix) const {
   std::vector<std::pair<std::string, Module*>> result;
   std::set<const Module*> seen;
   // Iterative pre-order walk; the stack holds (name, module) still to visit, last on top.
@@ -168,8 +169,9 @@ std::vector<Module*> Module::modules() const {
 std::vector<std::pair<std::string, Variable>> Module::named_parameters(bool recurse) const {
   std::vector<std::pair<std::string, Variable>> result;
   std::set<const Node*> seen;
-  auto modules = recurse ? named_modules() : std::vector<std::pair<std::string, Module*>>{
-                                                 {"", const_cast<Module*>(this)}};
+  auto modules =
+      recurse ? named_modules()
+              : std::vector<std::pair<std::string, Module*>>{{"", const_cast<Module*>(this)}};
   for (auto& [prefix, m] : modules)
     for (const auto& p : m->parameters_)
       if (seen.insert(p.var.node().get()).second)
@@ -186,8 +188,9 @@ std::vector<Variable> Module::parameters(bool recurse) const {
 std::vector<std::pair<std::string, Variable>> Module::named_buffers(bool recurse) const {
   std::vector<std::pair<std::string, Variable>> result;
   std::set<const Node*> seen;
-  auto modules = recurse ? named_modules() : std::vector<std::pair<std::string, Module*>>{
-                                                 {"", const_cast<Module*>(this)}};
+  auto modules =
+      recurse ? named_modules()
+              : std::vector<std::pair<std::string, Module*>>{{"", const_cast<Module*>(this)}};
   for (auto& [prefix, m] : modules)
     for (const auto& b : m->buffers_)
       if (seen.insert(b.var.node().get()).second)
@@ -244,8 +247,8 @@ void Module::load_checked(const std::function<const Tensor*(const std::string&)>
         TG_CHECK(t != nullptr || !strict, "load_state_dict: expected key '", key,
                  "', got no such entry (missing)");
         if (!t) continue;
-        TG_CHECK(t->shape() == slot.var.shape(), "load_state_dict: expected '", key,
-                 "' of shape ", shape_str(slot.var.shape()), ", got ", shape_str(t->shape()));
+        TG_CHECK(t->shape() == slot.var.shape(), "load_state_dict: expected '", key, "' of shape ",
+                 shape_str(slot.var.shape()), ", got ", shape_str(t->shape()));
         assignments.emplace_back(slot.var, t);
       }
   }
@@ -335,7 +338,8 @@ void note_call(const Module& module, const Shape& in, const Shape& out, std::uin
 
 Variable Layer::operator()(const Variable& x) {
   Variable y = forward(x);
-  if (detail::call_log()) detail::note_call(*this, x.shape(), y.shape(), multiply_adds(x.shape(), y.shape()));
+  if (detail::call_log())
+    detail::note_call(*this, x.shape(), y.shape(), multiply_adds(x.shape(), y.shape()));
   return y;
 }
 

@@ -211,8 +211,10 @@ void note_call(const Module& module, const Shape& in, const Shape& out, std::uin
 /// The Module behind a module or a holder.
 template <class M>
 Module& as_module(M& m) {
-  if constexpr (is_holder<std::remove_cv_t<M>>::value) return *m;
-  else return m;
+  if constexpr (is_holder<std::remove_cv_t<M>>::value)
+    return *m;
+  else
+    return m;
 }
 }  // namespace detail
 
@@ -220,8 +222,8 @@ template <class M>
 decltype(auto) Module::register_module(const std::string& name, M&& module) {
   using T = std::remove_cvref_t<M>;
   if constexpr (detail::is_holder<T>::value) {
-    TG_CHECK(module.ptr() != nullptr, "register_module: expected a constructed module for '",
-             name, "', got an empty holder");
+    TG_CHECK(module.ptr() != nullptr, "register_module: expected a constructed module for '", name,
+             "', got an empty holder");
     add_child(name, module.ptr());
     return T(module);
   } else if constexpr (detail::is_module_ptr<T>::value) {

@@ -20,7 +20,8 @@ BatchNormImpl::BatchNormImpl(int spatial_dims, std::int64_t num_features, BatchN
   if (options.track_running_stats) {
     running_mean = register_buffer("running_mean", Variable(empty(c)));
     running_var = register_buffer("running_var", Variable(empty(c)));
-    num_batches_tracked = register_buffer("num_batches_tracked", Variable(empty(Shape{})), Dtype::I64);
+    num_batches_tracked =
+        register_buffer("num_batches_tracked", Variable(empty(Shape{})), Dtype::I64);
   }
   reset_parameters();
 }
@@ -49,9 +50,9 @@ void BatchNormImpl::reset_parameters() {
 Variable BatchNormImpl::forward(const Variable& x) {
   const auto& s = x.shape();
   const bool ok = spatial_dims == 2 ? x.dim() == 4 : (x.dim() == 2 || x.dim() == 3);
-  TG_CHECK(ok && s[1] == static_cast<std::size_t>(num_features), name(), ": expected input of shape ",
-           spatial_dims == 2 ? "[N, C, H, W]" : "[N, C] or [N, C, L]", " with C = ", num_features,
-           ", got ", shape_str(s));
+  TG_CHECK(ok && s[1] == static_cast<std::size_t>(num_features), name(),
+           ": expected input of shape ", spatial_dims == 2 ? "[N, C, H, W]" : "[N, C] or [N, C, L]",
+           " with C = ", num_features, ", got ", shape_str(s));
   const bool tracking = options.track_running_stats;
   double factor = options.momentum.value_or(0.0);
   if (is_training() && tracking) {

@@ -32,7 +32,7 @@ class BatchNormImpl : public Layer {
   int spatial_dims;  ///< 1 for BatchNorm1d ([N, C] or [N, C, L]), 2 for BatchNorm2d
   std::int64_t num_features;
   BatchNormOptions options;
-  Variable weight, bias;                                   ///< undefined unless affine
+  Variable weight, bias;                                    ///< undefined unless affine
   Variable running_mean, running_var, num_batches_tracked;  ///< undefined unless tracked
 };
 

@@ -8,17 +8,22 @@ namespace tg::nn {
 namespace {
 
 void check_4d(const Variable& x, const std::string& layer) {
-  TG_CHECK(x.dim() == 4, layer, ": expected input of shape [N, C, H, W], got ", shape_str(x.shape()));
+  TG_CHECK(x.dim() == 4, layer, ": expected input of shape [N, C, H, W], got ",
+           shape_str(x.shape()));
 }
 
 }  // namespace
 
-Pool2dImpl::Pool2dImpl(Kind kind, Size2 kernel_size, Size2 stride_, Size2 padding,
-                       bool ceil_mode, bool count_include_pad)
-    : kind(kind), kernel_size(kernel_size), stride(stride_ == Size2(0) ? kernel_size : stride_),
-      padding(padding), ceil_mode(ceil_mode), count_include_pad(count_include_pad) {
-  TG_CHECK(kernel_size.h > 0 && kernel_size.w > 0, name(), ": expected a positive kernel_size, got ",
-           kernel_size.tuple_str());
+Pool2dImpl::Pool2dImpl(Kind kind, Size2 kernel_size, Size2 stride_, Size2 padding, bool ceil_mode,
+                       bool count_include_pad)
+    : kind(kind),
+      kernel_size(kernel_size),
+      stride(stride_ == Size2(0) ? kernel_size : stride_),
+      padding(padding),
+      ceil_mode(ceil_mode),
+      count_include_pad(count_include_pad) {
+  TG_CHECK(kernel_size.h > 0 && kernel_size.w > 0, name(),
+           ": expected a positive kernel_size, got ", kernel_size.tuple_str());
   TG_CHECK(stride.h > 0 && stride.w > 0, name(), ": expected a positive stride, got ",
            stride.tuple_str());
   TG_CHECK(padding.h >= 0 && padding.w >= 0 && 2 * padding.h <= kernel_size.h &&
@@ -29,9 +34,12 @@ Pool2dImpl::Pool2dImpl(Kind kind, Size2 kernel_size, Size2 stride_, Size2 paddin
 
 std::string Pool2dImpl::name() const {
   switch (kind) {
-    case Kind::Max: return "MaxPool2d";
-    case Kind::Min: return "MinPool2d";
-    case Kind::Avg: return "AvgPool2d";
+    case Kind::Max:
+      return "MaxPool2d";
+    case Kind::Min:
+      return "MinPool2d";
+    case Kind::Avg:
+      return "AvgPool2d";
   }
   return "Pool2d";
 }
@@ -45,9 +53,12 @@ Variable Pool2dImpl::forward(const Variable& x) {
   o.ceil_mode = ceil_mode;
   o.count_include_pad = count_include_pad;
   switch (kind) {
-    case Kind::Max: return max_pool2d(x, o);
-    case Kind::Min: return min_pool2d(x, o);
-    case Kind::Avg: return avg_pool2d(x, o);
+    case Kind::Max:
+      return max_pool2d(x, o);
+    case Kind::Min:
+      return min_pool2d(x, o);
+    case Kind::Avg:
+      return avg_pool2d(x, o);
   }
   TG_ASSERT(false, "unknown pooling kind");
 }

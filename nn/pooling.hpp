@@ -11,8 +11,8 @@ namespace tg::nn {
 class Pool2dImpl : public Layer {
  public:
   enum class Kind { Max, Min, Avg };
-  Pool2dImpl(Kind kind, Size2 kernel_size, Size2 stride, Size2 padding,
-             bool ceil_mode, bool count_include_pad);
+  Pool2dImpl(Kind kind, Size2 kernel_size, Size2 stride, Size2 padding, bool ceil_mode,
+             bool count_include_pad);
   Variable forward(const Variable& x) override;
   std::string name() const override;
   std::string extra_repr() const override;
@@ -25,24 +25,24 @@ class Pool2dImpl : public Layer {
 /// Maximum of each window; x [N, C, H, W].
 class MaxPool2dImpl : public Pool2dImpl {
  public:
-  explicit MaxPool2dImpl(Size2 kernel_size, Size2 stride = 0,
-                         Size2 padding = 0, bool ceil_mode = false)
+  explicit MaxPool2dImpl(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
+                         bool ceil_mode = false)
       : Pool2dImpl(Kind::Max, kernel_size, stride, padding, ceil_mode, true) {}
 };
 
 /// Minimum of each window; x [N, C, H, W].
 class MinPool2dImpl : public Pool2dImpl {
  public:
-  explicit MinPool2dImpl(Size2 kernel_size, Size2 stride = 0,
-                         Size2 padding = 0, bool ceil_mode = false)
+  explicit MinPool2dImpl(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
+                         bool ceil_mode = false)
       : Pool2dImpl(Kind::Min, kernel_size, stride, padding, ceil_mode, true) {}
 };
 
 /// Mean of each window (padding counted unless count_include_pad is false).
 class AvgPool2dImpl : public Pool2dImpl {
  public:
-  explicit AvgPool2dImpl(Size2 kernel_size, Size2 stride = 0,
-                         Size2 padding = 0, bool ceil_mode = false, bool count_include_pad = true)
+  explicit AvgPool2dImpl(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
+                         bool ceil_mode = false, bool count_include_pad = true)
       : Pool2dImpl(Kind::Avg, kernel_size, stride, padding, ceil_mode, count_include_pad) {}
 };
 
@@ -51,9 +51,9 @@ class MaxPool2d : public ModuleHolder<MaxPool2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
   /// `MaxPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
-  MaxPool2d(const std::int64_t (&kernel_size)[2]) : MaxPool2d(Size2(kernel_size[0], kernel_size[1])) {}
-  MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
-            bool ceil_mode = false)
+  MaxPool2d(const std::int64_t (&kernel_size)[2])
+      : MaxPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false)
       : ModuleHolder(std::make_shared<MaxPool2dImpl>(kernel_size, stride, padding, ceil_mode)) {}
 };
 
@@ -61,9 +61,9 @@ class MinPool2d : public ModuleHolder<MinPool2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
   /// `MinPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
-  MinPool2d(const std::int64_t (&kernel_size)[2]) : MinPool2d(Size2(kernel_size[0], kernel_size[1])) {}
-  MinPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
-            bool ceil_mode = false)
+  MinPool2d(const std::int64_t (&kernel_size)[2])
+      : MinPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  MinPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false)
       : ModuleHolder(std::make_shared<MinPool2dImpl>(kernel_size, stride, padding, ceil_mode)) {}
 };
 
@@ -71,9 +71,10 @@ class AvgPool2d : public ModuleHolder<AvgPool2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
   /// `AvgPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
-  AvgPool2d(const std::int64_t (&kernel_size)[2]) : AvgPool2d(Size2(kernel_size[0], kernel_size[1])) {}
-  AvgPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
-            bool ceil_mode = false, bool count_include_pad = true)
+  AvgPool2d(const std::int64_t (&kernel_size)[2])
+      : AvgPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  AvgPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false,
+            bool count_include_pad = true)
       : ModuleHolder(std::make_shared<AvgPool2dImpl>(kernel_size, stride, padding, ceil_mode,
                                                      count_include_pad)) {}
 };

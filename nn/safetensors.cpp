@@ -31,10 +31,11 @@ struct DtypeInfo {
   std::size_t size;
 };
 
-constexpr DtypeInfo kDtypes[] = {
-    {Dtype::F32, "F32", 4}, {Dtype::F64, "F64", 8}, {Dtype::F16, "F16", 2},
-    {Dtype::BF16, "BF16", 2}, {Dtype::I64, "I64", 8}, {Dtype::I32, "I32", 4},
-    {Dtype::I16, "I16", 2}, {Dtype::I8, "I8", 1}, {Dtype::U8, "U8", 1}, {Dtype::BOOL, "BOOL", 1}};
+constexpr DtypeInfo kDtypes[] = {{Dtype::F32, "F32", 4}, {Dtype::F64, "F64", 8},
+                                 {Dtype::F16, "F16", 2}, {Dtype::BF16, "BF16", 2},
+                                 {Dtype::I64, "I64", 8}, {Dtype::I32, "I32", 4},
+                                 {Dtype::I16, "I16", 2}, {Dtype::I8, "I8", 1},
+                                 {Dtype::U8, "U8", 1},   {Dtype::BOOL, "BOOL", 1}};
 
 const DtypeInfo& info(Dtype dtype) {
   for (const auto& d : kDtypes)
@@ -64,25 +65,37 @@ float half_to_float(std::uint16_t h) {
   const int exponent = (h >> 10) & 0x1f;
   const int mantissa = h & 0x3ff;
   float v;
-  if (exponent == 0) v = std::ldexp(static_cast<float>(mantissa), -24);  // subnormal
-  else if (exponent == 31) v = mantissa ? std::numeric_limits<float>::quiet_NaN()
-                                        : std::numeric_limits<float>::infinity();
-  else v = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+  if (exponent == 0)
+    v = std::ldexp(static_cast<float>(mantissa), -24);  // subnormal
+  else if (exponent == 31)
+    v = mantissa ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  else
+    v = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
   return (h & 0x8000) ? -v : v;
 }
 
 float element_to_float(Dtype dtype, const unsigned char* p) {
   switch (dtype) {
-    case Dtype::F32: return std::bit_cast<float>(static_cast<std::uint32_t>(load_le(p, 4)));
-    case Dtype::F64: return static_cast<float>(std::bit_cast<double>(load_le(p, 8)));
-    case Dtype::F16: return half_to_float(static_cast<std::uint16_t>(load_le(p, 2)));
-    case Dtype::BF16: return std::bit_cast<float>(static_cast<std::uint32_t>(load_le(p, 2) << 16));
-    case Dtype::I64: return static_cast<float>(static_cast<std::int64_t>(load_le(p, 8)));
-    case Dtype::I32: return static_cast<float>(static_cast<std::int32_t>(load_le(p, 4)));
-    case Dtype::I16: return static_cast<float>(static_cast<std::int16_t>(load_le(p, 2)));
-    case Dtype::I8: return static_cast<float>(static_cast<std::int8_t>(p[0]));
-    case Dtype::U8: return static_cast<float>(p[0]);
-    case Dtype::BOOL: return p[0] != 0 ? 1.0f : 0.0f;
+    case Dtype::F32:
+      return std::bit_cast<float>(static_cast<std::uint32_t>(load_le(p, 4)));
+    case Dtype::F64:
+      return static_cast<float>(std::bit_cast<double>(load_le(p, 8)));
+    case Dtype::F16:
+      return half_to_float(static_cast<std::uint16_t>(load_le(p, 2)));
+    case Dtype::BF16:
+      return std::bit_cast<float>(static_cast<std::uint32_t>(load_le(p, 2) << 16));
+    case Dtype::I64:
+      return static_cast<float>(static_cast<std::int64_t>(load_le(p, 8)));
+    case Dtype::I32:
+      return static_cast<float>(static_cast<std::int32_t>(load_le(p, 4)));
+    case Dtype::I16:
+      return static_cast<float>(static_cast<std::int16_t>(load_le(p, 2)));
+    case Dtype::I8:
+      return static_cast<float>(static_cast<std::int8_t>(p[0]));
+    case Dtype::U8:
+      return static_cast<float>(p[0]);
+    case Dtype::BOOL:
+      return p[0] != 0 ? 1.0f : 0.0f;
   }
   TG_ASSERT(false, "unknown dtype");
 }
@@ -109,19 +122,24 @@ class Reader {
 
   std::uint64_t unsigned_int(const json& v, const std::string& entry, const char* field) const {
     if (!v.is_number_unsigned())
-      fail(entry, std::string("expected ") + field + " to hold non-negative integers, got " + v.dump());
+      fail(entry,
+           std::string("expected ") + field + " to hold non-negative integers, got " + v.dump());
     return v.get<std::uint64_t>();
   }
 
   Entry parse_entry(const std::string& name, const json& v, std::uint64_t data_size) const {
-    if (!v.is_object()) fail(name, "expected an object {dtype, shape, data_offsets}, got " + v.dump());
+    if (!v.is_object())
+      fail(name, "expected an object {dtype, shape, data_offsets}, got " + v.dump());
     for (const char* field : {"dtype", "shape", "data_offsets"})
       if (!v.contains(field)) fail(name, std::string("expected a field '") + field + "', got none");
     Entry e{name, Dtype::F32, {}, 0, 0};
     const json& dtype = v["dtype"];
     auto parsed = dtype.is_string() ? parse_dtype(dtype.get<std::string>()) : std::nullopt;
-    if (!parsed) fail(name, "expected a supported dtype (F32, F64, F16, BF16, I64, I32, I16, I8, "
-                            "U8, BOOL), got " + dtype.dump());
+    if (!parsed)
+      fail(name,
+           "expected a supported dtype (F32, F64, F16, BF16, I64, I32, I16, I8, "
+           "U8, BOOL), got " +
+               dtype.dump());
     e.dtype = *parsed;
     const json& shape = v["shape"];
     if (!shape.is_array()) fail(name, "expected shape to be an array, got " + shape.dump());
@@ -130,7 +148,10 @@ class Reader {
     bool has_zero = false;
     for (const auto& d : shape) {
       const std::uint64_t n = unsigned_int(d, name, "shape");
-      if (n == 0) { has_zero = true; continue; }
+      if (n == 0) {
+        has_zero = true;
+        continue;
+      }
       if (product > std::numeric_limits<std::uint64_t>::max() / n)
         fail(name, "expected a shape whose size fits in 64 bits, got " + shape.dump());
       product *= n;
@@ -138,7 +159,8 @@ class Reader {
     }
     if (has_zero) {  // rebuild with the zeros in place
       e.shape.clear();
-      for (const auto& d : shape) e.shape.push_back(static_cast<std::size_t>(d.get<std::uint64_t>()));
+      for (const auto& d : shape)
+        e.shape.push_back(static_cast<std::size_t>(d.get<std::uint64_t>()));
     }
     const std::uint64_t numel = has_zero ? 0 : product;
     const json& offsets = v["data_offsets"];
@@ -151,9 +173,9 @@ class Reader {
                      "-byte data section, got " + offsets.dump());
     const std::uint64_t size = info(e.dtype).size;
     if (numel > std::numeric_limits<std::uint64_t>::max() / size || numel * size != e.end - e.begin)
-      fail(name, "expected " + std::to_string(e.end - e.begin) + " bytes = shape " +
-                     shape.dump() + " x " + std::to_string(size) + " bytes (" +
-                     info(e.dtype).name + "), got a shape of another size");
+      fail(name, "expected " + std::to_string(e.end - e.begin) + " bytes = shape " + shape.dump() +
+                     " x " + std::to_string(size) + " bytes (" + info(e.dtype).name +
+                     "), got a shape of another size");
     return e;
   }
 
@@ -165,8 +187,12 @@ class Reader {
     std::uint64_t expected = 0;
     std::string previous;
     for (const auto& e : entries) {
-      if (e.begin < expected) fail(e.name, "expected data not overlapping entry '" + previous + "', got offsets starting at " + std::to_string(e.begin));
-      if (e.begin > expected) fail(e.name, "expected data starting at byte " + std::to_string(expected) + " (no gap), got " + std::to_string(e.begin));
+      if (e.begin < expected)
+        fail(e.name, "expected data not overlapping entry '" + previous +
+                         "', got offsets starting at " + std::to_string(e.begin));
+      if (e.begin > expected)
+        fail(e.name, "expected data starting at byte " + std::to_string(expected) +
+                         " (no gap), got " + std::to_string(e.begin));
       expected = e.end;
       previous = e.name;
     }
@@ -184,7 +210,8 @@ json parse_header(const Reader& reader, const std::string& text) {
   std::set<std::string> keys;
   std::string duplicate;
   auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && !keys.insert(parsed.get<std::string>()).second)
+    if (event == json::parse_event_t::key && depth == 1 &&
+        !keys.insert(parsed.get<std::string>()).second)
       duplicate = parsed.get<std::string>();
     return true;
   };
@@ -194,20 +221,24 @@ json parse_header(const Reader& reader, const std::string& text) {
   } catch (const json::exception& e) {
     reader.fail("", std::string("expected a JSON header, got invalid JSON (") + e.what() + ")");
   }
-  if (!header.is_object()) reader.fail("", "expected a JSON object as header, got " + std::string(header.type_name()));
+  if (!header.is_object())
+    reader.fail("", "expected a JSON object as header, got " + std::string(header.type_name()));
   if (!duplicate.empty()) reader.fail(duplicate, "expected unique names, got a duplicate");
   return header;
 }
 
 void read_metadata(const Reader& reader, const json& meta, TensorArchive& archive) {
-  if (!meta.is_object()) reader.fail("__metadata__", "expected an object of strings, got " + meta.dump());
+  if (!meta.is_object())
+    reader.fail("__metadata__", "expected an object of strings, got " + meta.dump());
   for (const auto& [k, v] : meta.items()) {
-    if (!v.is_string()) reader.fail("__metadata__", "expected string values, got " + v.dump() + " for '" + k + "'");
+    if (!v.is_string())
+      reader.fail("__metadata__", "expected string values, got " + v.dump() + " for '" + k + "'");
     archive.metadata[k] = v.get<std::string>();
   }
 }
 
-Tensor read_entry(const Reader& reader, std::ifstream& in, std::uint64_t data_start, const Entry& e) {
+Tensor read_entry(const Reader& reader, std::ifstream& in, std::uint64_t data_start,
+                  const Entry& e) {
   Tensor t = empty(e.shape);
   const std::size_t bytes = e.end - e.begin;
   const bool direct = e.dtype == Dtype::F32 && std::endian::native == std::endian::little;
@@ -220,7 +251,8 @@ Tensor read_entry(const Reader& reader, std::ifstream& in, std::uint64_t data_st
   if (direct) return t;
   const std::size_t size = info(e.dtype).size;
   float* out = t.data();
-  for (std::size_t i = 0; i < t.size(); ++i) out[i] = element_to_float(e.dtype, raw.data() + i * size);
+  for (std::size_t i = 0; i < t.size(); ++i)
+    out[i] = element_to_float(e.dtype, raw.data() + i * size);
   return t;
 }
 
@@ -261,7 +293,8 @@ class AtomicFile {
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) fail("cannot close '" + tmp_.string() + "'");
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot rename the temporary file over it");
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0)
+      fail("cannot rename the temporary file over it");
     committed_ = true;
     // Make the rename itself durable; a failure here leaves a complete file, so it is ignored.
     const auto dir = path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path();
@@ -274,7 +307,8 @@ class AtomicFile {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw Error("write_safetensors: '" + path_.string() + "': " + what + ": " + std::strerror(errno));
+    throw Error("write_safetensors: '" + path_.string() + "': " + what + ": " +
+                std::strerror(errno));
   }
   std::filesystem::path path_, tmp_;
   int fd_ = -1;
@@ -295,23 +329,29 @@ std::string build_header(const std::filesystem::path& path, const TensorArchive&
   json header = json::object();
   std::uint64_t offset = 0;
   for (const auto& [name, t] : archive.tensors) {
-    if (name.empty() || name == "__metadata__") write_fail(path, name, "expected a tensor name, got a reserved one");
+    if (name.empty() || name == "__metadata__")
+      write_fail(path, name, "expected a tensor name, got a reserved one");
     const Dtype dtype = dtype_of(archive, name);
     if (dtype != Dtype::F32 && dtype != Dtype::I64)
-      write_fail(path, name, std::string("expected dtype F32 or I64 to write, got ") + dtype_name(dtype));
+      write_fail(path, name,
+                 std::string("expected dtype F32 or I64 to write, got ") + dtype_name(dtype));
     const std::uint64_t size = t.size() * info(dtype).size;
     std::vector<std::uint64_t> shape(t.shape().begin(), t.shape().end());
-    header[name] = {{"dtype", dtype_name(dtype)}, {"shape", shape}, {"data_offsets", {offset, offset + size}}};
+    header[name] = {
+        {"dtype", dtype_name(dtype)}, {"shape", shape}, {"data_offsets", {offset, offset + size}}};
     offset += size;
   }
   for (const auto& [name, dtype] : archive.dtypes)
-    if (!archive.tensors.count(name)) write_fail(path, name, "expected a dtype only for a tensor of the archive, got one for a missing tensor");
+    if (!archive.tensors.count(name))
+      write_fail(path, name,
+                 "expected a dtype only for a tensor of the archive, got one for a missing tensor");
   if (!archive.metadata.empty()) header["__metadata__"] = archive.metadata;
   std::string text;
   try {
     text = header.dump();
   } catch (const json::exception& e) {
-    throw Error("write_safetensors: '" + path.string() + "': expected UTF-8 names and metadata, got " + e.what());
+    throw Error("write_safetensors: '" + path.string() +
+                "': expected UTF-8 names and metadata, got " + e.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
   return text;
@@ -350,25 +390,32 @@ TensorArchive read_safetensors(const std::filesystem::path& path) {
   if (ec) reader.fail("", "cannot read the file: " + ec.message());
   std::ifstream in(path, std::ios::binary);
   if (!in) reader.fail("", std::string("cannot open the file: ") + std::strerror(errno));
-  if (file_size < 8) reader.fail("", "expected at least 8 bytes (the header length), got " + std::to_string(file_size) + " (truncated file)");
+  if (file_size < 8)
+    reader.fail("", "expected at least 8 bytes (the header length), got " +
+                        std::to_string(file_size) + " (truncated file)");
   unsigned char prefix[8];
   in.read(reinterpret_cast<char*>(prefix), 8);
   if (!in) reader.fail("", "expected 8 bytes of header length, got a short read");
   const std::uint64_t header_size = load_le(prefix, 8);
   if (header_size > kMaxSafetensorsHeader)
-    reader.fail("", "expected a header of at most " + std::to_string(kMaxSafetensorsHeader) + " bytes, got " + std::to_string(header_size));
+    reader.fail("", "expected a header of at most " + std::to_string(kMaxSafetensorsHeader) +
+                        " bytes, got " + std::to_string(header_size));
   if (header_size > file_size - 8)
-    reader.fail("", "expected a " + std::to_string(header_size) + "-byte header within the " + std::to_string(file_size) + "-byte file, got a truncated file");
+    reader.fail("", "expected a " + std::to_string(header_size) + "-byte header within the " +
+                        std::to_string(file_size) + "-byte file, got a truncated file");
   std::string text(header_size, '\0');
   in.read(text.data(), static_cast<std::streamsize>(header_size));
-  if (!in) reader.fail("", "expected " + std::to_string(header_size) + " header bytes, got a short read");
+  if (!in)
+    reader.fail("", "expected " + std::to_string(header_size) + " header bytes, got a short read");
   const json header = parse_header(reader, text);
   const std::uint64_t data_start = 8 + header_size, data_size = file_size - data_start;
   TensorArchive archive;
   std::vector<Entry> entries;
   for (const auto& [name, value] : header.items()) {
-    if (name == "__metadata__") read_metadata(reader, value, archive);
-    else entries.push_back(reader.parse_entry(name, value, data_size));
+    if (name == "__metadata__")
+      read_metadata(reader, value, archive);
+    else
+      entries.push_back(reader.parse_entry(name, value, data_size));
   }
   reader.check_layout(entries, data_size);
   for (const auto& e : entries) {
@@ -385,7 +432,8 @@ void write_safetensors(const std::filesystem::path& path, const TensorArchive& a
   AtomicFile file(path);
   file.write(prefix, 8);
   file.write(header.data(), header.size());
-  for (const auto& [name, t] : archive.tensors) write_tensor(file, path, name, t, dtype_of(archive, name));
+  for (const auto& [name, t] : archive.tensors)
+    write_tensor(file, path, name, t, dtype_of(archive, name));
   file.commit();
 }
 

@@ -39,7 +39,9 @@ class SequentialImpl : public Layer {
   /// forward(Variable) (moved or copied in; a copy shares its layers' parameters), any other
   /// object with forward(Variable), or a callable Variable(const Variable&).
   template <class M>
-  void push_back(M&& module) { push_back(std::to_string(size()), std::forward<M>(module)); }
+  void push_back(M&& module) {
+    push_back(std::to_string(size()), std::forward<M>(module));
+  }
   template <class M>
   void push_back(const std::string& name, M&& module);
   std::size_t size() const { return steps_.size(); }
@@ -71,16 +73,18 @@ class Sequential : public ModuleHolder<SequentialImpl> {
   Sequential() : ModuleHolder(std::make_shared<SequentialImpl>()) {}
   /// A Sequential of the given modules, in order.
   template <class First, class... Rest,
-            class = std::enable_if_t<!std::is_same_v<std::remove_cvref_t<First>, Sequential> &&
-                                     !std::is_same_v<std::remove_cvref_t<First>, std::nullptr_t> &&
-                                     !std::is_same_v<std::remove_cvref_t<First>,
-                                                     std::shared_ptr<SequentialImpl>>>>
+            class = std::enable_if_t<
+                !std::is_same_v<std::remove_cvref_t<First>, Sequential> &&
+                !std::is_same_v<std::remove_cvref_t<First>, std::nullptr_t> &&
+                !std::is_same_v<std::remove_cvref_t<First>, std::shared_ptr<SequentialImpl>>>>
   Sequential(First&& first, Rest&&... rest) : Sequential() {
     get().push_back(std::forward<First>(first));
     (get().push_back(std::forward<Rest>(rest)), ...);
   }
   template <class M>
-  void push_back(M&& module) const { get().push_back(std::forward<M>(module)); }
+  void push_back(M&& module) const {
+    get().push_back(std::forward<M>(module));
+  }
   template <class M>
   void push_back(const std::string& name, M&& module) const {
     get().push_back(name, std::forward<M>(module));
@@ -93,8 +97,8 @@ class Sequential : public ModuleHolder<SequentialImpl> {
 template <class T>
 T& SequentialImpl::at(std::size_t i) const {
   auto* typed = dynamic_cast<T*>(&(*this)[i]);
-  TG_CHECK(typed != nullptr, "Sequential::at: expected module ", i, " to be of the requested type, got ",
-           (*this)[i].name());
+  TG_CHECK(typed != nullptr, "Sequential::at: expected module ", i,
+           " to be of the requested type, got ", (*this)[i].name());
   return *typed;
 }
 
@@ -102,7 +106,8 @@ template <class M>
 void SequentialImpl::push_back(const std::string& name, M&& module) {
   using T = std::remove_cvref_t<M>;
   if constexpr (detail::is_holder<T>::value) {
-    TG_CHECK(module.ptr() != nullptr, "Sequential::push_back: expected a constructed module, got "
+    TG_CHECK(module.ptr() != nullptr,
+             "Sequential::push_back: expected a constructed module, got "
              "an empty holder");
     push_back(name, module.ptr());
   } else if constexpr (detail::is_module_ptr<T>::value) {
@@ -122,7 +127,8 @@ void SequentialImpl::push_back(const std::string& name, M&& module) {
     push_back(name, std::make_shared<T>(std::forward<M>(module)));
   } else if constexpr (detail::has_forward<T>::value) {
     auto p = std::make_shared<T>(std::forward<M>(module));
-    push_back(name, std::make_shared<FunctionalImpl>([p](const Variable& x) { return p->forward(x); }));
+    push_back(name,
+              std::make_shared<FunctionalImpl>([p](const Variable& x) { return p->forward(x); }));
   } else {
     static_assert(std::is_invocable_r_v<Variable, T&, const Variable&>,
                   "Sequential::push_back: expected a module or a callable Variable(Variable)");

@@ -61,8 +61,9 @@ Summary summarize(Module& model, const std::function<void()>& run) {
   for (const auto& call : log) {
     auto it = names.find(call.module);
     if (it == names.end() || !call.module->children().empty()) continue;  // leaves of this model
-    SummaryRow row{it->second, call.module->name(), call.output, 0, !seen.insert(call.module).second,
-                   call.multiply_adds};
+    SummaryRow row{
+        it->second,        call.module->name(), call.output, 0, !seen.insert(call.module).second,
+        call.multiply_adds};
     if (!row.repeated) row.parameters = call.module->num_parameters();
     s.total_multiply_adds += call.multiply_adds;
     s.rows.push_back(std::move(row));
@@ -89,9 +90,8 @@ std::string Summary::str() const {
   const std::string rule(total_width, '=');
   auto line = [&](const std::array<std::string, 4>& c) {
     out << c[0] << std::string(width[0] - c[0].size() + 2, ' ') << c[1]
-        << std::string(width[1] - c[1].size() + 2, ' ')
-        << std::string(width[2] - c[2].size(), ' ') << c[2] << "  "
-        << std::string(width[3] - c[3].size(), ' ') << c[3] << "\n";
+        << std::string(width[1] - c[1].size() + 2, ' ') << std::string(width[2] - c[2].size(), ' ')
+        << c[2] << "  " << std::string(width[3] - c[3].size(), ' ') << c[3] << "\n";
   };
   line(cells[0]);
   out << rule << "\n";
@@ -99,7 +99,8 @@ std::string Summary::str() const {
   out << rule << "\n"
       << "Total params: " << detail::thousands(total_parameters) << "\n"
       << "Trainable params: " << detail::thousands(trainable_parameters) << "\n"
-      << "Non-trainable params: " << detail::thousands(total_parameters - trainable_parameters) << "\n"
+      << "Non-trainable params: " << detail::thousands(total_parameters - trainable_parameters)
+      << "\n"
       << "Total mult-adds: " << detail::thousands(total_multiply_adds) << "\n";
   return out.str();
 }

@@ -12,11 +12,11 @@ namespace tg::nn {
 
 /// One call of a leaf layer during the summary's forward pass.
 struct SummaryRow {
-  std::string name;   ///< dotted name ("layer1.0.conv1"); "" for the model itself
-  std::string type;   ///< "Conv2d"
+  std::string name;  ///< dotted name ("layer1.0.conv1"); "" for the model itself
+  std::string type;  ///< "Conv2d"
   Shape output_shape;
-  std::size_t parameters = 0;  ///< the layer's own; 0 on a repeated call of the same layer
-  bool repeated = false;       ///< the layer was already called earlier in the pass
+  std::size_t parameters = 0;       ///< the layer's own; 0 on a repeated call of the same layer
+  bool repeated = false;            ///< the layer was already called earlier in the pass
   std::uint64_t multiply_adds = 0;  ///< Conv2d and Linear (others count 0)
 };
 
@@ -39,8 +39,7 @@ Summary summarize(Module& model, const std::function<void()>& run);
 /// every call of a leaf layer (built-in layers, and user modules run inside a Sequential).
 template <class M>
 Summary summarize(M& model, const Shape& input_shape) {
-  return detail::summarize(detail::as_module(model),
-                           [&] { model.forward(zeros(input_shape)); });
+  return detail::summarize(detail::as_module(model), [&] { model.forward(zeros(input_shape)); });
 }
 
 /// summarize(model, input_shape).str().

@@ -37,12 +37,12 @@ struct SimpleCNN : tg::nn::Module {
 struct Block : tg::nn::Module {
   tg::nn::Conv2d conv1, conv2;
   tg::nn::BatchNorm2d bn1, bn2;
-  tg::nn::Sequential shortcut;   // empty: identity; else 1x1 conv + BN
+  tg::nn::Sequential shortcut;  // empty: identity; else 1x1 conv + BN
   Block(int in, int out, int stride);
   tg::Variable forward(const tg::Variable& x) {
     auto y = tg::relu(bn1(conv1(x)));
     y = bn2(conv2(y));
-    return tg::relu(y + shortcut(x));   // the skip connection
+    return tg::relu(y + shortcut(x));  // the skip connection
   }
 };
 

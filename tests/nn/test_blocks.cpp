@@ -24,7 +24,8 @@ struct ResNet20 : nn::Module {
       nn::Sequential* layer;
       std::int64_t out, stride;
     };
-    for (auto [layer, out, stride] : {Stage{&layer1, 16, 1}, Stage{&layer2, 32, 2}, Stage{&layer3, 64, 2}})
+    for (auto [layer, out, stride] :
+         {Stage{&layer1, 16, 1}, Stage{&layer2, 32, 2}, Stage{&layer3, 64, 2}})
       for (int i = 0; i < 3; ++i) {
         layer->push_back(nn::BasicBlock(in, out, i == 0 ? stride : 1));
         in = out;

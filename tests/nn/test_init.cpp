@@ -21,7 +21,8 @@ struct Stats {
 
 Stats stats_of(const Tensor& t) {
   Stats s;
-  for (float v : t) s.mean += v, s.min = std::min<double>(s.min, v), s.max = std::max<double>(s.max, v);
+  for (float v : t)
+    s.mean += v, s.min = std::min<double>(s.min, v), s.max = std::max<double>(s.max, v);
   s.mean /= static_cast<double>(t.size());
   for (float v : t) s.var += (v - s.mean) * (v - s.mean);
   s.var /= static_cast<double>(t.size());
@@ -41,7 +42,8 @@ void check_uniform(const Tensor& t, double bound) {
 
 }  // namespace
 
-TEST_CASE("Linear and Conv2d default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias") {
+TEST_CASE(
+    "Linear and Conv2d default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias") {
   tg::manual_seed(10);
   nn::Linear fc(250, 400);
   check_uniform(fc->weight.value(), 1 / std::sqrt(250.0));
@@ -83,13 +85,16 @@ TEST_CASE("calculate_gain and fans follow PyTorch") {
   CHECK(init::calculate_gain(init::Nonlinearity::sigmoid) == 1.0);
   CHECK(init::calculate_gain(init::Nonlinearity::tanh) == doctest::Approx(5.0 / 3));
   CHECK(init::calculate_gain(init::Nonlinearity::relu) == doctest::Approx(std::sqrt(2.0)));
-  CHECK(init::calculate_gain(init::Nonlinearity::leaky_relu) == doctest::Approx(std::sqrt(2 / 1.0001)));
-  CHECK(init::calculate_gain(init::Nonlinearity::leaky_relu, std::sqrt(5.0)) == doctest::Approx(std::sqrt(1 / 3.0)));
+  CHECK(init::calculate_gain(init::Nonlinearity::leaky_relu) ==
+        doctest::Approx(std::sqrt(2 / 1.0001)));
+  CHECK(init::calculate_gain(init::Nonlinearity::leaky_relu, std::sqrt(5.0)) ==
+        doctest::Approx(std::sqrt(1 / 3.0)));
   CHECK(init::calculate_gain(init::Nonlinearity::selu) == 0.75);
   Variable w(tg::empty(Shape{64, 8, 3, 5}));
   CHECK(init::calculate_fan_in_and_fan_out(w) == std::pair<std::int64_t, std::int64_t>{120, 960});
   Variable v(tg::empty(Shape{7}));
-  CHECK_THROWS_WITH_AS(init::kaiming_uniform_(v), doctest::Contains("at least 2 dimensions, got [7]"), tg::Error);
+  CHECK_THROWS_WITH_AS(init::kaiming_uniform_(v),
+                       doctest::Contains("at least 2 dimensions, got [7]"), tg::Error);
 }
 
 TEST_CASE("kaiming and xavier initialisers: bounds and standard deviations") {

@@ -13,13 +13,14 @@ using tg::Variable;
 namespace nn = tg::nn;
 
 Variable arange_image(std::size_t h, std::size_t w) {
-  return tg::arange(static_cast<std::int64_t>(h * w)).view({1, 1, static_cast<std::int64_t>(h),
-                                                            static_cast<std::int64_t>(w)});
+  return tg::arange(static_cast<std::int64_t>(h * w))
+      .view({1, 1, static_cast<std::int64_t>(h), static_cast<std::int64_t>(w)});
 }
 
 void check_close(const Tensor& a, const Tensor& b, float tol = 1e-5f) {
   REQUIRE(a.shape() == b.shape());
-  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a.data()[i] == doctest::Approx(b.data()[i]).epsilon(tol));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    CHECK(a.data()[i] == doctest::Approx(b.data()[i]).epsilon(tol));
 }
 
 }  // namespace
@@ -33,7 +34,8 @@ TEST_CASE("Linear computes x W^T + b and checks its input") {
   CHECK(nn::Linear(3, 2, false)->bias.defined() == false);
   CHECK(nn::Linear(3, 2, false)->parameters().size() == 1);
   CHECK_THROWS_WITH_AS(fc(tg::zeros(Shape{4, 5})),
-                       doctest::Contains("Linear: expected input of shape [..., 3], got [4, 5]"), tg::Error);
+                       doctest::Contains("Linear: expected input of shape [..., 3], got [4, 5]"),
+                       tg::Error);
   CHECK_THROWS_AS(nn::Linear(0, 2), tg::Error);
 }
 
@@ -47,7 +49,9 @@ TEST_CASE("Conv2d output shapes follow (H + 2p - d(k-1) - 1) / s + 1") {
       {nn::Conv2d(3, 8, 3, {.stride = 2, .padding = 1}), {2, 3, 9, 9}, {2, 8, 5, 5}},
       {nn::Conv2d(3, 8, {3, 5}, {.padding = {1, 2}}), {1, 3, 8, 8}, {1, 8, 8, 8}},
       {nn::Conv2d(3, 4, 3, {.dilation = 2}), {1, 3, 9, 9}, {1, 4, 5, 5}},
-      {nn::Conv2d(4, 6, 3, {.stride = {2, 1}, .groups = 2, .bias = false}), {1, 4, 7, 7}, {1, 6, 3, 5}},
+      {nn::Conv2d(4, 6, 3, {.stride = {2, 1}, .groups = 2, .bias = false}),
+       {1, 4, 7, 7},
+       {1, 6, 3, 5}},
   };
   for (auto& c : cases) CHECK(c.conv(tg::zeros(c.in)).shape() == c.out);
   CHECK(cases[4].conv->weight.shape() == Shape{6, 2, 3, 3});
@@ -58,12 +62,16 @@ TEST_CASE("Conv2d computes a cross-correlation and checks channels and options")
   nn::Conv2d conv(1, 1, 2, {.bias = false});
   conv->weight.value().fill(1.0f);
   check_close(conv(arange_image(3, 3)).value(), Tensor{{{{8, 12}, {20, 24}}}});
-  CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 3)(tg::zeros(Shape{1, 1, 5, 5})),
-                       doctest::Contains("Conv2d: expected input of shape [N, C, H, W] with C = 3, got [1, 1, 5, 5]"),
+  CHECK_THROWS_WITH_AS(
+      nn::Conv2d(3, 4, 3)(tg::zeros(Shape{1, 1, 5, 5})),
+      doctest::Contains(
+          "Conv2d: expected input of shape [N, C, H, W] with C = 3, got [1, 1, 5, 5]"),
+      tg::Error);
+  CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 3, {.groups = 2}), doctest::Contains("divisible by groups"),
                        tg::Error);
-  CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 3, {.groups = 2}), doctest::Contains("divisible by groups"), tg::Error);
   CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 0), doctest::Contains("positive kernel_size"), tg::Error);
-  CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 3, {.stride = 0}), doctest::Contains("positive stride"), tg::Error);
+  CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 3, {.stride = 0}), doctest::Contains("positive stride"),
+                       tg::Error);
 }
 
 TEST_CASE("pooling layers: values on a 4x4 ramp and output shapes") {
@@ -79,18 +87,22 @@ TEST_CASE("pooling layers: values on a 4x4 ramp and output shapes") {
   CHECK(nn::MaxPool2d({2, 1}, {1, 1})(tg::zeros(Shape{1, 2, 4, 4})).shape() == Shape{1, 2, 3, 4});
   CHECK(nn::AvgPool2d({2, 1})(tg::zeros(Shape{1, 2, 4, 4})).shape() == Shape{1, 2, 2, 4});
   CHECK(nn::AdaptiveAvgPool2d({2, 3})(tg::zeros(Shape{2, 3, 5, 7})).shape() == Shape{2, 3, 2, 3});
-  CHECK_THROWS_WITH_AS(nn::MaxPool2d(2)(tg::zeros(Shape{4, 4})),
-                       doctest::Contains("MaxPool2d: expected input of shape [N, C, H, W], got [4, 4]"), tg::Error);
-  CHECK_THROWS_WITH_AS(nn::MaxPool2d(2, 2, 2), doctest::Contains("padding <= kernel_size / 2"), tg::Error);
+  CHECK_THROWS_WITH_AS(
+      nn::MaxPool2d(2)(tg::zeros(Shape{4, 4})),
+      doctest::Contains("MaxPool2d: expected input of shape [N, C, H, W], got [4, 4]"), tg::Error);
+  CHECK_THROWS_WITH_AS(nn::MaxPool2d(2, 2, 2), doctest::Contains("padding <= kernel_size / 2"),
+                       tg::Error);
 }
 
 TEST_CASE("activations, Softmax, Flatten and Identity") {
   Variable x(Tensor{{-1.0f, 2.0f}, {0.5f, -3.0f}});
   check_close(nn::ReLU()(x).value(), Tensor{{0, 2}, {0.5f, 0}});
   check_close(nn::LeakyReLU(0.1)(x).value(), Tensor{{-0.1f, 2}, {0.5f, -0.3f}});
-  check_close(nn::Sigmoid()(x).value(), Tensor{{1 / (1 + std::exp(1.0f)), 1 / (1 + std::exp(-2.0f))},
-                                                 {1 / (1 + std::exp(-0.5f)), 1 / (1 + std::exp(3.0f))}});
-  check_close(nn::Tanh()(x).value(), Tensor{{std::tanh(-1.0f), std::tanh(2.0f)}, {std::tanh(0.5f), std::tanh(-3.0f)}});
+  check_close(nn::Sigmoid()(x).value(),
+              Tensor{{1 / (1 + std::exp(1.0f)), 1 / (1 + std::exp(-2.0f))},
+                     {1 / (1 + std::exp(-0.5f)), 1 / (1 + std::exp(3.0f))}});
+  check_close(nn::Tanh()(x).value(),
+              Tensor{{std::tanh(-1.0f), std::tanh(2.0f)}, {std::tanh(0.5f), std::tanh(-3.0f)}});
   auto s = nn::Softmax(1)(x).value();
   CHECK(s(0, 0) + s(0, 1) == doctest::Approx(1.0));
   CHECK(s(0, 1) / s(0, 0) == doctest::Approx(std::exp(3.0)));
@@ -118,7 +130,8 @@ TEST_CASE("Dropout zeroes and rescales in training only") {
   drop->train();
   CHECK(nn::Dropout(0.0)(x).value() == x.value());
   CHECK(nn::Dropout(1.0)(x).value() == tg::zeros(Shape{4000}).value());
-  CHECK_THROWS_WITH_AS(nn::Dropout(1.5), doctest::Contains("Dropout: expected a probability p in [0, 1], got 1.5"),
+  CHECK_THROWS_WITH_AS(nn::Dropout(1.5),
+                       doctest::Contains("Dropout: expected a probability p in [0, 1], got 1.5"),
                        tg::Error);
 }
 
@@ -135,9 +148,11 @@ TEST_CASE("BatchNorm2d: batch statistics and running statistics with known numbe
   const float eval_sd = std::sqrt(bn->running_var.value()(0) + 1e-5f);
   check_close(bn(x).value(), (x.value() - 0.25f) / eval_sd);
   CHECK(bn->num_batches_tracked.value()() == 1.0f);  // eval leaves the statistics alone
-  CHECK_THROWS_WITH_AS(bn(tg::zeros(Shape{2, 3, 4, 4})),
-                       doctest::Contains("BatchNorm2d: expected input of shape [N, C, H, W] with C = 1, got [2, 3, 4, 4]"),
-                       tg::Error);
+  CHECK_THROWS_WITH_AS(
+      bn(tg::zeros(Shape{2, 3, 4, 4})),
+      doctest::Contains(
+          "BatchNorm2d: expected input of shape [N, C, H, W] with C = 1, got [2, 3, 4, 4]"),
+      tg::Error);
 }
 
 TEST_CASE("BatchNorm: momentum None averages, no tracking uses batch statistics, 1d shapes") {

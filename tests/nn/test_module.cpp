@@ -45,8 +45,8 @@ std::vector<std::string> names_of(const std::vector<std::pair<std::string, Varia
 TEST_CASE("named_parameters gives PyTorch's dotted names in registration order") {
   Net net;
   CHECK(names_of(net.named_parameters()) ==
-        std::vector<std::string>{"body.weight", "body.bias", "bn.weight", "bn.bias",
-                                 "head.scale", "head.fc.weight", "head.fc.bias"});
+        std::vector<std::string>{"body.weight", "body.bias", "bn.weight", "bn.bias", "head.scale",
+                                 "head.fc.weight", "head.fc.bias"});
   CHECK(names_of(net.named_buffers()) ==
         std::vector<std::string>{"bn.running_mean", "bn.running_var", "bn.num_batches_tracked"});
   CHECK(net.parameters().size() == 7);
@@ -163,15 +163,16 @@ TEST_CASE("load_state_dict strict errors name the entry and change nothing") {
   for (const auto& e : dict)
     if (e.name != "head.fc.bias") missing.insert(e.name, e.value, e.dtype);
   CHECK_THROWS_WITH_AS(net.load_state_dict(missing),
-                       doctest::Contains("expected key 'head.fc.bias', got no such entry"), tg::Error);
+                       doctest::Contains("expected key 'head.fc.bias', got no such entry"),
+                       tg::Error);
   CHECK(net.body->weight.value() == before);
   CHECK_NOTHROW(net.load_state_dict(missing, false));
   CHECK(net.body->weight.value() == dict.at("body.weight"));
 
   auto unexpected = dict;
   unexpected.insert("head.extra", tg::Tensor{1.0f});
-  CHECK_THROWS_WITH_AS(net.load_state_dict(unexpected), doctest::Contains("unexpected key 'head.extra'"),
-                       tg::Error);
+  CHECK_THROWS_WITH_AS(net.load_state_dict(unexpected),
+                       doctest::Contains("unexpected key 'head.extra'"), tg::Error);
   CHECK_NOTHROW(net.load_state_dict(unexpected, false));
 
   auto misshaped = dict;

@@ -117,7 +117,8 @@ TEST_CASE("the reference files written by the committed script read back exactly
 
 TEST_CASE("hostile and corrupted files are clear errors naming the file and the entry") {
   TempDir dir("st_hostile");
-  auto f32 = [](const std::string& shape, const std::string& offsets, const std::string& dtype = "F32") {
+  auto f32 = [](const std::string& shape, const std::string& offsets,
+                const std::string& dtype = "F32") {
     return "{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}";
   };
   const std::string data8(8, '\0');
@@ -126,8 +127,10 @@ TEST_CASE("hostile and corrupted files are clear errors naming the file and the 
   };
   const Case cases[] = {
       {"abc", "expected at least 8 bytes (the header length), got 3 (truncated file)"},
-      {safetensors_bytes("{}", "", 1ull << 40), "expected a header of at most 100000000 bytes, got 1099511627776"},
-      {safetensors_bytes("{}", "", 1000), "expected a 1000-byte header within the 10-byte file, got a truncated file"},
+      {safetensors_bytes("{}", "", 1ull << 40),
+       "expected a header of at most 100000000 bytes, got 1099511627776"},
+      {safetensors_bytes("{}", "", 1000),
+       "expected a 1000-byte header within the 10-byte file, got a truncated file"},
       {safetensors_bytes("{not json", ""), "expected a JSON header, got invalid JSON"},
       {safetensors_bytes("[1, 2]", ""), "expected a JSON object as header, got array"},
       {safetensors_bytes("{\"a\":" + f32("[2]", "[0,8]") + "}", std::string(4, '\0')),
@@ -154,17 +157,22 @@ TEST_CASE("hostile and corrupted files are clear errors naming the file and the 
        "entry 'a': expected a supported dtype"},
       {safetensors_bytes("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", data8),
        "entry 'a': expected a field 'data_offsets', got none"},
-      {safetensors_bytes("{\"a\":" + f32("[2]", "[8,0]") + "}", data8), "entry 'a': expected data_offsets"},
+      {safetensors_bytes("{\"a\":" + f32("[2]", "[8,0]") + "}", data8),
+       "entry 'a': expected data_offsets"},
       {safetensors_bytes("{\"a\":" + f32("[2]", "[0]") + "}", data8),
        "entry 'a': expected data_offsets [begin, end], got [0]"},
-      {safetensors_bytes("{\"a\":" + f32("[2]", "[0,8]") + ",\"a\":" + f32("[2]", "[0,8]") + "}", data8),
+      {safetensors_bytes("{\"a\":" + f32("[2]", "[0,8]") + ",\"a\":" + f32("[2]", "[0,8]") + "}",
+                         data8),
        "entry 'a': expected unique names, got a duplicate"},
-      {safetensors_bytes("{\"__metadata__\":{\"k\":3}}", ""), "expected string values, got 3 for 'k'"},
-      {safetensors_bytes("{\"a\":[1]}", ""), "entry 'a': expected an object {dtype, shape, data_offsets}"},
+      {safetensors_bytes("{\"__metadata__\":{\"k\":3}}", ""),
+       "expected string values, got 3 for 'k'"},
+      {safetensors_bytes("{\"a\":[1]}", ""),
+       "entry 'a': expected an object {dtype, shape, data_offsets}"},
   };
   for (const auto& c : cases) {
     const std::string message = read_error(dir, c.bytes);
-    CHECK_MESSAGE(message.find(c.message) != std::string::npos, "got: " << message << "\nexpected: " << c.message);
+    CHECK_MESSAGE(message.find(c.message) != std::string::npos,
+                  "got: " << message << "\nexpected: " << c.message);
     CHECK_MESSAGE(message.find("hostile.safetensors") != std::string::npos, message);
   }
   CHECK_THROWS_WITH_AS(nn::read_safetensors(dir / "missing.safetensors"),
@@ -187,7 +195,8 @@ TEST_CASE("every truncation and random corruption of a valid file reads or throw
     const int flips = 1 + static_cast<int>(gen.below(3));
     for (int k = 0; k < flips; ++k) {
       // Mostly in the length and the header, where the structure is.
-      const std::size_t limit = gen.bernoulli(0.8f) ? std::min<std::size_t>(bytes.size(), 200) : bytes.size();
+      const std::size_t limit =
+          gen.bernoulli(0.8f) ? std::min<std::size_t>(bytes.size(), 200) : bytes.size();
       bytes[gen.below(limit)] = static_cast<char>(gen.below(256));
     }
     CHECK_NOTHROW(read_error(dir, bytes));  // no crash, no other exception type
@@ -200,17 +209,21 @@ TEST_CASE("write_safetensors rejects what it cannot write, naming the entry") {
   a.tensors["x"] = Tensor{1.5f};
   a.dtypes["x"] = nn::Dtype::I64;
   CHECK_THROWS_WITH_AS(nn::write_safetensors(dir / "a.safetensors", a),
-                       doctest::Contains("entry 'x': expected integral values to store as I64"), tg::Error);
+                       doctest::Contains("entry 'x': expected integral values to store as I64"),
+                       tg::Error);
   a.dtypes["x"] = nn::Dtype::F16;
   CHECK_THROWS_WITH_AS(nn::write_safetensors(dir / "a.safetensors", a),
-                       doctest::Contains("entry 'x': expected dtype F32 or I64 to write, got F16"), tg::Error);
+                       doctest::Contains("entry 'x': expected dtype F32 or I64 to write, got F16"),
+                       tg::Error);
   a.dtypes.clear();
   a.dtypes["y"] = nn::Dtype::I64;
-  CHECK_THROWS_WITH_AS(nn::write_safetensors(dir / "a.safetensors", a),
-                       doctest::Contains("entry 'y': expected a dtype only for a tensor of the archive"), tg::Error);
+  CHECK_THROWS_WITH_AS(
+      nn::write_safetensors(dir / "a.safetensors", a),
+      doctest::Contains("entry 'y': expected a dtype only for a tensor of the archive"), tg::Error);
   a.dtypes.clear();
   CHECK_THROWS_WITH_AS(nn::write_safetensors(dir / "no" / "such" / "dir.safetensors", a),
-                       doctest::Contains("dir.safetensors': cannot create the temporary file"), tg::Error);
+                       doctest::Contains("dir.safetensors': cannot create the temporary file"),
+                       tg::Error);
   CHECK(temp_files_in(dir.path()) == 0);
 }
 

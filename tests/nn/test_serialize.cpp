@@ -55,19 +55,23 @@ TEST_CASE("a file with PyTorch's layout loads into the same architecture") {
 TEST_CASE("load errors name the file and the entry; strict=false skips missing and extra keys") {
   TempDir dir("ser_errors");
   auto path = nn_test::fixtures() / "reference_state_dict.safetensors";
-  auto wider = nn::Sequential(nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2), nn::Flatten(), nn::Linear(8, 4));
-  CHECK_THROWS_WITH_AS(nn::load(wider, path),
-                       doctest::Contains("reference_state_dict.safetensors': load_state_dict: expected "
-                                         "'3.weight' of shape [4, 8], got [3, 8]"),
+  auto wider =
+      nn::Sequential(nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2), nn::Flatten(), nn::Linear(8, 4));
+  CHECK_THROWS_WITH_AS(
+      nn::load(wider, path),
+      doctest::Contains("reference_state_dict.safetensors': load_state_dict: expected "
+                        "'3.weight' of shape [4, 8], got [3, 8]"),
+      tg::Error);
+  auto deeper = nn::Sequential(nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2), nn::Flatten(),
+                               nn::Linear(8, 3), nn::Linear(3, 3));
+  CHECK_THROWS_WITH_AS(nn::load(deeper, path), doctest::Contains("expected key '4.weight'"),
                        tg::Error);
-  auto deeper = nn::Sequential(nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2), nn::Flatten(), nn::Linear(8, 3),
-                               nn::Linear(3, 3));
-  CHECK_THROWS_WITH_AS(nn::load(deeper, path), doctest::Contains("expected key '4.weight'"), tg::Error);
   CHECK_NOTHROW(nn::load(deeper, path, false));
   CHECK(deeper->at<nn::LinearImpl>(3).bias.value() ==
         nn::read_safetensors(path).tensors.at("3.bias"));
   auto shallower = nn::Sequential(nn::Conv2d(1, 2, 3));
-  CHECK_THROWS_WITH_AS(nn::load(shallower, path), doctest::Contains("unexpected key '1.bias'"), tg::Error);
+  CHECK_THROWS_WITH_AS(nn::load(shallower, path), doctest::Contains("unexpected key '1.bias'"),
+                       tg::Error);
   CHECK_THROWS_WITH_AS(nn::load(shallower, dir / "absent.safetensors"),
                        doctest::Contains("absent.safetensors"), tg::Error);
 }

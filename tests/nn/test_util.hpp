@@ -18,7 +18,8 @@ class TempDir {
     static std::atomic<int> counter{0};
     const char* env = std::getenv("TAPEGRAD_TEST_TMP");
     std::filesystem::path root = env && *env ? env : std::filesystem::temp_directory_path();
-    path_ = root / ("nn_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    path_ =
+        root / ("nn_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -52,7 +53,8 @@ inline std::string safetensors_bytes(const std::string& header, const std::strin
                                      std::uint64_t declared = UINT64_MAX) {
   std::uint64_t n = declared == UINT64_MAX ? header.size() : declared;
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<std::size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
   return out + header + data;
 }
 
