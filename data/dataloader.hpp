@@ -78,7 +78,7 @@ class DataLoader {
     std::size_t index_ = 0;
   };
 
-  /// Starts epoch epoch() (its workers too) and advances the epoch counter.
+  /// Starts epoch epoch() (its workers too), stopping one still running, and advances the counter.
   Iterator begin();
   Iterator end() const { return Iterator(nullptr, size()); }
   /// Number of batches per epoch.
