@@ -18,64 +18,111 @@ const float* group_columns(const float* x_group, const ConvGeometry& g, float* w
   return workspace;
 }
 
+// Images per parallel task: enough work (~1 MFLOP) that waking a thread pays off, so that the
+// small convolutions of tests and tiny models run inline.
+std::int64_t image_grain(const ConvGeometry& g) {
+  const std::int64_t flop_per_image = 2 * g.out_channels * g.out_plane() * g.col_rows();
+  return std::max<std::int64_t>(1, (1 << 20) / std::max<std::int64_t>(1, flop_per_image));
+}
+
 std::size_t workspace_size(const ConvGeometry& g, bool wanted) {
   return wanted && !g.is_pointwise() ? static_cast<std::size_t>(g.col_rows() * g.out_plane()) : 0;
 }
 
-void forward_images(const float* x, const float* w, const float* bias, float* y,
-                    const ConvGeometry& g, std::int64_t begin, std::int64_t end) {
+// y_b [Cout, Ho*Wo] = conv of one image x_b [Cin, H, W] (+ bias), group by group.
+void forward_image(const float* xb, const float* w, const float* bias, float* yb,
+                   const ConvGeometry& g, float* cols) {
   const std::int64_t k = g.col_rows(), p = g.out_plane();
   const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
-  std::vector<float> cols(workspace_size(g, true));  // one per chunk, reused for every image
-  for (std::int64_t b = begin; b < end; ++b) {
-    const float* xb = x + b * g.in_channels * g.in_plane();
-    float* yb = y + b * g.out_channels * p;
-    for (std::int64_t grp = 0; grp < g.groups; ++grp) {
-      const float* c = group_columns(xb + grp * cin_g * g.in_plane(), g, cols.data());
-      // y_g [Cout/groups, Ho*Wo] = w_g [Cout/groups, K] @ cols [K, Ho*Wo]
-      gemm(false, false, cout_g, p, k, 1.0f, w + grp * cout_g * k, k, c, p, 0.0f,
-           yb + grp * cout_g * p, p);
-    }
-    if (bias)
-      for (std::int64_t o = 0; o < g.out_channels; ++o) {
-        float* row = yb + o * p;
-        for (std::int64_t i = 0; i < p; ++i) row[i] += bias[o];
-      }
+  for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+    const float* c = group_columns(xb + grp * cin_g * g.in_plane(), g, cols);
+    // y_g [Cout/groups, Ho*Wo] = w_g [Cout/groups, K] @ cols [K, Ho*Wo]
+    gemm(false, false, cout_g, p, k, 1.0f, w + grp * cout_g * k, k, c, p, 0.0f,
+         yb + grp * cout_g * p, p);
   }
+  if (bias)
+    for (std::int64_t o = 0; o < g.out_channels; ++o) {
+      float* row = yb + o * p;
+      for (std::int64_t i = 0; i < p; ++i) row[i] += bias[o];
+    }
 }
 
-// Gradients of images [begin, end): gx directly, gw/gb accumulated into this chunk's partials.
+// With stride 1, the input gradient is itself a convolution: of gy with the kernel flipped in
+// both axes and its channel axes swapped, padded by dilation*(k-1) - padding. That replaces a
+// thin GEMM plus col2im's scattered adds with the forward's im2col + GEMM.
+bool input_grad_is_conv(const ConvGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.pad_h <= g.dilation_h * (g.kernel_h - 1) &&
+         g.pad_w <= g.dilation_w * (g.kernel_w - 1);
+}
+
+ConvGeometry input_grad_geometry(const ConvGeometry& g) {
+  ConvGeometry t = g;
+  t.in_channels = g.out_channels;
+  t.out_channels = g.in_channels;
+  t.height = g.out_h;
+  t.width = g.out_w;
+  t.pad_h = g.dilation_h * (g.kernel_h - 1) - g.pad_h;
+  t.pad_w = g.dilation_w * (g.kernel_w - 1) - g.pad_w;
+  t.compute_output_size();  // gives back H x W
+  return t;
+}
+
+// wt [Cin, Cout/groups, kH, kW]: wt[c][o][kH-1-i][kW-1-j] = w[o][c][i][j] within each group.
+std::vector<float> flipped_weight(const float* w, const ConvGeometry& g) {
+  const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
+  const std::int64_t taps = g.kernel_h * g.kernel_w;
+  std::vector<float> wt(static_cast<std::size_t>(g.out_channels * cin_g * taps));
+  for (std::int64_t grp = 0; grp < g.groups; ++grp)
+    for (std::int64_t o = 0; o < cout_g; ++o)
+      for (std::int64_t c = 0; c < cin_g; ++c)
+        for (std::int64_t t = 0; t < taps; ++t)
+          wt[((grp * cin_g + c) * cout_g + o) * taps + (taps - 1 - t)] =
+              w[((grp * cout_g + o) * cin_g + c) * taps + t];
+  return wt;
+}
+
+// What backward_images reads and writes; gw and gb are the chunk's own partial sums.
 struct BackwardArgs {
   const float *gy, *x, *w;
-  float *gx, *gw, *gb;  // gw, gb: this chunk's partial sums
+  const float* w_flipped;  // set when the input gradient is computed as a convolution
+  float *gx, *gw, *gb;
 };
+
+// gx_b from gy_b by the generic route: dcols = w_g^T @ gy_g, folded back by col2im.
+void input_grad_by_col2im(const BackwardArgs& a, const ConvGeometry& g, std::int64_t b,
+                          float* dcols) {
+  const std::int64_t k = g.col_rows(), p = g.out_plane(), hw = g.in_plane();
+  const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
+  float* gxb = a.gx + b * g.in_channels * hw;
+  if (!g.is_pointwise()) std::fill(gxb, gxb + g.in_channels * hw, 0.0f);
+  for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+    float* gx_g = gxb + grp * cin_g * hw;
+    float* d = g.is_pointwise() ? gx_g : dcols;
+    gemm(true, false, k, p, cout_g, 1.0f, a.w + grp * cout_g * k, k,
+         a.gy + (b * g.out_channels + grp * cout_g) * p, p, 0.0f, d, p);
+    if (!g.is_pointwise()) col2im(d, cin_g, g, p, gx_g);
+  }
+}
 
 void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t begin,
                      std::int64_t end) {
   const std::int64_t k = g.col_rows(), p = g.out_plane(), hw = g.in_plane();
   const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
+  const ConvGeometry gt = a.w_flipped ? input_grad_geometry(g) : g;
   std::vector<float> cols(workspace_size(g, a.gw != nullptr));
-  std::vector<float> dcols(workspace_size(g, a.gx != nullptr));
+  std::vector<float> dcols(a.w_flipped ? workspace_size(gt, true) : workspace_size(g, a.gx != nullptr));
   for (std::int64_t b = begin; b < end; ++b) {
     const float* gyb = a.gy + b * g.out_channels * p;
-    float* gxb = a.gx ? a.gx + b * g.in_channels * hw : nullptr;
-    if (gxb && !g.is_pointwise()) std::fill(gxb, gxb + g.in_channels * hw, 0.0f);
-    for (std::int64_t grp = 0; grp < g.groups; ++grp) {
-      const float* gy_g = gyb + grp * cout_g * p;
-      const float* w_g = a.w + grp * cout_g * k;
-      if (a.gw) {
-        const float* c = group_columns(a.x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data());
-        // gw_g [Cout/groups, K] += gy_g [Cout/groups, P] @ cols^T [P, K]
-        gemm(false, true, cout_g, k, p, 1.0f, gy_g, p, c, p, 1.0f, a.gw + grp * cout_g * k, k);
-      }
-      if (gxb) {
-        float* gx_g = gxb + grp * cin_g * hw;
-        // dcols [K, P] = w_g^T [K, Cout/groups] @ gy_g [Cout/groups, P], folded back by col2im
-        float* d = g.is_pointwise() ? gx_g : dcols.data();
-        gemm(true, false, k, p, cout_g, 1.0f, w_g, k, gy_g, p, 0.0f, d, p);
-        if (!g.is_pointwise()) col2im(d, cin_g, g, p, gx_g);
-      }
+    for (std::int64_t grp = 0; grp < g.groups && a.gw; ++grp) {
+      const float* c = group_columns(a.x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data());
+      // gw_g [Cout/groups, K] += gy_g [Cout/groups, P] @ cols^T [P, K]
+      gemm(false, true, cout_g, k, p, 1.0f, gyb + grp * cout_g * p, p, c, p, 1.0f,
+           a.gw + grp * cout_g * k, k);
     }
+    if (a.gx && a.w_flipped)
+      forward_image(gyb, a.w_flipped, nullptr, a.gx + b * g.in_channels * hw, gt, dcols.data());
+    else if (a.gx)
+      input_grad_by_col2im(a, g, b, dcols.data());
     if (a.gb)
       for (std::int64_t o = 0; o < g.out_channels; ++o) {
         float s = 0.0f;
@@ -89,8 +136,11 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
 
 void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
                     const ConvGeometry& g) {
-  parallel_for(g.batch, 1, [&](std::int64_t begin, std::int64_t end) {
-    forward_images(x, w, bias, y, g, begin, end);
+  parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> cols(workspace_size(g, true));  // one per task, reused for every image
+    for (std::int64_t b = begin; b < end; ++b)
+      forward_image(x + b * g.in_channels * g.in_plane(), w, bias,
+                    y + b * g.out_channels * g.out_plane(), g, cols.data());
   });
 }
 
@@ -98,7 +148,9 @@ void conv2d_backward(const float* gy, const float* x, const float* w, float* gx,
                      float* gb, const ConvGeometry& g) {
   const std::size_t nw = gw ? static_cast<std::size_t>(g.out_channels * g.col_rows()) : 0;
   const std::size_t nb = gb ? static_cast<std::size_t>(g.out_channels) : 0;
-  // Each chunk sums its images into its own partials; they are added in chunk order afterwards
+  std::vector<float> w_flipped;
+  if (gx && input_grad_is_conv(g)) w_flipped = flipped_weight(w, g);
+  // Each task sums its images into its own partials; they are added in task order afterwards
   // so that the result does not depend on which thread finished first.
   struct Partial {
     std::int64_t begin;
@@ -106,9 +158,10 @@ void conv2d_backward(const float* gy, const float* x, const float* w, float* gx,
   };
   std::vector<Partial> partials;
   std::mutex mutex;
-  parallel_for(g.batch, 1, [&](std::int64_t begin, std::int64_t end) {
+  parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
     Partial part{begin, std::vector<float>(nw, 0.0f), std::vector<float>(nb, 0.0f)};
-    BackwardArgs args{gy, x, w, gx, gw ? part.gw.data() : nullptr, gb ? part.gb.data() : nullptr};
+    const BackwardArgs args{gy, x, w, w_flipped.empty() ? nullptr : w_flipped.data(), gx,
+                            gw ? part.gw.data() : nullptr, gb ? part.gb.data() : nullptr};
     backward_images(args, g, begin, end);
     std::lock_guard<std::mutex> lock(mutex);
     partials.push_back(std::move(part));

@@ -52,8 +52,48 @@ bool ConvGeometry::is_pointwise() const {
          pad_w == 0;
 }
 
+namespace {
+
+// Stride 1 with out_w == width ("same" width): consecutive output rows of one tap read
+// consecutive input rows at a fixed offset, so the tap's whole column row is one block copy;
+// the copied pixels that belong to a neighbouring row (where the tap is in the padding) are
+// zeroed afterwards.
+void im2col_same_width(const float* x, std::int64_t channels, const ConvGeometry& g,
+                       float* cols, std::int64_t ld) {
+  const std::int64_t w = g.width, p = g.out_plane();
+  for (std::int64_t c = 0; c < channels; ++c)
+    for (std::int64_t ki = 0; ki < g.kernel_h; ++ki)
+      for (std::int64_t kj = 0; kj < g.kernel_w; ++kj) {
+        float* dst = cols + ((c * g.kernel_h + ki) * g.kernel_w + kj) * ld;
+        const std::int64_t off_h = ki * g.dilation_h - g.pad_h, off_w = kj * g.dilation_w - g.pad_w;
+        std::int64_t oh_lo = 0, oh_hi = 0, lo = 0, hi = 0;
+        valid_range(off_h, 1, g.height, g.out_h, oh_lo, oh_hi);
+        valid_range(off_w, 1, w, w, lo, hi);
+        if (oh_hi <= oh_lo || hi <= lo) {
+          std::fill(dst, dst + p, 0.0f);
+          continue;
+        }
+        std::fill(dst, dst + oh_lo * w, 0.0f);
+        std::fill(dst + oh_hi * w, dst + p, 0.0f);
+        // dst[i] = x_c[i + off_h*W + off_w] for i in [first, last): all inside the plane.
+        const std::int64_t first = oh_lo * w + lo, last = (oh_hi - 1) * w + hi;
+        std::memcpy(dst + first, x + c * g.in_plane() + first + off_h * w + off_w,
+                    sizeof(float) * static_cast<std::size_t>(last - first));
+        for (std::int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+          std::fill(dst + oh * w, dst + oh * w + lo, 0.0f);
+          std::fill(dst + oh * w + hi, dst + (oh + 1) * w, 0.0f);
+        }
+      }
+}
+
+}  // namespace
+
 void im2col(const float* x, std::int64_t channels, const ConvGeometry& g, float* cols,
             std::int64_t ld) {
+  if (g.stride_h == 1 && g.stride_w == 1 && g.out_w == g.width) {
+    im2col_same_width(x, channels, g, cols, ld);
+    return;
+  }
   const std::int64_t sw = g.stride_w, wo = g.out_w;
   for_each_row(channels, g, ld, [&](std::int64_t out, bool inside, std::int64_t in,
                                     std::int64_t lo, std::int64_t hi) {
@@ -65,7 +105,7 @@ void im2col(const float* x, std::int64_t channels, const ConvGeometry& g, float*
     // `in` may lie before the row start (left padding); only taps in [lo, hi) are read.
     std::fill(dst, dst + lo, 0.0f);
     if (sw == 1) {
-      if (hi > lo) std::memcpy(dst + lo, x + (in + lo), sizeof(float) * (hi - lo));
+      if (hi > lo) std::copy(x + (in + lo), x + (in + hi), dst + lo);
     } else {
       for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow] = x[in + ow * sw];
     }
