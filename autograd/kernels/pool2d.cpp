@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "autograd/threads.hpp"
 
@@ -35,25 +37,41 @@ std::int64_t avg_divisor(const PoolGeometry& g, std::int64_t oh, std::int64_t ow
   return (h1 - h0) * (w1 - w0);
 }
 
+// Window (oh, ow) covers rows [oh*sh - ph, +kh) and columns [ow*sw - pw, +kw). The loops run
+// tap by tap over a whole output row, so the inner loop is over ow (no per-window bounds), and
+// keep the tap order within each window row-major so that the first extremum wins.
 template <bool Minimum>
-void extremum_plane(const float* x, float* y, std::int32_t* index, const PoolGeometry& g) {
-  for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+void extremum_plane(const float* x, float* y, std::int32_t* index, const PoolGeometry& g,
+                    std::int32_t* at) {
+  const float init = Minimum ? std::numeric_limits<float>::infinity()
+                             : -std::numeric_limits<float>::infinity();
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    const std::int64_t h0 = oh * g.stride_h - g.pad_h;
+    const std::int64_t ih_lo = std::max<std::int64_t>(h0, 0);
+    const std::int64_t ih_hi = std::min(h0 + g.kernel_h, g.height);
+    float* best = y + oh * g.out_w;
     for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-      const Window w = window_at(g, oh, ow);
-      std::int64_t best_at = w.h0 * g.width + w.w0;
-      float best = x[best_at];
-      for (std::int64_t ih = w.h0; ih < w.h1; ++ih)
-        for (std::int64_t iw = w.w0; iw < w.w1; ++iw) {
-          const float v = x[ih * g.width + iw];
-          // Strict comparison keeps the first extremum; NaN propagates as in PyTorch.
-          if ((Minimum ? v < best : v > best) || std::isnan(v)) {
-            best = v;
-            best_at = ih * g.width + iw;
-          }
-        }
-      y[oh * g.out_w + ow] = best;
-      if (index) index[oh * g.out_w + ow] = static_cast<std::int32_t>(best_at);
+      best[ow] = init;  // PyTorch's start: -inf at the window's first cell
+      at[ow] = static_cast<std::int32_t>(ih_lo * g.width +
+                                         std::max<std::int64_t>(ow * g.stride_w - g.pad_w, 0));
     }
+    for (std::int64_t ih = ih_lo; ih < ih_hi; ++ih)
+      for (std::int64_t kj = 0; kj < g.kernel_w; ++kj) {
+        const std::int64_t off = kj - g.pad_w;  // column of output ow: ow*sw + off
+        const std::int64_t lo = off >= 0 ? 0 : (-off + g.stride_w - 1) / g.stride_w;
+        const std::int64_t hi = std::min(g.out_w, (g.width - off + g.stride_w - 1) / g.stride_w);
+        for (std::int64_t ow = lo; ow < hi; ++ow) {
+          const std::int64_t pos = ih * g.width + ow * g.stride_w + off;
+          const float v = x[pos];
+          // Strict comparison keeps the first extremum; NaN propagates as in PyTorch. Selects,
+          // not branches: on real data the outcome is a coin flip the predictor would miss.
+          const bool take = (Minimum ? v < best[ow] : v > best[ow]) || v != v;
+          best[ow] = take ? v : best[ow];
+          at[ow] = take ? static_cast<std::int32_t>(pos) : at[ow];
+        }
+      }
+    if (index) std::copy(at, at + g.out_w, index + oh * g.out_w);
+  }
 }
 
 // Adaptive window [floor(i*size/n), ceil((i+1)*size/n)).
@@ -103,12 +121,17 @@ std::int64_t pool_output_size(std::int64_t size, std::int64_t kernel, std::int64
 
 void extremum_pool2d_forward(const float* x, float* y, std::int32_t* index, const PoolGeometry& g,
                              bool minimum) {
-  for_each_plane(g, [&](std::int64_t in, std::int64_t out) {
-    std::int32_t* idx = index ? index + out : nullptr;
-    if (minimum)
-      extremum_plane<true>(x + in, y + out, idx, g);
-    else
-      extremum_plane<false>(x + in, y + out, idx, g);
+  parallel_for(g.planes, plane_grain(g), [&](std::int64_t begin, std::int64_t end) {
+    std::vector<std::int32_t> at(static_cast<std::size_t>(g.out_w));
+    for (std::int64_t p = begin; p < end; ++p) {
+      const float* xp = x + p * g.in_plane();
+      float* yp = y + p * g.out_plane();
+      std::int32_t* ip = index ? index + p * g.out_plane() : nullptr;
+      if (minimum)
+        extremum_plane<true>(xp, yp, ip, g, at.data());
+      else
+        extremum_plane<false>(xp, yp, ip, g, at.data());
+    }
   });
 }
 

@@ -98,6 +98,7 @@ TEST_CASE("conv2d forward and backward match PyTorch (golden values)") {
                       .dilation_h = 1, .dilation_w = 2}, true},
       {"conv_nobias", {.stride = 2}, false},
       {"conv_seed", {}, true},
+      {"conv_wide", {.padding = 1}, true},
   };
   for (const GoldenCase& c : cases) {
     const std::string p = c.prefix;
@@ -132,6 +133,8 @@ const std::vector<GradCase> grad_cases = {
      {.stride_h = 1, .stride_w = 2, .padding_h = 0, .padding_w = 1, .dilation_h = 2}, true},
     {"1x1 stride 2", {2, 3, 5, 5}, {2, 3, 1, 1}, {.stride = 2}, true},
     {"seed shape", {1, 3, 6, 6}, {5, 3, 5, 5}, {}, true},
+    {"8 channels", {2, 8, 4, 5}, {3, 8, 3, 3}, {.padding = 1}, true},
+    {"8 per group, dilated", {1, 16, 5, 5}, {4, 8, 3, 2}, {.padding = 1, .dilation = 2, .groups = 2}, false},
 };
 
 TEST_CASE("conv2d gradients pass the finite-difference check for every option combination") {

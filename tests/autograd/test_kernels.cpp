@@ -59,6 +59,12 @@ const std::vector<ConvCase> conv_cases = {
     {5, 2, 6, 5, 3, 3, 3, 1, 2, 2, 1, 1, 1, 1},    // odd batch, stride 2
     {2, 3, 4, 4, 2, 5, 5, 1, 1, 1, 2, 2, 1, 1},    // kernel larger than the input
     {2, 2, 8, 8, 2, 3, 3, 1, 3, 3, 0, 0, 1, 1},    // stride 3 skipping pixels
+    // >= 8 input channels per group and stride 1: the input gradient runs as a convolution
+    {2, 8, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // "same" padding
+    {2, 16, 5, 5, 4, 3, 3, 2, 1, 1, 0, 2, 2, 1},   // grouped, dilated, uneven padding
+    {1, 8, 7, 6, 3, 3, 2, 1, 1, 1, 2, 1, 2, 1},    // non-square kernel, padding = dilation*(k-1)
+    {3, 9, 4, 4, 2, 2, 2, 1, 1, 1, 0, 0, 1, 1},    // valid convolution of 9 channels
+    {1, 8, 4, 4, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1},    // padding beyond the kernel: col2im again
 };
 
 ConvGeometry geometry_of(const ConvCase& c) {

@@ -72,6 +72,7 @@ conv_case("conv_mixed", (2, 4, 7, 6), (6, 2, 3, 2), True, stride=(2, 1), padding
           dilation=(1, 2), groups=2)
 conv_case("conv_nobias", (1, 3, 8, 5), (2, 3, 1, 1), False, stride=2)
 conv_case("conv_seed", (1, 3, 9, 9), (5, 3, 5, 5), True)
+conv_case("conv_wide", (2, 8, 5, 5), (4, 8, 3, 3), True, padding=1)  # input grad as a conv
 
 # pooling (inputs rand: ties have probability ~0)
 pool_case("max_ceil", F.max_pool2d, (2, 2, 7, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True)
