@@ -1,11 +1,13 @@
 #pragma once
-// Everything of nn (and of autograd): Module, layers, residual blocks, init, summary, save/load.
+// Everything of nn (and of autograd): Module, layers, residual blocks, losses, init, summary,
+// save/load.
 #include "autograd/autograd.hpp"
 #include "nn/activation.hpp"
 #include "nn/blocks.hpp"
 #include "nn/conv.hpp"
 #include "nn/init.hpp"
 #include "nn/linear.hpp"
+#include "nn/loss.hpp"
 #include "nn/module.hpp"
 #include "nn/normalization.hpp"
 #include "nn/pooling.hpp"

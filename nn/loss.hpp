@@ -1,0 +1,66 @@
+#pragma once
+// Loss modules (torch.nn.CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss): the functional
+// losses of autograd/loss.hpp with their options kept, so a script reads like PyTorch's:
+// `tg::nn::CrossEntropyLoss criterion({.label_smoothing = 0.1}); loss = criterion(out, labels);`
+#include "autograd/loss.hpp"
+#include "nn/module.hpp"
+
+namespace tg::nn {
+
+/// cross_entropy(logits [N, C], labels [N], options).
+class CrossEntropyLoss : public Module {
+ public:
+  explicit CrossEntropyLoss(CrossEntropyOptions options = {}) : options(options) {}
+  Variable forward(const Variable& logits, const Labels& labels) const {
+    return cross_entropy(logits, labels, options);
+  }
+  Variable operator()(const Variable& logits, const Labels& labels) const {
+    return forward(logits, labels);
+  }
+  std::string name() const override { return "CrossEntropyLoss"; }
+  CrossEntropyOptions options;
+};
+
+/// nll_loss(log_probs [N, C], labels [N], reduction).
+class NLLLoss : public Module {
+ public:
+  explicit NLLLoss(Reduction reduction = Reduction::Mean) : reduction(reduction) {}
+  Variable forward(const Variable& log_probs, const Labels& labels) const {
+    return nll_loss(log_probs, labels, reduction);
+  }
+  Variable operator()(const Variable& log_probs, const Labels& labels) const {
+    return forward(log_probs, labels);
+  }
+  std::string name() const override { return "NLLLoss"; }
+  Reduction reduction;
+};
+
+/// mse_loss(input, target, reduction).
+class MSELoss : public Module {
+ public:
+  explicit MSELoss(Reduction reduction = Reduction::Mean) : reduction(reduction) {}
+  Variable forward(const Variable& input, const Variable& target) const {
+    return mse_loss(input, target, reduction);
+  }
+  Variable operator()(const Variable& input, const Variable& target) const {
+    return forward(input, target);
+  }
+  std::string name() const override { return "MSELoss"; }
+  Reduction reduction;
+};
+
+/// binary_cross_entropy_with_logits(logits, target, reduction).
+class BCEWithLogitsLoss : public Module {
+ public:
+  explicit BCEWithLogitsLoss(Reduction reduction = Reduction::Mean) : reduction(reduction) {}
+  Variable forward(const Variable& logits, const Variable& target) const {
+    return binary_cross_entropy_with_logits(logits, target, reduction);
+  }
+  Variable operator()(const Variable& logits, const Variable& target) const {
+    return forward(logits, target);
+  }
+  std::string name() const override { return "BCEWithLogitsLoss"; }
+  Reduction reduction;
+};
+
+}  // namespace tg::nn
