@@ -6,9 +6,8 @@
 // calling thread), where workers hide the loading behind the step.
 #include <chrono>
 #include <cstdio>
-#include <exception>
-
 #include <data/data.hpp>
+#include <exception>
 
 namespace T = tg::data::transforms;
 
@@ -21,10 +20,10 @@ void busy_wait(double seconds) {
 }
 
 double epoch_images_per_second(const tg::data::Dataset& train, int workers, double step_seconds) {
-  const T::Compose augment({T::RandomHorizontalFlip(), T::RandomCrop(28, 4),
-                            T::Normalize({0.2860f}, {0.3530f})});
-  tg::data::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .num_workers = workers,
-                                      .seed = 0}, augment);
+  const T::Compose augment(
+      {T::RandomHorizontalFlip(), T::RandomCrop(28, 4), T::Normalize({0.2860f}, {0.3530f})});
+  tg::data::DataLoader loader(
+      train, {.batch_size = 128, .shuffle = true, .num_workers = workers, .seed = 0}, augment);
   const auto start = std::chrono::steady_clock::now();
   std::size_t images = 0;
   double checksum = 0;  // touch every batch so that nothing is optimised away
@@ -33,7 +32,8 @@ double epoch_images_per_second(const tg::data::Dataset& train, int workers, doub
     checksum += batch.images.value().data()[0];
     if (step_seconds > 0) busy_wait(step_seconds);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("  num_workers=%d: %6zu images in %.3f s = %8.0f images/s  (checksum %.3f)\n",
               workers, images, seconds, double(images) / seconds, checksum);
   return double(images) / seconds;
@@ -47,7 +47,8 @@ int main(int argc, char** argv) try {
                                      tg::data::Split::Train);
   std::printf("FashionMNIST train: %zu images, loaded (gunzip + checks) in %.3f s\n", train.size(),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
-  std::printf("DataLoader, batch 128, shuffle, HFlip + RandomCrop(28, 4) + Normalize, one epoch:\n");
+  std::printf(
+      "DataLoader, batch 128, shuffle, HFlip + RandomCrop(28, 4) + Normalize, one epoch:\n");
   for (int workers : {0, 1, 2}) epoch_images_per_second(train, workers, 0);
   std::printf("The same with a simulated 1 ms training step per batch (469 batches: 0.469 s):\n");
   for (int workers : {0, 1, 2}) epoch_images_per_second(train, workers, 1e-3);

@@ -38,8 +38,8 @@ std::size_t ByteReader::read_some(void* dst, std::size_t n) {
       int errnum = Z_OK;
       const char* msg = gzerror(file_, &errnum);
       throw Error(::tg::detail::concat(where(), " is corrupt at byte offset ", offset_ + total,
-                                 " of its ", compressed_ ? "decompressed " : "", "data (zlib: ",
-                                 msg, ")"));
+                                       " of its ", compressed_ ? "decompressed " : "",
+                                       "data (zlib: ", msg, ")"));
     }
     if (got == 0) break;
     total += static_cast<std::size_t>(got);

@@ -35,8 +35,7 @@ void CIFAR10::read_batch(const std::filesystem::path& file) {
   detail::ByteReader in(file, "CIFAR10");
   const std::uint64_t bytes = in.file_size();
   TG_CHECK(!in.compressed(), in.where(), ": expected the unpacked binary batch, got a gzip file");
-  TG_CHECK(bytes % kRecordBytes == 0 && bytes > 0 &&
-               bytes / kRecordBytes <= kMaxRecordsPerFile,
+  TG_CHECK(bytes % kRecordBytes == 0 && bytes > 0 && bytes / kRecordBytes <= kMaxRecordsPerFile,
            in.where(), ": expected a whole number of ", kRecordBytes,
            "-byte records (1 label byte + 3072 pixel bytes), got a file of ", bytes,
            " bytes (truncated at byte offset ", bytes - bytes % kRecordBytes, ")");
@@ -59,13 +58,13 @@ Example CIFAR10::get(std::size_t index) const {
   Example example{empty({3, kSide, kSide}), labels_[index]};
   const std::uint8_t* src = pixels_.data() + index * kImageBytes;
   float* dst = example.image.data();
-  for (std::size_t k = 0; k < kImageBytes; ++k) dst[k] = static_cast<float>(src[k]) * (1.0f / 255.0f);
+  for (std::size_t k = 0; k < kImageBytes; ++k)
+    dst[k] = static_cast<float>(src[k]) * (1.0f / 255.0f);
   return example;
 }
 
 std::vector<std::string> CIFAR10::classes() const {
-  return {"airplane", "automobile", "bird",  "cat",  "deer",
-          "dog",      "frog",       "horse", "ship", "truck"};
+  return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 }
 
 }  // namespace tg::data

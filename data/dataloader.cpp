@@ -68,12 +68,17 @@ class EpochRun {
 
 EpochRun::EpochRun(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options,
                    Transform transform, std::uint64_t epoch, std::size_t num_batches)
-    : dataset_(std::move(dataset)), options_(options), transform_(std::move(transform)),
-      epoch_(epoch), num_batches_(num_batches), order_(dataset_->size()) {
+    : dataset_(std::move(dataset)),
+      options_(options),
+      transform_(std::move(transform)),
+      epoch_(epoch),
+      num_batches_(num_batches),
+      order_(dataset_->size()) {
   std::iota(order_.begin(), order_.end(), std::size_t{0});
   if (options_.shuffle) {
     // Fisher-Yates from a stream of (seed, epoch) that no sample's (seed, epoch, index) hits.
-    Generator gen = Generator::derive(options_.seed ^ 0x53485546464C45ull, epoch_, ~std::uint64_t{0});
+    Generator gen =
+        Generator::derive(options_.seed ^ 0x53485546464C45ull, epoch_, ~std::uint64_t{0});
     for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen.below(i)]);
   }
   if (options_.num_workers == 0 || num_batches_ == 0) return;
@@ -101,8 +106,10 @@ Batch EpochRun::make_batch(std::size_t b) const {
       shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
       images = empty(shape);
     }
-    TG_CHECK(example.image.shape() == sample_shape, "DataLoader: expected every image of a batch "
-             "to have shape ", shape_str(sample_shape), " (add a Resize or CenterCrop), got ",
+    TG_CHECK(example.image.shape() == sample_shape,
+             "DataLoader: expected every image of a batch "
+             "to have shape ",
+             shape_str(sample_shape), " (add a Resize or CenterCrop), got ",
              shape_str(example.image.shape()), " for sample ", index);
     std::copy(example.image.data(), example.image.data() + example.image.size(),
               images.data() + k * example.image.size());
@@ -205,7 +212,8 @@ DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options, Transf
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options,
                        Transform transform)
     : dataset_(std::move(dataset)), options_(options), transform_(std::move(transform)) {
-  TG_CHECK(options_.batch_size >= 1, "DataLoader: expected batch_size >= 1, got ", options_.batch_size);
+  TG_CHECK(options_.batch_size >= 1, "DataLoader: expected batch_size >= 1, got ",
+           options_.batch_size);
   TG_CHECK(options_.num_workers >= 0 && options_.num_workers <= 256,
            "DataLoader: expected num_workers in [0, 256], got ", options_.num_workers);
   TG_CHECK(options_.prefetch_factor >= 1 && options_.prefetch_factor <= 64,

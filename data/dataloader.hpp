@@ -23,11 +23,11 @@ struct Batch {
 /// Options of DataLoader.
 struct DataLoaderOptions {
   std::int64_t batch_size = 64;
-  bool shuffle = false;    ///< a new permutation each epoch, drawn from (seed, epoch)
-  bool drop_last = false;  ///< drop the last batch when it is smaller than batch_size
-  int num_workers = 0;     ///< threads preparing batches; 0: in the calling thread
-  std::uint64_t seed = 0;  ///< with the epoch and sample index, fixes shuffling and augmentation
-  int prefetch_factor = 2; ///< batches prepared ahead per worker
+  bool shuffle = false;     ///< a new permutation each epoch, drawn from (seed, epoch)
+  bool drop_last = false;   ///< drop the last batch when it is smaller than batch_size
+  int num_workers = 0;      ///< threads preparing batches; 0: in the calling thread
+  std::uint64_t seed = 0;   ///< with the epoch and sample index, fixes shuffling and augmentation
+  int prefetch_factor = 2;  ///< batches prepared ahead per worker
 };
 
 namespace detail {
@@ -44,9 +44,11 @@ class DataLoader {
   DataLoader(const Dataset& dataset, DataLoaderOptions options = {}, Transform transform = {});
   /// Takes a temporary dataset: DataLoader loader(FashionMNIST(), {...}).
   template <class D>
-    requires std::derived_from<std::remove_cvref_t<D>, Dataset> && (!std::is_lvalue_reference_v<D>)
-  DataLoader(D&& dataset, DataLoaderOptions options = {}, Transform transform = {})
-      : DataLoader(std::shared_ptr<const Dataset>(std::make_shared<std::remove_cvref_t<D>>(std::move(dataset))),
+  requires std::derived_from<std::remove_cvref_t<D>, Dataset> &&
+      (!std::is_lvalue_reference_v<D>)DataLoader(D&& dataset, DataLoaderOptions options = {},
+                                                 Transform transform = {})
+      : DataLoader(std::shared_ptr<const Dataset>(
+                       std::make_shared<std::remove_cvref_t<D>>(std::move(dataset))),
                    options, std::move(transform)) {}
   /// Stops and joins the workers of an epoch still running.
   ~DataLoader();
@@ -91,7 +93,8 @@ class DataLoader {
   const DataLoaderOptions& options() const { return options_; }
 
  private:
-  DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options, Transform transform);
+  DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options,
+             Transform transform);
 
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;

@@ -12,7 +12,8 @@ namespace {
 
 bool has_extension(const std::filesystem::path& file, const std::vector<std::string>& extensions) {
   std::string ext = file.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char ch) { return std::tolower(ch); });
   return std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
 }
 
@@ -48,17 +49,20 @@ ImageFolder::ImageFolder(const std::filesystem::path& root, ImageFolderOptions o
   TG_CHECK(channels_ == 1 || channels_ == 3 || channels_ == 4,
            "ImageFolder: expected channels 1, 3 or 4, got ", channels_);
   for (auto& ext : options.extensions)
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
   std::error_code ec;
-  TG_CHECK(std::filesystem::is_directory(root, ec), "ImageFolder: expected a folder with one "
-           "sub-folder of images per class, got no folder ", root.string());
+  TG_CHECK(std::filesystem::is_directory(root, ec),
+           "ImageFolder: expected a folder with one "
+           "sub-folder of images per class, got no folder ",
+           root.string());
   for (const auto& dir : sorted_folders(root)) {
     const auto label = static_cast<std::int64_t>(classes_.size());
     const auto files = sorted_images(dir, options.extensions);
     for (const auto& file : files) samples_.push_back({file, label});
     // torchvision refuses an empty class: its label would never occur, a sign of a wrong root.
-    TG_CHECK(!files.empty(), "ImageFolder: expected image files in every class folder, got none in ",
-             dir.string());
+    TG_CHECK(!files.empty(),
+             "ImageFolder: expected image files in every class folder, got none in ", dir.string());
     classes_.push_back(dir.filename().string());
   }
   TG_CHECK(!classes_.empty(), "ImageFolder: expected one sub-folder of images per class in ",

@@ -111,7 +111,8 @@ void append_bytes(void* context, void* data, int size) {
 
 std::string lower_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char ch) { return std::tolower(ch); });
   return ext;
 }
 
@@ -119,7 +120,8 @@ void write_file(const std::filesystem::path& path, const std::vector<std::uint8_
                 const char* who) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   TG_CHECK(out.is_open(), who, ": cannot open ", path.string(), " for writing");
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   out.close();
   TG_CHECK(!out.fail(), who, ": cannot write ", path.string());
 }
@@ -127,16 +129,17 @@ void write_file(const std::filesystem::path& path, const std::vector<std::uint8_
 void encode_and_write(const std::filesystem::path& path, const Tensor& image,
                       const ImageWriteOptions& options, std::string ext, const char* who) {
   const auto& s = image.shape();
-  TG_CHECK((image.dimension() == 3 && (s[0] == 1 || s[0] == 3 || s[0] == 4)) ||
-               image.dimension() == 2,
-           who, ": expected an image of shape [C, H, W] with C = 1, 3 or 4, or [H, W], got ",
-           shape_str(s));
+  TG_CHECK(
+      (image.dimension() == 3 && (s[0] == 1 || s[0] == 3 || s[0] == 4)) || image.dimension() == 2,
+      who, ": expected an image of shape [C, H, W] with C = 1, 3 or 4, or [H, W], got ",
+      shape_str(s));
   const std::size_t h = s[image.dimension() - 2], w = s[image.dimension() - 1];
   TG_CHECK(h >= 1 && w >= 1 && h <= 65535 && w <= 65535, who,
            ": expected sides in [1, 65535], got ", shape_str(s));
   check_finite(image, who);
   int height = 0, width = 0, c = 0;
-  const auto pixels = to_bytes(options.normalize ? min_max_normalize(image) : image, height, width, c);
+  const auto pixels =
+      to_bytes(options.normalize ? min_max_normalize(image) : image, height, width, c);
   std::vector<std::uint8_t> file;
   int ok = 0;
   if (ext == ".png") {
@@ -146,10 +149,11 @@ void encode_and_write(const std::filesystem::path& path, const Tensor& image,
   } else if (ext == ".jpg" || ext == ".jpeg") {
     TG_CHECK(options.quality >= 1 && options.quality <= 100, who,
              ": expected a JPEG quality in [1, 100], got ", options.quality);
-    ok = stbi_write_jpg_to_func(append_bytes, &file, width, height, c, pixels.data(), options.quality);
+    ok = stbi_write_jpg_to_func(append_bytes, &file, width, height, c, pixels.data(),
+                                options.quality);
   } else {
     throw Error(::tg::detail::concat(who, ": expected a .png, .bmp, .jpg or .jpeg file name, got ",
-                               path.string()));
+                                     path.string()));
   }
   TG_CHECK(ok != 0, who, ": could not encode ", path.string());
   write_file(path, file, who);
@@ -161,12 +165,13 @@ Tensor decode_image(const std::uint8_t* bytes, std::size_t size, int channels,
                     const std::string& name) {
   TG_CHECK(channels == 0 || channels == 1 || channels == 3 || channels == 4,
            "read_image: expected channels 0, 1, 3 or 4, got ", channels);
-  TG_CHECK(size > 0 && size <= INT_MAX, "read_image: expected 1 to ", INT_MAX, " bytes, got ",
-           size, " in ", name);
+  TG_CHECK(size > 0 && size <= INT_MAX, "read_image: expected 1 to ", INT_MAX, " bytes, got ", size,
+           " in ", name);
   int w = 0, h = 0, stored = 0;
   const int len = static_cast<int>(size);
   TG_CHECK(stbi_info_from_memory(bytes, len, &w, &h, &stored) == 1, "read_image: ", name,
-           " is not a PNG, JPEG or BMP image, or is corrupt (stb_image: ", stbi_failure_reason(), ")");
+           " is not a PNG, JPEG or BMP image, or is corrupt (stb_image: ", stbi_failure_reason(),
+           ")");
   TG_CHECK(w >= 1 && h >= 1 && w <= kMaxImageSide && h <= kMaxImageSide &&
                std::int64_t{w} * h <= kMaxImagePixels,
            "read_image: expected an image of at most ", kMaxImageSide, "x", kMaxImageSide,
@@ -174,8 +179,8 @@ Tensor decode_image(const std::uint8_t* bytes, std::size_t size, int channels,
   const int want = channels != 0 ? channels : (stored <= 2 ? 1 : 3);
   int w2 = 0, h2 = 0, c2 = 0;
   std::unique_ptr<stbi_uc, StbFree> px(stbi_load_from_memory(bytes, len, &w2, &h2, &c2, want));
-  TG_CHECK(px != nullptr, "read_image: cannot decode ", name, " (stb_image: ",
-           stbi_failure_reason(), ")");
+  TG_CHECK(px != nullptr, "read_image: cannot decode ", name,
+           " (stb_image: ", stbi_failure_reason(), ")");
   TG_CHECK(w2 == w && h2 == h, "read_image: ", name, " decoded to ", w2, "x", h2,
            " pixels, but its header says ", w, "x", h);
   return planar_from_interleaved(px.get(), std::size_t(h), std::size_t(w), std::size_t(want));
@@ -186,7 +191,8 @@ Tensor read_image(const std::filesystem::path& path, int channels) {
   return decode_image(bytes.data(), bytes.size(), channels, path.string());
 }
 
-void write_image(const std::filesystem::path& path, const Tensor& image, ImageWriteOptions options) {
+void write_image(const std::filesystem::path& path, const Tensor& image,
+                 ImageWriteOptions options) {
   encode_and_write(path, image, options, lower_extension(path), "write_image");
 }
 
@@ -197,10 +203,11 @@ void write_png(const std::filesystem::path& path, const Tensor& image, ImageWrit
 Tensor make_grid(const Tensor& images, std::int64_t nrow, std::int64_t padding, bool normalize,
                  float pad_value) {
   const auto& s = images.shape();
-  TG_CHECK(images.dimension() == 4 && s[0] >= 1, "make_grid: expected images of shape [N, C, H, W] with N >= 1, got ",
-           shape_str(s));
-  TG_CHECK(nrow >= 1 && padding >= 0, "make_grid: expected nrow >= 1 and padding >= 0, got nrow = ",
-           nrow, ", padding = ", padding);
+  TG_CHECK(images.dimension() == 4 && s[0] >= 1,
+           "make_grid: expected images of shape [N, C, H, W] with N >= 1, got ", shape_str(s));
+  TG_CHECK(nrow >= 1 && padding >= 0,
+           "make_grid: expected nrow >= 1 and padding >= 0, got nrow = ", nrow,
+           ", padding = ", padding);
   check_finite(images, "make_grid");
   const Tensor source = normalize ? min_max_normalize(images) : images;
   const std::size_t n = s[0], c = s[1], h = s[2], w = s[3], pad = std::size_t(padding);

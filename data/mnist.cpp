@@ -15,7 +15,8 @@ constexpr std::uint32_t kMaxSide = 4096;
 constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 32;
 constexpr std::size_t kNumClasses = 10;
 
-std::vector<std::filesystem::path> search_dirs(const std::filesystem::path& root, const char* name) {
+std::vector<std::filesystem::path> search_dirs(const std::filesystem::path& root,
+                                               const char* name) {
   return {root, root / "raw", root / name / "raw"};
 }
 
@@ -46,10 +47,9 @@ std::vector<std::uint32_t> read_header(detail::ByteReader& in, std::uint32_t mag
 // On disk, a plain file must have exactly the size its header announces.
 void check_plain_size(const detail::ByteReader& in, std::uint64_t header, std::uint64_t data) {
   if (in.compressed()) return;
-  TG_CHECK(in.file_size() == header + data, in.where(), ": expected ", header + data,
-           " bytes (", header, " of header + ", data, " of data), got a file of ",
-           in.file_size(), " bytes (truncated at byte offset ", std::min(in.file_size(), header + data),
-           ")");
+  TG_CHECK(in.file_size() == header + data, in.where(), ": expected ", header + data, " bytes (",
+           header, " of header + ", data, " of data), got a file of ", in.file_size(),
+           " bytes (truncated at byte offset ", std::min(in.file_size(), header + data), ")");
 }
 
 }  // namespace
@@ -61,9 +61,9 @@ IdxDataset::IdxDataset(const char* name, const std::filesystem::path& root, Spli
   detail::ByteReader images(locate(name, root, prefix + "-images-idx3-ubyte", install_hint), name);
   const auto dims = read_header(images, kImageMagic, 3);
   count_ = dims[0], height_ = dims[1], width_ = dims[2];
-  TG_CHECK(height_ >= 1 && height_ <= kMaxSide && width_ >= 1 && width_ <= kMaxSide,
-           images.where(), ": expected image sides in [1, ", kMaxSide, "], got ", height_, "x",
-           width_, " in the header");
+  TG_CHECK(height_ >= 1 && height_ <= kMaxSide && width_ >= 1 && width_ <= kMaxSide, images.where(),
+           ": expected image sides in [1, ", kMaxSide, "], got ", height_, "x", width_,
+           " in the header");
   const std::uint64_t bytes = std::uint64_t{count_} * height_ * width_;
   TG_CHECK(bytes <= kMaxBytes, images.where(), ": expected at most ", kMaxBytes,
            " bytes of images, got a header claiming ", count_, " images of ", height_, "x", width_);
@@ -78,8 +78,8 @@ IdxDataset::IdxDataset(const char* name, const std::filesystem::path& root, Spli
   check_plain_size(labels, 8, count_);
   labels_ = labels.read_vector(count_, "labels");
   labels.expect_end();
-  const auto bad = std::find_if(labels_.begin(), labels_.end(),
-                                [](std::uint8_t l) { return l >= kNumClasses; });
+  const auto bad =
+      std::find_if(labels_.begin(), labels_.end(), [](std::uint8_t l) { return l >= kNumClasses; });
   TG_CHECK(bad == labels_.end(), labels.where(), ": expected labels in [0, ", kNumClasses,
            "), got ", int{*bad}, " at byte offset ", 8 + (bad - labels_.begin()));
 }

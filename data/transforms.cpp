@@ -31,7 +31,8 @@ void check_size(Size2d size, const char* who) {
 
 void check_range(Range r, float lowest, const char* who, const char* name) {
   TG_CHECK(std::isfinite(r[0]) && std::isfinite(r[1]) && r[0] <= r[1] && r[0] > lowest, who,
-           ": expected ", name, " = {lo, hi} with ", lowest, " < lo <= hi, got {", r[0], ", ", r[1], "}");
+           ": expected ", name, " = {lo, hi} with ", lowest, " < lo <= hi, got {", r[0], ", ", r[1],
+           "}");
 }
 
 // Python's int(round(x)): halves go to the even neighbour.
@@ -44,8 +45,8 @@ std::int64_t randint(Generator& gen, std::int64_t lo, std::int64_t hi) {
 
 // A rectangle of `area_fraction` and `aspect` drawn as torchvision draws it (area uniform,
 // log-aspect uniform); `aspect_is_w_over_h` picks RandomResizedCrop's or RandomErasing's sense.
-std::pair<std::int64_t, std::int64_t> draw_box(Generator& gen, double area, Range scale, Range ratio,
-                                               bool aspect_is_w_over_h) {
+std::pair<std::int64_t, std::int64_t> draw_box(Generator& gen, double area, Range scale,
+                                               Range ratio, bool aspect_is_w_over_h) {
   const double target = area * gen.uniform(scale[0], scale[1]);
   const double aspect = std::exp(gen.uniform(std::log(ratio[0]), std::log(ratio[1])));
   const std::int64_t a = round_half_even(std::sqrt(target * aspect));
@@ -57,7 +58,8 @@ std::pair<std::int64_t, std::int64_t> draw_box(Generator& gen, double area, Rang
 
 Compose::Compose(std::vector<Transform> steps_) : steps(std::move(steps_)) {
   for (std::size_t i = 0; i < steps.size(); ++i)
-    TG_CHECK(static_cast<bool>(steps[i]), "Compose: expected callable transforms, got an empty one at ", i);
+    TG_CHECK(static_cast<bool>(steps[i]),
+             "Compose: expected callable transforms, got an empty one at ", i);
 }
 
 Tensor Compose::operator()(Tensor image, Generator& gen) const {
@@ -71,7 +73,8 @@ Normalize::Normalize(std::vector<float> mean_, std::vector<float> stddev_)
            "Normalize: expected as many means as standard deviations (at least one), got ",
            mean.size(), " and ", stddev.size());
   for (float s : stddev)
-    TG_CHECK(std::isfinite(s) && s != 0, "Normalize: expected non-zero standard deviations, got ", s);
+    TG_CHECK(std::isfinite(s) && s != 0, "Normalize: expected non-zero standard deviations, got ",
+             s);
 }
 
 Tensor Normalize::operator()(Tensor image, Generator&) const {
@@ -96,7 +99,9 @@ Tensor RandomHorizontalFlip::operator()(Tensor image, Generator& gen) const {
   return gen.uniform() < p ? F::hflip(image) : image;
 }
 
-RandomVerticalFlip::RandomVerticalFlip(float p_) : p(p_) { check_probability(p, "RandomVerticalFlip"); }
+RandomVerticalFlip::RandomVerticalFlip(float p_) : p(p_) {
+  check_probability(p, "RandomVerticalFlip");
+}
 
 Tensor RandomVerticalFlip::operator()(Tensor image, Generator& gen) const {
   check_image(image, "RandomVerticalFlip");
@@ -113,8 +118,8 @@ Tensor RandomCrop::operator()(Tensor image, Generator& gen) const {
   const auto h = static_cast<std::int64_t>(image.shape(1)) + 2 * padding;
   const auto w = static_cast<std::int64_t>(image.shape(2)) + 2 * padding;
   TG_CHECK(size.height <= h && size.width <= w, "RandomCrop: expected a crop of ", size.height, "x",
-           size.width, " to fit in the padded image, got ", shape_str(image.shape()), " with padding ",
-           padding);
+           size.width, " to fit in the padded image, got ", shape_str(image.shape()),
+           " with padding ", padding);
   // torchvision draws nothing when the crop is the whole padded image.
   const bool whole = size.height == h && size.width == w;
   const std::int64_t top = whole ? 0 : randint(gen, 0, h - size.height + 1);
@@ -127,7 +132,8 @@ RandomRotation::RandomRotation(float degrees_) : RandomRotation(-degrees_, degre
   TG_CHECK(degrees_ >= 0, "RandomRotation: expected degrees >= 0, got ", degrees_);
 }
 
-RandomRotation::RandomRotation(float min_degrees, float max_degrees) : degrees{min_degrees, max_degrees} {
+RandomRotation::RandomRotation(float min_degrees, float max_degrees)
+    : degrees{min_degrees, max_degrees} {
   TG_CHECK(std::isfinite(min_degrees) && std::isfinite(max_degrees) && min_degrees <= max_degrees,
            "RandomRotation: expected degrees {min, max} with min <= max, got {", min_degrees, ", ",
            max_degrees, "}");
@@ -147,7 +153,8 @@ RandomResizedCrop::RandomResizedCrop(Size2d size_, Range scale_, Range ratio_)
 
 Tensor RandomResizedCrop::operator()(Tensor image, Generator& gen) const {
   check_image(image, "RandomResizedCrop");
-  const auto h = static_cast<std::int64_t>(image.shape(1)), w = static_cast<std::int64_t>(image.shape(2));
+  const auto h = static_cast<std::int64_t>(image.shape(1)),
+             w = static_cast<std::int64_t>(image.shape(2));
   for (int attempt = 0; attempt < 10; ++attempt) {
     const auto [ch, cw] = draw_box(gen, double(h) * double(w), scale, ratio, true);
     if (cw > 0 && cw <= w && ch > 0 && ch <= h) {
@@ -158,8 +165,10 @@ Tensor RandomResizedCrop::operator()(Tensor image, Generator& gen) const {
   // Fallback: the largest centred crop whose aspect ratio is within `ratio`.
   const double in_ratio = double(w) / double(h);
   std::int64_t cw = w, ch = h;
-  if (in_ratio < ratio[0]) ch = round_half_even(double(w) / ratio[0]);
-  else if (in_ratio > ratio[1]) cw = round_half_even(double(h) * ratio[1]);
+  if (in_ratio < ratio[0])
+    ch = round_half_even(double(w) / ratio[0]);
+  else if (in_ratio > ratio[1])
+    cw = round_half_even(double(h) * ratio[1]);
   return F::resize(F::crop(image, (h - ch) / 2, (w - cw) / 2, ch, cw), size.height, size.width);
 }
 
@@ -173,7 +182,8 @@ Tensor Resize::operator()(Tensor image, Generator&) const {
   check_image(image, "Resize");
   if (!keep_aspect) return F::resize(image, size.height, size.width);
   // torchvision: the smaller side becomes `size`, the longer one int(size * long / short).
-  const auto h = static_cast<std::int64_t>(image.shape(1)), w = static_cast<std::int64_t>(image.shape(2));
+  const auto h = static_cast<std::int64_t>(image.shape(1)),
+             w = static_cast<std::int64_t>(image.shape(2));
   const std::int64_t s = size.height;
   if (h <= w) return F::resize(image, s, std::max<std::int64_t>(1, s * w / h));
   return F::resize(image, std::max<std::int64_t>(1, s * h / w), s);

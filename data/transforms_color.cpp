@@ -95,10 +95,12 @@ RandomErasing::RandomErasing(float p_, Range scale_, Range ratio_, float value_)
     : p(p_), scale(scale_), ratio(ratio_), value(value_) {
   TG_CHECK(p >= 0 && p <= 1, "RandomErasing: expected a probability p in [0, 1], got ", p);
   TG_CHECK(scale[0] >= 0 && scale[0] <= scale[1] && scale[1] <= 1,
-           "RandomErasing: expected scale = {lo, hi} with 0 <= lo <= hi <= 1, got {", scale[0], ", ",
-           scale[1], "}");
-  TG_CHECK(ratio[0] > 0 && ratio[0] <= ratio[1], "RandomErasing: expected ratio = {lo, hi} with "
-           "0 < lo <= hi, got {", ratio[0], ", ", ratio[1], "}");
+           "RandomErasing: expected scale = {lo, hi} with 0 <= lo <= hi <= 1, got {", scale[0],
+           ", ", scale[1], "}");
+  TG_CHECK(ratio[0] > 0 && ratio[0] <= ratio[1],
+           "RandomErasing: expected ratio = {lo, hi} with "
+           "0 < lo <= hi, got {",
+           ratio[0], ", ", ratio[1], "}");
 }
 
 Tensor RandomErasing::operator()(Tensor image, Generator& gen) const {

@@ -145,8 +145,8 @@ Tensor rotate(const Tensor& image, float degrees) {
     for (std::size_t x = 0; x < w; ++x) {
       // Inverse map of a counter-clockwise rotation (y points down), as torchvision's rotate.
       const double dx = static_cast<double>(x) - cx, dy = static_cast<double>(y) - cy;
-      const BilinearSample s = bilinear_sample(cos_t * dx - sin_t * dy + cx,
-                                               sin_t * dx + cos_t * dy + cy, h, w);
+      const BilinearSample s =
+          bilinear_sample(cos_t * dx - sin_t * dy + cx, sin_t * dx + cos_t * dy + cy, h, w);
       for (std::size_t k = 0; k < c; ++k) {
         const float* src = image.data() + k * plane;
         float sum = 0;

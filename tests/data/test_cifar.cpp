@@ -52,16 +52,21 @@ TEST_CASE("broken CIFAR10 batches are errors naming the file") {
   const auto batch3 = root / "data_batch_3.bin";
   SUBCASE("missing") {
     std::filesystem::remove(batch3);
-    CHECK_THROWS_WITH_AS(CIFAR10{root}, doctest::Contains(
-        ("CIFAR10: no data_batch_3.bin in " + root.string()).c_str()), tg::Error);
+    CHECK_THROWS_WITH_AS(
+        CIFAR10{root},
+        doctest::Contains(("CIFAR10: no data_batch_3.bin in " + root.string()).c_str()), tg::Error);
   }
   SUBCASE("truncated") {
     auto bytes = cifar_records(2);
     bytes.resize(3073 + 100);
     write_bytes(batch3, bytes);
-    CHECK_THROWS_WITH_AS(CIFAR10{root}, doctest::Contains(
-        (batch3.string() + ": expected a whole number of 3073-byte records").c_str()), tg::Error);
-    CHECK_THROWS_WITH_AS(CIFAR10{root}, doctest::Contains("truncated at byte offset 3073"), tg::Error);
+    CHECK_THROWS_WITH_AS(
+        CIFAR10{root},
+        doctest::Contains(
+            (batch3.string() + ": expected a whole number of 3073-byte records").c_str()),
+        tg::Error);
+    CHECK_THROWS_WITH_AS(CIFAR10{root}, doctest::Contains("truncated at byte offset 3073"),
+                         tg::Error);
   }
   SUBCASE("empty") {
     write_bytes(batch3, {});
@@ -71,8 +76,11 @@ TEST_CASE("broken CIFAR10 batches are errors naming the file") {
     auto bytes = cifar_records(2);
     bytes[3073] = 10;
     write_bytes(batch3, bytes);
-    CHECK_THROWS_WITH_AS(CIFAR10{root}, doctest::Contains(
-        (batch3.string() + ": expected labels in [0, 10), got 10 at byte offset 3073 (record 1)").c_str()),
+    CHECK_THROWS_WITH_AS(
+        CIFAR10{root},
+        doctest::Contains((batch3.string() +
+                           ": expected labels in [0, 10), got 10 at byte offset 3073 (record 1)")
+                              .c_str()),
         tg::Error);
   }
   SUBCASE("gzipped") {

@@ -49,7 +49,8 @@ std::vector<std::size_t> epoch_order(DataLoader& loader) {
 
 std::size_t thread_count() {
   std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task"))
+    ++n;
   return n;
 }
 
@@ -96,7 +97,8 @@ TEST_CASE("shuffling: a permutation per epoch, reproducible from seed and epoch"
 
 TEST_CASE("the same seed gives the same batches, augmentation included, for 0, 1 and 3 workers") {
   const CountingDataset ds(37);
-  const T::Compose augment({T::RandomHorizontalFlip(), T::RandomCrop(6, 2), T::GaussianNoise(0.1f)});
+  const T::Compose augment(
+      {T::RandomHorizontalFlip(), T::RandomCrop(6, 2), T::GaussianNoise(0.1f)});
   std::vector<std::vector<tg::Tensor>> runs;
   for (int workers : {0, 1, 3}) {
     DataLoader loader(ds, {.batch_size = 5, .shuffle = true, .num_workers = workers, .seed = 21},
@@ -133,7 +135,8 @@ TEST_CASE("an exception in a worker reaches the loop as that exception") {
   auto run = [&] {
     for (const auto& batch : loader) (void)batch;
   };
-  CHECK_THROWS_WITH_AS(run(), doctest::Contains("RandomCrop: expected a crop of 10x10 to fit"), tg::Error);
+  CHECK_THROWS_WITH_AS(run(), doctest::Contains("RandomCrop: expected a crop of 10x10 to fit"),
+                       tg::Error);
 }
 
 TEST_CASE("images of different shapes in one batch are an error") {
@@ -143,9 +146,12 @@ TEST_CASE("images of different shapes in one batch are an error") {
     return tg::data::transforms::functional::center_crop(image, side, side);
   };
   DataLoader loader(ds, {.batch_size = 4}, grow);
-  CHECK_THROWS_WITH_AS(*loader.begin(), doctest::Contains(
-      "DataLoader: expected every image of a batch to have shape [1, 6, 6] (add a Resize or "
-      "CenterCrop), got [1, 4, 4] for sample 1"), tg::Error);
+  CHECK_THROWS_WITH_AS(
+      *loader.begin(),
+      doctest::Contains(
+          "DataLoader: expected every image of a batch to have shape [1, 6, 6] (add a Resize or "
+          "CenterCrop), got [1, 4, 4] for sample 1"),
+      tg::Error);
 }
 
 TEST_CASE("leaving an epoch early or destroying the loader joins the workers") {

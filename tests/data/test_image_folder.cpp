@@ -27,7 +27,7 @@ TEST_CASE("ImageFolder reads one class per sorted sub-folder") {
   td::write_image(root / "zebra" / "nested" / "c.png", constant_image(3, 4, 6, 1.0f));
   td::write_image(root / "ant" / "x.jpg", constant_image(3, 8, 8, 128 / 255.0f));
   write_bytes(root / "ant" / "readme.txt", Bytes{'h', 'i'});  // not an image: ignored
-  write_bytes(root / "stray.png", Bytes{1, 2, 3});               // not in a class folder: ignored
+  write_bytes(root / "stray.png", Bytes{1, 2, 3});            // not in a class folder: ignored
 
   const td::ImageFolder folder(root);
   REQUIRE(folder.classes() == std::vector<std::string>{"ant", "zebra"});
@@ -52,13 +52,14 @@ TEST_CASE("ImageFolder reads one class per sorted sub-folder") {
 
 TEST_CASE("ImageFolder errors: missing root, empty class, corrupt file") {
   const auto root = temp_dir("folder_bad");
-  CHECK_THROWS_WITH_AS(tg::data::ImageFolder{root / "absent"},
-                       doctest::Contains("got no folder"), tg::Error);
-  CHECK_THROWS_WITH_AS(tg::data::ImageFolder{root}, doctest::Contains(
-      "expected one sub-folder of images per class"), tg::Error);
+  CHECK_THROWS_WITH_AS(tg::data::ImageFolder{root / "absent"}, doctest::Contains("got no folder"),
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(tg::data::ImageFolder{root},
+                       doctest::Contains("expected one sub-folder of images per class"), tg::Error);
   std::filesystem::create_directories(root / "empty");
-  CHECK_THROWS_WITH_AS(tg::data::ImageFolder{root}, doctest::Contains(
-      ("got none in " + (root / "empty").string()).c_str()), tg::Error);
+  CHECK_THROWS_WITH_AS(tg::data::ImageFolder{root},
+                       doctest::Contains(("got none in " + (root / "empty").string()).c_str()),
+                       tg::Error);
   write_bytes(root / "empty" / "broken.png", Bytes{0x89, 'P', 'N', 'G', 1, 2, 3});
   const tg::data::ImageFolder folder(root);
   CHECK_THROWS_WITH_AS(folder.get(0), doctest::Contains("broken.png"), tg::Error);

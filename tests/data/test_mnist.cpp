@@ -37,7 +37,7 @@ TEST_CASE("MNIST reads plain IDX files, FashionMNIST gzipped ones, train and tes
   const auto dir = temp_dir("mnist_ok");
   write_split(dir / "plain", "train", 7, 3, 5, false);
   write_split(dir / "plain", "t10k", 4, 3, 5, false);
-  write_split(dir / "gz" / "raw", "train", 6, 4, 2, true);            // root/raw
+  write_split(dir / "gz" / "raw", "train", 6, 4, 2, true);                  // root/raw
   write_split(dir / "tv" / "FashionMNIST" / "raw", "t10k", 3, 2, 2, true);  // torchvision layout
 
   check_fixture(tg::data::MNIST(dir / "plain"), 7, 3, 5);
@@ -51,12 +51,15 @@ TEST_CASE("MNIST reads plain IDX files, FashionMNIST gzipped ones, train and tes
 
 TEST_CASE("a missing dataset says where it looked and how to get it") {
   const auto dir = temp_dir("mnist_missing");
-  CHECK_THROWS_WITH_AS(tg::data::FashionMNIST{dir}, doctest::Contains(
-      ("FashionMNIST: no train-images-idx3-ubyte(.gz) in " + dir.string()).c_str()), tg::Error);
-  CHECK_THROWS_WITH_AS(tg::data::FashionMNIST{dir}, doctest::Contains(
-      "apt-get install dataset-fashion-mnist"), tg::Error);
-  CHECK_THROWS_WITH_AS(tg::data::MNIST(dir, Split::Test), doctest::Contains(
-      "MNIST: no t10k-images-idx3-ubyte(.gz)"), tg::Error);
+  CHECK_THROWS_WITH_AS(
+      tg::data::FashionMNIST{dir},
+      doctest::Contains(
+          ("FashionMNIST: no train-images-idx3-ubyte(.gz) in " + dir.string()).c_str()),
+      tg::Error);
+  CHECK_THROWS_WITH_AS(tg::data::FashionMNIST{dir},
+                       doctest::Contains("apt-get install dataset-fashion-mnist"), tg::Error);
+  CHECK_THROWS_WITH_AS(tg::data::MNIST(dir, Split::Test),
+                       doctest::Contains("MNIST: no t10k-images-idx3-ubyte(.gz)"), tg::Error);
   // Images present, labels absent.
   write_bytes(dir / "train-images-idx3-ubyte", idx_images(2, 2, 2));
   CHECK_THROWS_WITH_AS(tg::data::MNIST{dir}, doctest::Contains("no train-labels-idx1-ubyte(.gz)"),
@@ -76,7 +79,8 @@ TEST_CASE("corrupt IDX files are errors naming the file and the offset") {
     bytes[3] = 0x01;
     write_bytes(images, bytes);
     write_bytes(labels, idx_labels(2));
-    expect_error(images.string() + ": expected IDX magic number 0x00000803 at byte offset 0, got 0x801");
+    expect_error(images.string() +
+                 ": expected IDX magic number 0x00000803 at byte offset 0, got 0x801");
   }
   SUBCASE("labels file given as images") {
     write_bytes(images, idx_labels(2));
@@ -88,13 +92,16 @@ TEST_CASE("corrupt IDX files are errors naming the file and the offset") {
     bytes.resize(bytes.size() - 5);
     write_bytes(images, bytes);
     write_bytes(labels, idx_labels(3));
-    expect_error(images.string() + ": expected 64 bytes (16 of header + 48 of data), got a file of 59 bytes");
+    expect_error(images.string() +
+                 ": expected 64 bytes (16 of header + 48 of data), got a file of 59 bytes");
     expect_error("truncated at byte offset 59");
   }
   SUBCASE("truncated header") {
     write_bytes(images, Bytes{0, 0, 8, 3, 0, 0});
     write_bytes(labels, idx_labels(3));
-    expect_error(images.string() + " is truncated at byte offset 6: expected 12 bytes of IDX header from offset 4, got 2");
+    expect_error(
+        images.string() +
+        " is truncated at byte offset 6: expected 12 bytes of IDX header from offset 4, got 2");
   }
   SUBCASE("truncated gzipped data, and a hostile count that must not be allocated") {
     auto bytes = idx_images(3, 4, 4);
@@ -104,8 +111,9 @@ TEST_CASE("corrupt IDX files are errors naming the file and the offset") {
     expect_error("train-images-idx3-ubyte.gz is truncated at byte offset 64 (decompressed)");
     bytes[4] = 0x7f;  // claims 0x7f400003 images: over the budget
     write_gz(dir / "train-images-idx3-ubyte.gz", bytes);
-    expect_error("expected at most 4294967296 bytes of images, got a header claiming 2134900739 "
-                 "images of 4x4");
+    expect_error(
+        "expected at most 4294967296 bytes of images, got a header claiming 2134900739 "
+        "images of 4x4");
   }
   SUBCASE("a gzip stream cut short") {
     const auto gz = dir / "train-images-idx3-ubyte.gz";

@@ -67,11 +67,14 @@ TEST_CASE("flips: twice is the identity, once mirrors") {
   CHECK(max_abs_diff(T::RandomHorizontalFlip(0.0f)(image, gen), image) == 0);
   // p = 0.5: about half the draws flip.
   int flipped = 0;
-  for (int i = 0; i < 400; ++i) flipped += T::RandomHorizontalFlip()(image, gen)(0, 0, 0) != image(0, 0, 0);
+  for (int i = 0; i < 400; ++i)
+    flipped += T::RandomHorizontalFlip()(image, gen)(0, 0, 0) != image(0, 0, 0);
   CHECK(flipped > 140);
   CHECK(flipped < 260);
-  CHECK_THROWS_WITH_AS(T::RandomHorizontalFlip(1.5f), doctest::Contains(
-      "RandomHorizontalFlip: expected a probability p in [0, 1], got 1.5"), tg::Error);
+  CHECK_THROWS_WITH_AS(
+      T::RandomHorizontalFlip(1.5f),
+      doctest::Contains("RandomHorizontalFlip: expected a probability p in [0, 1], got 1.5"),
+      tg::Error);
 }
 
 TEST_CASE("RandomCrop with padding keeps the shape and shifts the content") {
@@ -91,9 +94,10 @@ TEST_CASE("RandomCrop with padding keeps the shape and shifts the content") {
   const auto small = T::RandomCrop(3)(image, gen);
   CHECK(small.shape() == tg::Shape{2, 3, 3});
   CHECK(max_abs_diff(T::RandomCrop(T::Size2d(6, 7))(image, gen), image) == 0);
-  CHECK_THROWS_WITH_AS(T::RandomCrop(11, 1)(image, gen), doctest::Contains(
-      "RandomCrop: expected a crop of 11x11 to fit in the padded image, got [2, 6, 7] with padding 1"),
-      tg::Error);
+  CHECK_THROWS_WITH_AS(T::RandomCrop(11, 1)(image, gen),
+                       doctest::Contains("RandomCrop: expected a crop of 11x11 to fit in the "
+                                         "padded image, got [2, 6, 7] with padding 1"),
+                       tg::Error);
 }
 
 TEST_CASE("rotation: 0 degrees is the identity, 90 a transpose and flip") {
@@ -122,7 +126,8 @@ TEST_CASE("Normalize gives the stated mean and standard deviation per channel") 
   tg::Tensor image = tg::empty({2, 16, 16});
   const float mean[2] = {0.3f, 0.6f}, scale[2] = {0.1f, 0.05f};
   for (std::size_t k = 0; k < 2; ++k)
-    for (std::size_t i = 0; i < 256; ++i) image.data()[k * 256 + i] = mean[k] + scale[k] * gen.normal();
+    for (std::size_t i = 0; i < 256; ++i)
+      image.data()[k * 256 + i] = mean[k] + scale[k] * gen.normal();
   // The image's own statistics, then Normalize with them: mean 0, std 1 per channel.
   std::vector<float> m(2), s(2);
   for (std::size_t k = 0; k < 2; ++k) {
@@ -135,16 +140,18 @@ TEST_CASE("Normalize gives the stated mean and standard deviation per channel") 
   const auto out = T::Normalize(m, s)(image, gen);
   for (std::size_t k = 0; k < 2; ++k) {
     double sum = 0, sq = 0;
-    for (std::size_t i = 0; i < 256; ++i) sum += out.data()[k * 256 + i], sq += std::pow(out.data()[k * 256 + i], 2);
+    for (std::size_t i = 0; i < 256; ++i)
+      sum += out.data()[k * 256 + i], sq += std::pow(out.data()[k * 256 + i], 2);
     CHECK(sum / 256 == doctest::Approx(0.0).epsilon(1e-4).scale(1));
     CHECK(std::sqrt(sq / 256) == doctest::Approx(1.0).epsilon(1e-4));
   }
   CHECK(T::Normalize({0.5f}, {0.25f})(constant(3, 2, 2, 1.0f), gen)(2, 1, 1) == 2.0f);
-  CHECK_THROWS_WITH_AS(T::Normalize({0.5f}, {0.0f}), doctest::Contains(
-      "Normalize: expected non-zero standard deviations, got 0"), tg::Error);
-  CHECK_THROWS_WITH_AS(T::Normalize({0.5f, 0.5f}, {1.0f, 1.0f})(constant(3, 2, 2, 1.0f), gen),
-                       doctest::Contains("Normalize: expected an image with 2 channels, got [3, 2, 2]"),
+  CHECK_THROWS_WITH_AS(T::Normalize({0.5f}, {0.0f}),
+                       doctest::Contains("Normalize: expected non-zero standard deviations, got 0"),
                        tg::Error);
+  CHECK_THROWS_WITH_AS(
+      T::Normalize({0.5f, 0.5f}, {1.0f, 1.0f})(constant(3, 2, 2, 1.0f), gen),
+      doctest::Contains("Normalize: expected an image with 2 channels, got [3, 2, 2]"), tg::Error);
 }
 
 TEST_CASE("Resize: bilinear with half-pixel centres, constants stay constant") {
@@ -245,8 +252,8 @@ TEST_CASE("RandomErasing sets one rectangle within the scale range to the value"
         }
     REQUIRE(zeros > 0);
     CHECK(zeros == (y1 - y0 + 1) * (x1 - x0 + 1));  // a filled rectangle
-    CHECK(zeros >= 4);                               // ~0.02 * 400 after rounding the sides
-    CHECK(zeros <= 160);                             // ~0.33 * 400 after rounding the sides
+    CHECK(zeros >= 4);                              // ~0.02 * 400 after rounding the sides
+    CHECK(zeros <= 160);                            // ~0.33 * 400 after rounding the sides
   }
 }
 
@@ -263,6 +270,7 @@ TEST_CASE("Compose applies in order; the same generator state gives the same res
   const auto twice = T::Compose({T::Normalize({0.5f}, {0.5f}), T::Normalize({1.0f}, {2.0f})})(
       constant(1, 1, 1, 1.0f), gen);
   CHECK(twice(0, 0, 0) == 0.0f);  // ((1 - 0.5) / 0.5 - 1) / 2
-  CHECK_THROWS_WITH_AS(T::RandomCrop(3)(tg::empty({4, 4}), gen), doctest::Contains(
-      "RandomCrop: expected an image of shape [C, H, W], got [4, 4]"), tg::Error);
+  CHECK_THROWS_WITH_AS(
+      T::RandomCrop(3)(tg::empty({4, 4}), gen),
+      doctest::Contains("RandomCrop: expected an image of shape [C, H, W], got [4, 4]"), tg::Error);
 }
