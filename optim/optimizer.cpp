@@ -1,5 +1,6 @@
 #include "optim/optimizer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -126,22 +127,29 @@ void Optimizer::load_state_dict(const nn::TensorArchive& archive) {
   const auto groups = detail::parse_int(detail::require(meta, "param_groups", owner), "param_groups");
   TG_CHECK(groups == static_cast<std::int64_t>(params_.size()), owner, ": expected ",
            params_.size(), " parameter groups, got ", groups);
+  auto fresh = parse_state(archive, owner);
+  restore_options(meta);  // last of the checks: rolls itself back when it throws
+  state_ = std::move(fresh);
+}
 
+std::vector<std::vector<ParamState>> Optimizer::parse_state(const nn::TensorArchive& archive,
+                                                            const std::string& owner) const {
+  const auto& meta = archive.metadata;
+  const auto names = buffer_names();
   // Where each flat index lives, and the fresh state filled in below.
   std::vector<std::pair<std::size_t, std::size_t>> where;
-  auto fresh = state_;
+  std::vector<std::vector<ParamState>> fresh(params_.size());
   for (std::size_t g = 0; g < params_.size(); ++g) {
     const std::string key = "param_groups." + std::to_string(g) + ".num_params";
     const auto n = detail::parse_int(detail::require(meta, key, owner), key);
     TG_CHECK(n == static_cast<std::int64_t>(params_[g].size()), owner, ": expected ",
              params_[g].size(), " parameters in group ", g, ", got ", n);
+    fresh[g].resize(params_[g].size());
     for (std::size_t i = 0; i < params_[g].size(); ++i) {
       where.emplace_back(g, i);
-      fresh[g][i] = ParamState{};
-      fresh[g][i].buffers.resize(buffer_names().size());
+      fresh[g][i].buffers.resize(names.size());
     }
   }
-  const auto names = buffer_names();
   std::size_t index = 0;
   std::string rest;
   for (const auto& [key, text] : meta) {
@@ -156,8 +164,7 @@ void Optimizer::load_state_dict(const nn::TensorArchive& archive) {
     TG_CHECK(split_state_key(key, index, rest) && index < where.size(), owner,
              ": expected tensors 'state.<i>.<buffer>' for ", where.size(), " parameters, got '", key, "'");
     const auto [g, i] = where[index];
-    std::size_t b = 0;
-    while (b < names.size() && names[b] != rest) ++b;
+    const auto b = static_cast<std::size_t>(std::find(names.begin(), names.end(), rest) - names.begin());
     TG_CHECK(b < names.size(), owner, ": expected a ", name_, " buffer name, got '", key, "'");
     TG_CHECK(fresh[g][i].step > 0, owner, ": expected '", key, "' to come with a step count");
     const Shape& shape = params_[g][i].shape();
@@ -165,8 +172,11 @@ void Optimizer::load_state_dict(const nn::TensorArchive& archive) {
              ", got ", shape_str(tensor.shape()));
     fresh[g][i].buffers[b] = tensor;
   }
+  return fresh;
+}
 
-  // Options last: restored in place, rolled back from a copy if any group's fail.
+void Optimizer::restore_options(const std::map<std::string, std::string>& meta) {
+  // Restored in place, rolled back from a copy if any group's fail.
   std::map<std::string, std::string> backup;
   for (std::size_t g = 0; g < params_.size(); ++g) {
     detail::OptionWriter writer(backup, std::to_string(g) + ".");
@@ -190,7 +200,6 @@ void Optimizer::load_state_dict(const nn::TensorArchive& archive) {
     throw;
   }
   initial_lr_ = std::move(initial);
-  state_ = std::move(fresh);
 }
 
 namespace detail {

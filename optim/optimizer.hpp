@@ -93,6 +93,10 @@ class Optimizer {
   virtual void check_group(std::size_t group) const = 0;
 
  private:
+  std::vector<std::vector<ParamState>> parse_state(const nn::TensorArchive& archive,
+                                                   const std::string& owner) const;
+  void restore_options(const std::map<std::string, std::string>& meta);
+
   std::string name_;
   std::vector<std::vector<Variable>> params_;
   std::vector<std::vector<ParamState>> state_;
