@@ -212,6 +212,7 @@ DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options, Transf
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options,
                        Transform transform)
     : dataset_(std::move(dataset)), options_(options), transform_(std::move(transform)) {
+  TG_CHECK(dataset_ != nullptr, "DataLoader: expected a dataset, got a null pointer");
   TG_CHECK(options_.batch_size >= 1, "DataLoader: expected batch_size >= 1, got ",
            options_.batch_size);
   TG_CHECK(options_.num_workers >= 0 && options_.num_workers <= 256,

@@ -42,6 +42,9 @@ class DataLoader {
  public:
   /// Reads `dataset`, which must outlive the loader; `transform` is applied to every image.
   DataLoader(const Dataset& dataset, DataLoaderOptions options = {}, Transform transform = {});
+  /// Shares ownership of `dataset` (e.g. a Subset made with subset()).
+  DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options = {},
+             Transform transform = {});
   /// Takes a temporary dataset: DataLoader loader(FashionMNIST(), {...}).
   template <class D>
   requires std::derived_from<std::remove_cvref_t<D>, Dataset> &&
@@ -93,9 +96,6 @@ class DataLoader {
   const DataLoaderOptions& options() const { return options_; }
 
  private:
-  DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options,
-             Transform transform);
-
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
   Transform transform_;

@@ -76,6 +76,8 @@ TEST_CASE("batches in order, the last one short unless drop_last") {
   // A temporary dataset is kept alive by the loader.
   DataLoader owning(CountingDataset(3), {.batch_size = 2});
   CHECK(epoch_order(owning) == std::vector<std::size_t>{0, 1, 2});
+  DataLoader shared(std::make_shared<CountingDataset>(2), {.batch_size = 2});
+  CHECK(epoch_order(shared) == std::vector<std::size_t>{0, 1});
   CHECK_THROWS_WITH_AS(DataLoader(ds, {.batch_size = 0}),
                        doctest::Contains("DataLoader: expected batch_size >= 1, got 0"), tg::Error);
 }
