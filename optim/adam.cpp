@@ -48,6 +48,29 @@ std::optional<Tensor> zeros_like(const Tensor& t) {
   return z;
 }
 
+struct AdamCoefficients {
+  float b1, b2, one_b1, one_b2, eps, wd, keep, neg_step, bc2_sqrt;
+};
+
+// p = p * keep (AdamW) then the Adam step; the pointers never alias.
+// The flags are std::true_type / std::false_type (see detail::with_flags).
+template <class Maximize, class Decoupled, class L2, class Amsgrad>
+void adam_kernel(Maximize, Decoupled, L2, Amsgrad, float* __restrict p, const float* __restrict g,
+                 float* __restrict m, float* __restrict v, float* __restrict vmax,
+                 std::size_t begin, std::size_t end, AdamCoefficients c) {
+  for (std::size_t j = begin; j < end; ++j) {
+    float gj = Maximize::value ? -g[j] : g[j];
+    if constexpr (Decoupled::value) p[j] = p[j] * c.keep;
+    if constexpr (L2::value) gj = gj + c.wd * p[j];
+    m[j] = m[j] * c.b1 + c.one_b1 * gj;
+    v[j] = v[j] * c.b2 + c.one_b2 * gj * gj;
+    float second = v[j];
+    if constexpr (Amsgrad::value) second = vmax[j] = std::max(vmax[j], second);
+    const float denom = std::sqrt(second) / c.bc2_sqrt + c.eps;
+    p[j] = p[j] + c.neg_step * m[j] / denom;
+  }
+}
+
 // One Adam or AdamW update; `decoupled` selects AdamW's weight decay.
 template <class O>
 void adam_update(const O& o, bool decoupled, Tensor& value, const Tensor& grad, ParamState& state) {
@@ -59,32 +82,24 @@ void adam_update(const O& o, bool decoupled, Tensor& value, const Tensor& grad, 
   const double t = static_cast<double>(state.step);
   const double bias_correction1 = 1 - std::pow(o.betas.first, t);
   const double bias_correction2 = 1 - std::pow(o.betas.second, t);
-  const float neg_step = static_cast<float>(-(o.lr / bias_correction1));
-  const float bc2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-  const float b1 = static_cast<float>(o.betas.first), b2 = static_cast<float>(o.betas.second);
-  const float one_b1 = static_cast<float>(1 - o.betas.first);
-  const float one_b2 = static_cast<float>(1 - o.betas.second);
-  const float eps = static_cast<float>(o.eps), wd = static_cast<float>(o.weight_decay);
-  const float keep = static_cast<float>(1 - o.lr * o.weight_decay);
-  const bool l2 = !decoupled && o.weight_decay != 0, amsgrad = o.amsgrad, maximize = o.maximize;
+  const AdamCoefficients c{static_cast<float>(o.betas.first), static_cast<float>(o.betas.second),
+                           static_cast<float>(1 - o.betas.first), static_cast<float>(1 - o.betas.second),
+                           static_cast<float>(o.eps), static_cast<float>(o.weight_decay),
+                           static_cast<float>(1 - o.lr * o.weight_decay),
+                           static_cast<float>(-(o.lr / bias_correction1)),
+                           static_cast<float>(std::sqrt(bias_correction2))};
   float* p = value.data();
   const float* g = grad.data();
   float* m = slots[0]->data();
   float* v = slots[1]->data();
-  float* vmax = amsgrad ? slots[2]->data() : nullptr;
-  detail::for_each_chunk(value.size(), [=](std::size_t begin, std::size_t end) {
-    for (std::size_t j = begin; j < end; ++j) {
-      float gj = maximize ? -g[j] : g[j];
-      if (decoupled) p[j] = p[j] * keep;
-      if (l2) gj = gj + wd * p[j];
-      m[j] = m[j] * b1 + one_b1 * gj;
-      v[j] = v[j] * b2 + one_b2 * gj * gj;
-      float second = v[j];
-      if (amsgrad) second = vmax[j] = std::max(vmax[j], v[j]);
-      const float denom = std::sqrt(second) / bc2_sqrt + eps;
-      p[j] = p[j] + neg_step * m[j] / denom;
-    }
-  });
+  float* vmax = o.amsgrad ? slots[2]->data() : nullptr;
+  detail::with_flags(
+      [&](auto maximize, auto decoupled_decay, auto l2, auto amsgrad) {
+        detail::for_each_chunk(value.size(), [&](std::size_t begin, std::size_t end) {
+          adam_kernel(maximize, decoupled_decay, l2, amsgrad, p, g, m, v, vmax, begin, end, c);
+        });
+      },
+      o.maximize, decoupled, !decoupled && o.weight_decay != 0, o.amsgrad);
 }
 
 const std::vector<std::string> kAdamBuffers = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};

@@ -55,41 +55,63 @@ void ensure_zeros(std::optional<Tensor>& slot, const Tensor& like) {
 }
 }  // namespace
 
+namespace {
+
+struct RmsCoefficients {
+  float alpha, one_alpha, eps, wd, mom, neg_lr;
+};
+
+// The pointers never alias: __restrict lets the loop vectorise.
+// The flags are std::true_type / std::false_type (see detail::with_flags).
+template <class Maximize, class Decay, class Centered, class Momentum>
+void rmsprop_kernel(Maximize, Decay, Centered, Momentum, float* __restrict p,
+                    const float* __restrict g, float* __restrict square_avg, float* __restrict buf,
+                    float* __restrict grad_avg, std::size_t begin, std::size_t end,
+                    RmsCoefficients c) {
+  for (std::size_t j = begin; j < end; ++j) {
+    float gj = Maximize::value ? -g[j] : g[j];
+    if constexpr (Decay::value) gj = gj + c.wd * p[j];
+    square_avg[j] = square_avg[j] * c.alpha + c.one_alpha * gj * gj;
+    float variance = square_avg[j];
+    if constexpr (Centered::value) {
+      grad_avg[j] = grad_avg[j] * c.alpha + c.one_alpha * gj;
+      // v - a^2 >= 0 in exact arithmetic; rounding can dip below 0, where PyTorch gets NaN.
+      variance = std::max(variance - grad_avg[j] * grad_avg[j], 0.0f);
+    }
+    const float denom = std::sqrt(variance) + c.eps;
+    if constexpr (Momentum::value) {
+      buf[j] = buf[j] * c.mom + gj / denom;
+      p[j] = p[j] + c.neg_lr * buf[j];
+    } else {
+      p[j] = p[j] + c.neg_lr * gj / denom;
+    }
+  }
+}
+
+}  // namespace
+
 void RMSprop::update_param(const RMSpropOptions& o, Tensor& value, const Tensor& grad,
                            ParamState& state) {
-  const bool use_momentum = o.momentum > 0, centered = o.centered, maximize = o.maximize;
+  const bool use_momentum = o.momentum > 0;
   ensure_zeros(state.buffers[0], value);
   if (use_momentum) ensure_zeros(state.buffers[1], value);
-  if (centered) ensure_zeros(state.buffers[2], value);
+  if (o.centered) ensure_zeros(state.buffers[2], value);
   float* p = value.data();
   const float* g = grad.data();
   float* square_avg = state.buffers[0]->data();
   float* buf = use_momentum ? state.buffers[1]->data() : nullptr;
-  float* grad_avg = centered ? state.buffers[2]->data() : nullptr;
-  const float alpha = static_cast<float>(o.alpha), one_alpha = static_cast<float>(1 - o.alpha);
-  const float eps = static_cast<float>(o.eps), wd = static_cast<float>(o.weight_decay);
-  const float mom = static_cast<float>(o.momentum), neg_lr = static_cast<float>(-o.lr);
-  const bool decay = o.weight_decay != 0;
-  detail::for_each_chunk(value.size(), [=](std::size_t begin, std::size_t end) {
-    for (std::size_t j = begin; j < end; ++j) {
-      float gj = maximize ? -g[j] : g[j];
-      if (decay) gj = gj + wd * p[j];
-      square_avg[j] = square_avg[j] * alpha + one_alpha * gj * gj;
-      float variance = square_avg[j];
-      if (centered) {
-        grad_avg[j] = grad_avg[j] * alpha + one_alpha * gj;
-        // v - a^2 >= 0 in exact arithmetic; rounding can dip below 0, where PyTorch gets NaN.
-        variance = std::max(variance - grad_avg[j] * grad_avg[j], 0.0f);
-      }
-      const float denom = std::sqrt(variance) + eps;
-      if (use_momentum) {
-        buf[j] = buf[j] * mom + gj / denom;
-        p[j] = p[j] + neg_lr * buf[j];
-      } else {
-        p[j] = p[j] + neg_lr * gj / denom;
-      }
-    }
-  });
+  float* grad_avg = o.centered ? state.buffers[2]->data() : nullptr;
+  const RmsCoefficients c{static_cast<float>(o.alpha), static_cast<float>(1 - o.alpha),
+                          static_cast<float>(o.eps), static_cast<float>(o.weight_decay),
+                          static_cast<float>(o.momentum), static_cast<float>(-o.lr)};
+  detail::with_flags(
+      [&](auto maximize, auto decay, auto centered, auto momentum) {
+        detail::for_each_chunk(value.size(), [&](std::size_t begin, std::size_t end) {
+          rmsprop_kernel(maximize, decay, centered, momentum, p, g, square_avg, buf,
+                         grad_avg, begin, end, c);
+        });
+      },
+      o.maximize, o.weight_decay != 0, o.centered, use_momentum);
 }
 
 }  // namespace tg::optim

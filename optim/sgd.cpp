@@ -42,6 +42,32 @@ SGD::SGD(std::vector<Variable> params, SGDOptions options)
 SGD::SGD(std::vector<Group> groups, SGDOptions defaults)
     : BasicOptimizer("SGD", std::move(groups), defaults) {}
 
+namespace {
+
+struct SgdCoefficients {
+  float wd, mom, keep, neg_lr;
+};
+
+// p, g and buf never alias: __restrict lets the loop vectorise.
+// The flags are std::true_type / std::false_type (see detail::with_flags).
+template <class Maximize, class Decay, class Momentum, class Nesterov, class First>
+void sgd_kernel(Maximize, Decay, Momentum, Nesterov, First, float* __restrict p,
+                const float* __restrict g, float* __restrict buf, std::size_t begin,
+                std::size_t end, SgdCoefficients c) {
+  for (std::size_t j = begin; j < end; ++j) {
+    float d = Maximize::value ? -g[j] : g[j];
+    if constexpr (Decay::value) d = d + c.wd * p[j];
+    if constexpr (Momentum::value) {
+      const float b = First::value ? d : buf[j] * c.mom + c.keep * d;
+      buf[j] = b;
+      d = Nesterov::value ? d + c.mom * b : b;
+    }
+    p[j] = p[j] + c.neg_lr * d;
+  }
+}
+
+}  // namespace
+
 void SGD::update_param(const SGDOptions& o, Tensor& value, const Tensor& grad, ParamState& state) {
   const bool use_momentum = o.momentum != 0;
   std::optional<Tensor>& slot = state.buffers[0];
@@ -52,21 +78,15 @@ void SGD::update_param(const SGDOptions& o, Tensor& value, const Tensor& grad, P
   const float* g = grad.data();
   float* buf = use_momentum ? slot->data() : nullptr;
   // Coefficients rounded to float once, as PyTorch's kernels receive them.
-  const float wd = static_cast<float>(o.weight_decay), mom = static_cast<float>(o.momentum);
-  const float keep = static_cast<float>(1.0 - o.dampening), neg_lr = static_cast<float>(-o.lr);
-  const bool decay = o.weight_decay != 0, nesterov = o.nesterov, maximize = o.maximize;
-  detail::for_each_chunk(value.size(), [=](std::size_t begin, std::size_t end) {
-    for (std::size_t j = begin; j < end; ++j) {
-      float d = maximize ? -g[j] : g[j];
-      if (decay) d = d + wd * p[j];
-      if (use_momentum) {
-        const float b = first ? d : buf[j] * mom + keep * d;
-        buf[j] = b;
-        d = nesterov ? d + mom * b : b;
-      }
-      p[j] = p[j] + neg_lr * d;
-    }
-  });
+  const SgdCoefficients c{static_cast<float>(o.weight_decay), static_cast<float>(o.momentum),
+                          static_cast<float>(1.0 - o.dampening), static_cast<float>(-o.lr)};
+  detail::with_flags(
+      [&](auto maximize, auto decay, auto momentum, auto nesterov, auto first_step) {
+        detail::for_each_chunk(value.size(), [&](std::size_t begin, std::size_t end) {
+          sgd_kernel(maximize, decay, momentum, nesterov, first_step, p, g, buf, begin, end, c);
+        });
+      },
+      o.maximize, o.weight_decay != 0, use_momentum, use_momentum && o.nesterov, first);
 }
 
 }  // namespace tg::optim
