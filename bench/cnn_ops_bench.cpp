@@ -4,9 +4,12 @@
 // Prints one line per case and thread count: median and min milliseconds per call (forward +
 // backward) over 7 batches of ~0.2 s after >= 3 calls and 0.3 s of warm-up, and for conv2d the
 // GFLOPS with FLOP = 3 * 2*N*Cout*Ho*Wo*Cin/groups*kH*kW (forward, input and weight gradient).
+// "cpu" is the process CPU time per call (all threads): on a busy machine, wall time far above
+// cpu / threads means the benchmark was waiting for the CPU, not computing.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,7 +25,7 @@ double seconds_since(Clock::time_point start) {
 }
 
 struct Timing {
-  double median_ms, min_ms;
+  double median_ms, min_ms, cpu_ms;
 };
 
 // Warm-up (>= 3 calls and >= 0.3 s), then 7 batches of calls lasting ~0.2 s each.
@@ -36,13 +39,15 @@ Timing measure(const std::function<void()>& call) {
   const double per_call = seconds_since(warm_start) / warm_calls;
   const int batch = std::max(1, static_cast<int>(0.2 / per_call));
   std::vector<double> ms;
+  const std::clock_t cpu_start = std::clock();
   for (int rep = 0; rep < 7; ++rep) {
     const auto start = Clock::now();
     for (int i = 0; i < batch; ++i) call();
     ms.push_back(1e3 * seconds_since(start) / batch);
   }
+  const double cpu_ms = 1e3 * double(std::clock() - cpu_start) / CLOCKS_PER_SEC / (7.0 * batch);
   std::sort(ms.begin(), ms.end());
-  return {ms[3], ms[0]};
+  return {ms[3], ms[0], cpu_ms};
 }
 
 struct ConvCase {
@@ -66,8 +71,8 @@ void bench_conv(const ConvCase& c, int threads) {
     tg::conv2d(x, w, b, options).backward(gy);
   });
   const double flop = 3.0 * 2 * c.n * c.cout * out[2] * out[3] * c.cin * c.k * c.k;
-  std::printf("%-34s threads %d  median %8.3f ms  min %8.3f ms  %6.1f GFLOPS\n", c.name, threads,
-              t.median_ms, t.min_ms, flop / (t.median_ms * 1e6));
+  std::printf("%-34s threads %d  median %8.3f ms  min %8.3f ms  %6.1f GFLOPS  (cpu %7.3f ms)\n",
+              c.name, threads, t.median_ms, t.min_ms, flop / (t.median_ms * 1e6), t.cpu_ms);
 }
 
 void bench_unary(const char* name, const std::function<tg::Variable(const tg::Variable&)>& op,
@@ -79,8 +84,8 @@ void bench_unary(const char* name, const std::function<tg::Variable(const tg::Va
     x.zero_grad();
     op(x).backward(gy);
   });
-  std::printf("%-34s threads %d  median %8.3f ms  min %8.3f ms\n", name, threads, t.median_ms,
-              t.min_ms);
+  std::printf("%-34s threads %d  median %8.3f ms  min %8.3f ms                (cpu %7.3f ms)\n",
+              name, threads, t.median_ms, t.min_ms, t.cpu_ms);
 }
 
 }  // namespace
