@@ -7,4 +7,5 @@
 #include "data/image_folder.hpp"
 #include "data/image_io.hpp"
 #include "data/mnist.hpp"
+#include "data/subset.hpp"
 #include "data/transforms.hpp"

@@ -10,6 +10,7 @@ packages=(
   zlib1g-dev doctest-dev libstb-dev
   nlohmann-json3-dev          # safetensors headers are JSON
   libcli11-dev                # the examples' command lines
+  libplplot-dev plplot-driver-cairo   # the examples' plots (PNG through cairo)
   dataset-fashion-mnist       # the main job's data, in /usr/share/datasets/fashion-mnist
   "$@"
 )

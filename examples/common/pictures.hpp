@@ -1,0 +1,17 @@
+#pragma once
+// The pictures the ResNet example leaves in its output folder.
+#include <filesystem>
+
+#include "examples/common/data_choice.hpp"
+#include "examples/common/resnet_cifar.hpp"
+#include "examples/common/training.hpp"
+
+namespace tg::examples {
+
+/// curves.png (loss and accuracy per epoch, from metrics.csv), confusion_matrix.png,
+/// kernels.png (conv1's learned 3x3 kernels), feature_maps_<stage>.png (one test image after
+/// the stem and each stage) and misclassified.png (test images with true and predicted class).
+void draw_pictures(const std::filesystem::path& out, ResNetCifar& model, const DataChoice& data,
+                   const Evaluation& evaluation);
+
+}  // namespace tg::examples

@@ -1,0 +1,61 @@
+#pragma once
+// What every example's training loop shares: evaluation, a progress display, metrics files.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/data.hpp"
+
+namespace tg::examples {
+
+/// Loss and accuracy over a loader, with the confusion matrix and the per-sample predictions.
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  std::vector<std::vector<long>> confusion;  ///< [true][predicted]
+  std::vector<std::int64_t> predicted, truth;
+};
+
+/// Runs `model` (in eval mode, under NoGradGuard) over every batch of `loader`.
+Evaluation evaluate(const std::function<Variable(const Variable&)>& model, data::DataLoader& loader,
+                    int classes);
+
+/// Number of correct predictions of logits [N, C] against labels [N].
+std::int64_t count_correct(const Tensor& logits, const Labels& labels);
+
+/// A progress bar with loss, accuracy, images/s and ETA on a terminal; a log line every tenth
+/// of the epoch otherwise (so that logs stay readable).
+class Progress {
+ public:
+  Progress(std::string title, std::size_t total_batches);
+  /// After each batch: its size, loss and correct predictions.
+  void update(std::size_t batch_size, double loss, std::int64_t correct);
+  /// Ends the line; returns mean loss, accuracy, images/s.
+  void finish();
+  double mean_loss() const { return seen_ ? loss_sum_ / double(seen_) : 0; }
+  double accuracy() const { return seen_ ? double(correct_) / double(seen_) : 0; }
+  double images_per_second() const;
+
+ private:
+  void draw(bool final) const;
+  std::string title_;
+  std::size_t total_, done_ = 0, seen_ = 0;
+  std::int64_t correct_ = 0;
+  double loss_sum_ = 0;
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+/// Appends one line to a CSV file, writing `header` first when the file is new.
+void append_csv(const std::filesystem::path& path, const std::string& header, const std::string& line);
+
+/// Rows of a CSV written by append_csv (header skipped), split on commas.
+std::vector<std::vector<double>> read_csv(const std::filesystem::path& path);
+
+/// A table of per-class accuracy from a confusion matrix.
+std::string per_class_table(const std::vector<std::vector<long>>& confusion,
+                            const std::vector<std::string>& class_names);
+
+}  // namespace tg::examples
