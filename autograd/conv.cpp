@@ -1,5 +1,7 @@
 #include "autograd/conv.hpp"
 
+#include <string>
+
 #include "autograd/error.hpp"
 #include "autograd/kernels/conv2d.hpp"
 
@@ -45,8 +47,9 @@ void check_shapes(const Shape& xs, const Shape& ws, const Variable& bias, std::i
   TG_CHECK(static_cast<std::int64_t>(xs[1]) % groups == 0, "conv2d: expected groups = ", groups,
            " to divide the input channels, got input ", shape_str(xs));
   const auto cin = static_cast<std::int64_t>(ws[1]) * groups;
+  const std::string grouped = groups > 1 ? ", groups " + std::to_string(groups) : "";
   TG_CHECK(static_cast<std::int64_t>(xs[1]) == cin, "conv2d: expected input [N, C, H, W] with C = ",
-           cin, " (weight ", shape_str(ws), ", groups ", groups, "), got ", shape_str(xs));
+           cin, " (weight ", shape_str(ws), grouped, "), got ", shape_str(xs));
   if (bias.defined())
     TG_CHECK(bias.dim() == 1 && static_cast<std::int64_t>(bias.numel()) == cout,
              "conv2d: expected bias [", cout, "], got ", shape_str(bias.shape()));

@@ -173,8 +173,13 @@ TEST_CASE("conv2d computes only the gradients asked for, and records nothing wit
 TEST_CASE("conv2d: bad input gives tg::Error naming the problem") {
   const Variable x(filled({64, 1, 28, 28}, 1.0f)), w(filled({5, 3, 5, 5}, 1.0f));
   CHECK_THROWS_WITH_AS(conv2d(x, w),
-                       "conv2d: expected input [N, C, H, W] with C = 3 (weight [5, 3, 5, 5], "
-                       "groups 1), got [64, 1, 28, 28]",
+                       "conv2d: expected input [N, C, H, W] with C = 3 (weight [5, 3, 5, 5]), got "
+                       "[64, 1, 28, 28]",
+                       Error);
+  CHECK_THROWS_WITH_AS(conv2d(Variable(filled({2, 4, 8, 8}, 1.0f)), Variable(filled({6, 3, 3, 3}, 1.0f)),
+                              Variable(), {.groups = 2}),
+                       "conv2d: expected input [N, C, H, W] with C = 6 (weight [6, 3, 3, 3], groups 2), "
+                       "got [2, 4, 8, 8]",
                        Error);
   const Variable rgb(filled({2, 3, 8, 8}, 1.0f));
   CHECK_THROWS_WITH_AS(conv2d(Variable(filled({3, 8, 8}, 1.0f)), w),
