@@ -102,7 +102,10 @@ def fmt_time(r):
 
 
 def fmt_tput(r):
-    return "" if "error" in r else f"{r['throughput']:.4g}"
+    if "error" in r:
+        return ""
+    x = r["throughput"]
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}" if x >= 1 else f"{x:.3f}"
 
 
 def fmt_rss(r):
@@ -169,7 +172,7 @@ def markdown(rows, meta, errors):
 def git_commit(program):
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
-        return subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True,
+        return subprocess.run(["git", "-C", repo, "describe", "--always", "--dirty"], capture_output=True,
                               text=True).stdout.strip() or "unknown"
     except OSError:
         return "unknown"
