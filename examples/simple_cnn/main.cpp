@@ -4,7 +4,8 @@
 // CIFAR-10 (32x32 colour: 10*5*5, as in the notes) when given --cifar10 DIR.
 //
 // Run:   build/examples/simple_cnn [--epochs 2] [--cifar10 data/cifar-10-batches-bin]
-// Prints the loss every 200 batches and the test accuracy after each epoch.
+// Prints the loss every 200 batches, the mean loss and test accuracy after each epoch, and
+// saves the weights as simple_cnn.safetensors (PyTorch's names) in --out.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -46,18 +47,23 @@ struct SimpleCNN : tg::nn::Module {
 
 int main(int argc, char** argv) {
   int epochs = 2;
-  std::string cifar;
+  std::string cifar, fashion_root, out = ".";
   CLI::App app{"Train the lecture notes' SimpleCNN with tapegrad."};
   app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
   app.add_option("--cifar10", cifar, "train on CIFAR-10 from this folder instead of Fashion-MNIST");
+  app.add_option("--data-root", fashion_root, "Fashion-MNIST folder (default: Debian's copy)");
+  app.add_option("--out", out, "folder for simple_cnn.safetensors")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     tg::manual_seed(0);
     using tg::data::Split;
     std::shared_ptr<const tg::data::Dataset> train, test;
-    if (cifar.empty()) {
+    if (cifar.empty() && fashion_root.empty()) {
       train = std::make_shared<tg::data::FashionMNIST>(Split::Train);
       test = std::make_shared<tg::data::FashionMNIST>(Split::Test);
+    } else if (cifar.empty()) {
+      train = std::make_shared<tg::data::FashionMNIST>(fashion_root, Split::Train);
+      test = std::make_shared<tg::data::FashionMNIST>(fashion_root, Split::Test);
     } else {
       train = std::make_shared<tg::data::CIFAR10>(cifar, Split::Train);
       test = std::make_shared<tg::data::CIFAR10>(cifar, Split::Test);
@@ -69,11 +75,13 @@ int main(int argc, char** argv) {
     tg::data::DataLoader test_loader(test, {.batch_size = 1000}, {});
     for (int epoch = 0; epoch < epochs; ++epoch) {
       int step = 0;
+      double loss_sum = 0;
       for (const auto& batch : loader) {
         opt.zero_grad();
         auto loss = tg::cross_entropy(model.forward(batch.images), batch.labels);
         loss.backward();
         opt.step();
+        loss_sum += loss.item();
         if (++step % 200 == 0) std::printf("epoch %d step %d loss %.4f\n", epoch + 1, step, loss.item());
       }
       tg::NoGradGuard no_grad;
@@ -82,10 +90,12 @@ int main(int argc, char** argv) {
         const tg::Labels predicted = tg::argmax(model.forward(batch.images).value(), 1);
         for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted(i) == batch.labels(i);
       }
-      std::printf("epoch %d: test accuracy %.2f%%\n", epoch + 1, 100.0 * double(correct) / double(test->size()));
+      std::printf("epoch %d: mean loss %.4f, test accuracy %.2f%%\n", epoch + 1, loss_sum / step,
+                  100.0 * double(correct) / double(test->size()));
     }
-    tg::nn::save(model, "simple_cnn.safetensors");
-    std::printf("saved simple_cnn.safetensors\n");
+    const std::string weights = out + "/simple_cnn.safetensors";
+    tg::nn::save(model, weights);
+    std::printf("saved %s\n", weights.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "simple_cnn: %s\n", e.what());
     return 1;

@@ -46,9 +46,9 @@ struct Phase {
 };
 
 double train_and_test(examples::ResNetCifar& model, optim::Optimizer& opt, const data::Dataset& train,
-                      const data::Dataset& test, const Phase& phase) {
+                      const data::Dataset& test, const Phase& phase, std::int64_t batch_size) {
   const data::Transform normalize = data::transforms::Normalize({0.2860f}, {0.3530f});
-  data::DataLoader train_loader(train, {.batch_size = 128, .shuffle = true, .num_workers = 2},
+  data::DataLoader train_loader(train, {.batch_size = batch_size, .shuffle = true, .num_workers = 2},
                                 data::transforms::Compose({data::transforms::RandomHorizontalFlip(0.5f), normalize}));
   data::DataLoader test_loader(test, {.batch_size = 500, .num_workers = 2}, normalize);
   for (int epoch = 0; epoch < phase.epochs; ++epoch) {
@@ -71,19 +71,24 @@ double train_and_test(examples::ResNetCifar& model, optim::Optimizer& opt, const
 }
 
 int main(int argc, char** argv) {
-  int depth = 20, epochs = 1;
+  int depth = 20, epochs = 1, batch_size = 128;
   std::size_t limit = 0;
-  std::string out = "out/transfer";
+  std::string out = "out/transfer", data_root;
   CLI::App app{"Transfer learning between the two halves of Fashion-MNIST."};
   app.add_option("--depth", depth, "ResNet depth (6n + 2)")->capture_default_str();
   app.add_option("--epochs", epochs, "epochs per phase")->capture_default_str();
+  app.add_option("--batch-size", batch_size, "images per batch")->capture_default_str();
   app.add_option("--limit", limit, "use only the first N matching training images (0: all)");
   app.add_option("--out", out, "output folder")->capture_default_str();
+  app.add_option("--data-root", data_root, "Fashion-MNIST folder (default: Debian's copy)");
   CLI11_PARSE(app, argc, argv);
   try {
     manual_seed(0);
-    auto train_all = std::make_shared<data::FashionMNIST>(data::Split::Train);
-    auto test_all = std::make_shared<data::FashionMNIST>(data::Split::Test);
+    using data::FashionMNIST, data::Split;
+    auto train_all = data_root.empty() ? std::make_shared<FashionMNIST>(Split::Train)
+                                       : std::make_shared<FashionMNIST>(data_root, Split::Train);
+    auto test_all = data_root.empty() ? std::make_shared<FashionMNIST>(Split::Test)
+                                      : std::make_shared<FashionMNIST>(data_root, Split::Test);
     const FiveClasses source_train(train_all, 0, limit), source_test(test_all, 0, 0);
     const FiveClasses target_train(train_all, 5, limit), target_test(test_all, 5, 0);
     const std::filesystem::path weights = std::filesystem::path(out) / "source.safetensors";
@@ -92,7 +97,7 @@ int main(int argc, char** argv) {
     {  // Phase 1: the source task, from scratch.
       examples::ResNetCifar source(depth, 1, 5);
       optim::SGD opt(source.parameters(), {.lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4});
-      train_and_test(source, opt, source_train, source_test, {"source (classes 0-4)", epochs});
+      train_and_test(source, opt, source_train, source_test, {"source (classes 0-4)", epochs}, batch_size);
       nn::save(source, weights);
     }
 
@@ -103,7 +108,7 @@ int main(int argc, char** argv) {
       if (name.rfind("fc.", 0) != 0) p.set_requires_grad(false);
     {  // Phase 2: only the new head learns (BN statistics still adapt in train mode).
       optim::SGD opt(model.fc->parameters(), {.lr = 0.05, .momentum = 0.9});
-      train_and_test(model, opt, target_train, target_test, {"target, frozen backbone", epochs});
+      train_and_test(model, opt, target_train, target_test, {"target, frozen backbone", epochs}, batch_size);
     }
     std::vector<Variable> backbone;
     for (auto& [name, p] : model.named_parameters())
@@ -113,7 +118,7 @@ int main(int argc, char** argv) {
       }
     {  // Phase 3: everything learns, the pretrained backbone ten times slower than the head.
       optim::SGD opt({{backbone, {.lr = 0.005}}, {model.fc->parameters()}}, {.lr = 0.05, .momentum = 0.9});
-      train_and_test(model, opt, target_train, target_test, {"target, fine-tuned", epochs});
+      train_and_test(model, opt, target_train, target_test, {"target, fine-tuned", epochs}, batch_size);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "transfer_learning: %s\n", e.what());

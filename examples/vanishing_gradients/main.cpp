@@ -86,14 +86,16 @@ Run train(bool residual, int depth, int steps, const std::shared_ptr<const data:
 
 int main(int argc, char** argv) {
   int depth = 20, steps = 300;
-  std::string out = "out/vanishing";
+  std::string out = "out/vanishing", data_root;
   CLI::App app{"Gradient norms per layer: a deep plain CNN against the same depth with skips."};
   app.add_option("--depth", depth, "conv layers after the stem")->capture_default_str();
   app.add_option("--steps", steps, "training steps per network")->capture_default_str();
   app.add_option("--out", out, "output folder")->capture_default_str();
+  app.add_option("--data-root", data_root, "Fashion-MNIST folder (default: Debian's copy)");
   CLI11_PARSE(app, argc, argv);
   try {
-    auto train_set = std::make_shared<data::FashionMNIST>(data::Split::Train);
+    auto train_set = data_root.empty() ? std::make_shared<data::FashionMNIST>(data::Split::Train)
+                                       : std::make_shared<data::FashionMNIST>(data_root, data::Split::Train);
     const Run plain = train(false, depth, steps, train_set), skip = train(true, depth, steps, train_set);
     examples::Series gp{"plain", {}, {}}, gr{"residual", {}, {}}, lp{"plain", {}, {}}, lr{"residual", {}, {}};
     for (int i = 0; i < depth; ++i) {
