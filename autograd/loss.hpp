@@ -4,6 +4,7 @@
 
 namespace tg {
 
+/// None: one loss per sample (element); Mean, Sum: a 0-d tensor (Mean of nothing is an error).
 enum class Reduction { None, Mean, Sum };
 
 struct CrossEntropyOptions {
@@ -16,7 +17,8 @@ struct CrossEntropyOptions {
 Variable softmax(const Variable& x, std::int64_t dim = -1);
 /// log softmax along `dim`, stable for logits of +-1000.
 Variable log_softmax(const Variable& x, std::int64_t dim = -1);
-/// torch cross_entropy: logits [N, C], labels [N] in [0, C); fused with log_softmax.
+/// torch cross_entropy: logits [N, C], labels [N] in [0, C); fused with log_softmax. With label
+/// smoothing ls: (1-ls)*nll + ls*mean over classes of -log p; gradient softmax - target.
 Variable cross_entropy(const Variable& logits, const Labels& labels,
                        CrossEntropyOptions options = {});
 /// torch nll_loss: log-probabilities [N, C], labels [N].
