@@ -29,6 +29,26 @@ std::size_t workspace_size(const ConvGeometry& g, bool wanted) {
   return wanted && !g.is_pointwise() ? static_cast<std::size_t>(g.col_rows() * g.out_plane()) : 0;
 }
 
+// y_g [Cout/groups, P] = w_g [Cout/groups, K] @ cols [K, P]. For few output channels OpenBLAS
+// runs ~1.2x faster computing the transpose y_g^T = cols^T @ w_g^T in tiles of 128 positions
+// (measured here for 16 channels; no gain for 32, a loss for 64), so thin outputs take that
+// route and transpose each tile into place.
+void output_gemm(const float* w_g, const float* cols, float* y_g, std::int64_t cout_g,
+                 std::int64_t k, std::int64_t p) {
+  constexpr std::int64_t tile_cols = 128, max_thin = 16;
+  if (cout_g > max_thin) {
+    gemm(false, false, cout_g, p, k, 1.0f, w_g, k, cols, p, 0.0f, y_g, p);
+    return;
+  }
+  float tile[tile_cols * max_thin];  // y_g^T tile [width, Cout/groups]
+  for (std::int64_t j = 0; j < p; j += tile_cols) {
+    const std::int64_t width = std::min(tile_cols, p - j);
+    gemm(true, true, width, cout_g, k, 1.0f, cols + j, p, w_g, k, 0.0f, tile, cout_g);
+    for (std::int64_t o = 0; o < cout_g; ++o)
+      for (std::int64_t i = 0; i < width; ++i) y_g[o * p + j + i] = tile[i * cout_g + o];
+  }
+}
+
 // y_b [Cout, Ho*Wo] = conv of one image x_b [Cin, H, W] (+ bias), group by group.
 void forward_image(const float* xb, const float* w, const float* bias, float* yb,
                    const ConvGeometry& g, float* cols) {
@@ -36,9 +56,7 @@ void forward_image(const float* xb, const float* w, const float* bias, float* yb
   const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
   for (std::int64_t grp = 0; grp < g.groups; ++grp) {
     const float* c = group_columns(xb + grp * cin_g * g.in_plane(), g, cols);
-    // y_g [Cout/groups, Ho*Wo] = w_g [Cout/groups, K] @ cols [K, Ho*Wo]
-    gemm(false, false, cout_g, p, k, 1.0f, w + grp * cout_g * k, k, c, p, 0.0f,
-         yb + grp * cout_g * p, p);
+    output_gemm(w + grp * cout_g * k, c, yb + grp * cout_g * p, cout_g, k, p);
   }
   if (bias)
     for (std::int64_t o = 0; o < g.out_channels; ++o) {

@@ -65,6 +65,10 @@ const std::vector<ConvCase> conv_cases = {
     {1, 8, 7, 6, 3, 3, 2, 1, 1, 1, 2, 1, 2, 1},    // non-square kernel, padding = dilation*(k-1)
     {3, 9, 4, 4, 2, 2, 2, 1, 1, 1, 0, 0, 1, 1},    // valid convolution of 9 channels
     {1, 8, 4, 4, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1},    // padding beyond the kernel: col2im again
+    // > 16 output channels (plain GEMM) and > 128 output positions (several transposed tiles)
+    {2, 3, 5, 5, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {1, 18, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // 18 channels: the input gradient's GEMM too
+    {1, 2, 12, 13, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},
 };
 
 ConvGeometry geometry_of(const ConvCase& c) {
