@@ -1,6 +1,10 @@
 #include "autograd/random.hpp"
 
+#include "autograd/error.hpp"
+
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <numbers>
 
 namespace tg {
@@ -70,6 +74,31 @@ std::uint64_t Generator::below(std::uint64_t n) {
   std::uint64_t x;
   do x = next_u64(); while (x >= limit);
   return x % n;
+}
+
+std::string Generator::state() const {
+  std::uint32_t spare_bits;
+  std::memcpy(&spare_bits, &spare_normal_, sizeof spare_bits);
+  char text[96];
+  std::snprintf(text, sizeof text, "%016llx %016llx %016llx %016llx %08x %d",
+                static_cast<unsigned long long>(s_[0]), static_cast<unsigned long long>(s_[1]),
+                static_cast<unsigned long long>(s_[2]), static_cast<unsigned long long>(s_[3]),
+                spare_bits, has_spare_ ? 1 : 0);
+  return text;
+}
+
+void Generator::set_state(const std::string& state) {
+  unsigned long long words[4];
+  unsigned spare_bits;
+  int has_spare, consumed = 0;
+  const int fields = std::sscanf(state.c_str(), "%16llx %16llx %16llx %16llx %8x %d%n", &words[0],
+                                 &words[1], &words[2], &words[3], &spare_bits, &has_spare, &consumed);
+  TG_CHECK(fields == 6 && std::size_t(consumed) == state.size() && (has_spare == 0 || has_spare == 1) &&
+               (words[0] | words[1] | words[2] | words[3]) != 0,
+           "Generator::set_state: expected the text of Generator::state(), got '", state, "'");
+  for (int i = 0; i < 4; ++i) s_[i] = words[i];
+  std::memcpy(&spare_normal_, &spare_bits, sizeof spare_bits);
+  has_spare_ = has_spare == 1;
 }
 
 Generator& default_generator() {

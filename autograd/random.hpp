@@ -2,6 +2,7 @@
 // Seeded random numbers: one default generator (tg::manual_seed) and independent streams that
 // can be derived from a seed and a few integers (a sample's stream from seed, epoch, index).
 #include <cstdint>
+#include <string>
 
 namespace tg {
 
@@ -26,6 +27,10 @@ class Generator {
   std::uint64_t below(std::uint64_t n);
   /// true with probability p.
   bool bernoulli(float p) { return uniform() < p; }
+  /// The stream's position as text (checkpoints save it so a resumed run draws the same).
+  std::string state() const;
+  /// Restores a position from state(); throws tg::Error for text that is not one.
+  void set_state(const std::string& state);
 
  private:
   std::uint64_t s_[4]{};

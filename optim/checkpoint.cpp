@@ -1,6 +1,7 @@
 #include "optim/checkpoint.hpp"
 
 #include "autograd/error.hpp"
+#include "autograd/random.hpp"
 #include "nn/safetensors.hpp"
 #include "nn/serialize.hpp"
 
@@ -56,6 +57,8 @@ void save_checkpoint(const std::filesystem::path& path, const nn::Module& module
   for (const auto& [key, text] : extra) out.metadata["extra." + key] = text;
   out.metadata["format"] = kFormat;
   out.metadata["epoch"] = std::to_string(epoch);
+  // Dropout and anything else drawing from the default generator continue the same stream.
+  out.metadata["rng"] = default_generator().state();
   nn::write_safetensors(path, out);
 }
 
@@ -72,6 +75,15 @@ std::int64_t load_checkpoint(const std::filesystem::path& path, nn::Module& modu
   TG_CHECK(!scheduler || !parts.scheduler.metadata.empty(), where,
            ": expected the state of a ", scheduler ? scheduler->name() : "", ", got a checkpoint saved without a scheduler");
 
+  // The generator's state is parsed before anything changes, so a bad one changes nothing.
+  Generator generator = default_generator();
+  if (const auto rng = archive.metadata.find("rng"); rng != archive.metadata.end()) {
+    try {
+      generator.set_state(rng->second);
+    } catch (const tg::Error& e) {
+      throw tg::Error(where + ": " + e.what());
+    }
+  }
   // Each load below checks before it changes anything; the later ones failing roll back the
   // earlier ones from copies.
   const nn::StateDict module_backup = module.state_dict();
@@ -91,6 +103,7 @@ std::int64_t load_checkpoint(const std::filesystem::path& path, nn::Module& modu
   } catch (const tg::Error& e) {
     throw tg::Error(where + ": " + e.what());
   }
+  default_generator() = generator;
   if (extra) *extra = std::move(parts.extra);
   return epoch;
 }

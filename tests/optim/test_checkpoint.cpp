@@ -129,3 +129,17 @@ TEST_CASE("load_checkpoint into a mismatched optimizer names the file and change
   CHECK(same_bits(net.state_dict(), before));
   CHECK(adam.state(0, 0).step == 0);
 }
+
+TEST_CASE("a checkpoint carries the default generator, so dropout continues the same stream") {
+  const auto dir = std::filesystem::temp_directory_path() / "tapegrad_optim_checkpoint_rng";
+  std::filesystem::create_directories(dir);
+  Run run;
+  manual_seed(5);
+  default_generator().normal();
+  save_checkpoint(dir / "rng.safetensors", run.net, run.opt, &run.schedule, 1);
+  const Tensor expected = dropout(Variable(filled({64}, 1.0f)), 0.5f, true).value();
+  manual_seed(123);  // what a fresh process would have
+  Run resumed;
+  load_checkpoint(dir / "rng.safetensors", resumed.net, resumed.opt, &resumed.schedule);
+  CHECK(dropout(Variable(filled({64}, 1.0f)), 0.5f, true).value() == expected);
+}
