@@ -16,7 +16,7 @@ jobs=$(nproc)
 bash "$root/scripts/deps.sh" libtorch-dev
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_TESTS=OFF \
-  -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=ON >/dev/null
+  -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=ON -DTAPEGRAD_BENCH_LIBTORCH=ON >/dev/null
 cmake --build "$build" --target tapegrad_bench -j"$jobs"
 ours=$build/bench/tapegrad_bench
 
