@@ -148,9 +148,12 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
     for (std::int64_t grp = 0; grp < g.groups && a.gw; ++grp) {
       const float* c = group_columns(a.x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data());
       // gw_g^T [K, Cout/groups] += cols [K, P] @ gy_g^T [P, Cout/groups]: OpenBLAS runs this
-      // orientation ~1.5x faster than gw_g = gy_g @ cols^T for the usual thin Cout.
-      gemm(false, true, k, cout_g, p, 1.0f, c, p, gyb + grp * cout_g * p, p, 1.0f,
-           a.gw + grp * k * cout_g, cout_g);
+      // orientation ~1.5x faster than gw_g = gy_g @ cols^T for the usual thin Cout, and for
+      // K >= 128 another ~1.1x faster in slices of 64 positions (measured; a loss for small K).
+      const std::int64_t slice = k >= 128 ? 64 : p;
+      for (std::int64_t j = 0; j < p; j += slice)
+        gemm(false, true, k, cout_g, std::min(slice, p - j), 1.0f, c + j, p,
+             gyb + grp * cout_g * p + j, p, 1.0f, a.gw + grp * k * cout_g, cout_g);
     }
     if (a.gx && a.w_flipped)
       forward_image(gyb, a.w_flipped, nullptr, a.gx + b * g.in_channels * hw, gt, dcols.data());

@@ -69,6 +69,7 @@ const std::vector<ConvCase> conv_cases = {
     {2, 3, 5, 5, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1},
     {1, 18, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // 18 channels: the input gradient's GEMM too
     {1, 2, 12, 13, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {2, 15, 9, 10, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // K = 135 >= 128: sliced weight gradient
 };
 
 ConvGeometry geometry_of(const ConvCase& c) {
