@@ -166,17 +166,22 @@ std::vector<Module*> Module::modules() const {
   return result;
 }
 
-std::vector<std::pair<std::string, Variable>> Module::named_parameters(bool recurse) const {
+std::vector<std::pair<std::string, Variable>> Module::named_slots(std::vector<Slot> Module::*which,
+                                                                 bool recurse) const {
   std::vector<std::pair<std::string, Variable>> result;
   std::set<const Node*> seen;
   auto modules =
       recurse ? named_modules()
               : std::vector<std::pair<std::string, Module*>>{{"", const_cast<Module*>(this)}};
   for (auto& [prefix, m] : modules)
-    for (const auto& p : m->parameters_)
-      if (seen.insert(p.var.node().get()).second)
-        result.emplace_back(prefix.empty() ? p.name : prefix + "." + p.name, p.var);
+    for (const auto& slot : m->*which)
+      if (seen.insert(slot.var.node().get()).second)
+        result.emplace_back(prefix.empty() ? slot.name : prefix + "." + slot.name, slot.var);
   return result;
+}
+
+std::vector<std::pair<std::string, Variable>> Module::named_parameters(bool recurse) const {
+  return named_slots(&Module::parameters_, recurse);
 }
 
 std::vector<Variable> Module::parameters(bool recurse) const {
@@ -186,16 +191,7 @@ std::vector<Variable> Module::parameters(bool recurse) const {
 }
 
 std::vector<std::pair<std::string, Variable>> Module::named_buffers(bool recurse) const {
-  std::vector<std::pair<std::string, Variable>> result;
-  std::set<const Node*> seen;
-  auto modules =
-      recurse ? named_modules()
-              : std::vector<std::pair<std::string, Module*>>{{"", const_cast<Module*>(this)}};
-  for (auto& [prefix, m] : modules)
-    for (const auto& b : m->buffers_)
-      if (seen.insert(b.var.node().get()).second)
-        result.emplace_back(prefix.empty() ? b.name : prefix + "." + b.name, b.var);
-  return result;
+  return named_slots(&Module::buffers_, recurse);
 }
 
 std::vector<Variable> Module::buffers(bool recurse) const {

@@ -141,6 +141,9 @@ class Module : public std::enable_shared_from_this<Module> {
   Module& child(const Child& c) const;
   void load_checked(const std::function<const Tensor*(const std::string&)>& lookup,
                     const std::vector<std::string>& keys, bool strict);
+  /// The slots of `which` (parameters_ or buffers_) here and below, dotted names, each once.
+  std::vector<std::pair<std::string, Variable>> named_slots(std::vector<Slot> Module::*which,
+                                                            bool recurse) const;
 
   std::vector<Slot> parameters_, buffers_;
   std::vector<Child> children_;

@@ -20,7 +20,7 @@ void draw_curves(const std::filesystem::path& out) {
     test_loss.y.push_back(r[3]), test_acc.y.push_back(100 * r[4]);
   }
   line_plots(out / "curves.png", {{train_loss, test_loss}, {train_acc, test_acc}},
-             {{"cross-entropy loss", "epoch", "loss"}, {"accuracy", "epoch", "accuracy (%)"}});
+             {{"cross-entropy loss", "epoch", "loss"}, {"accuracy", "epoch", "accuracy (%)", false, true}});
 }
 
 // Channels [first, first + count) of one image's activation [1, C, H, W] as images [count, 1, H, W].

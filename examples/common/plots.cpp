@@ -69,7 +69,7 @@ void draw_panel(plstream& pls, const std::vector<Series>& series, const PlotOpti
   std::vector<PLINT> text_colors(series.size(), 1), zero(series.size(), 0);
   std::vector<PLFLT> zero_f(series.size(), 0.0);
   pls.legend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.02, 0.1, 0, 1, 1, 0,
+             (o.legend_at_bottom ? PL_POSITION_BOTTOM : PL_POSITION_TOP) | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.02, 0.1, 0, 1, 1, 0,
              0, n, opt.data(), 1.0, 0.9, 2.0, 1.0, text_colors.data(), texts.data(), nullptr,
              nullptr, nullptr, nullptr, colors.data(), styles.data(), widths.data(), nullptr,
              nullptr, nullptr, nullptr);
@@ -141,7 +141,7 @@ void captioned_grid(const std::filesystem::path& path, const Tensor& images,
   PLFLT pos[2] = {0, 1}, ramp[2] = {0, 1};
   pls->scmap1l(true, 2, pos, ramp, ramp, ramp, nullptr);
   pls->ssub(columns, rows);
-  pls->schr(0, 1.6);
+  pls->schr(0, 1.1);
   PLFLT** z;
   plAlloc2dGrid(&z, PLINT(w), PLINT(h));
   for (int k = 0; k < count; ++k) {

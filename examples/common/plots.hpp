@@ -18,6 +18,7 @@ struct Series {
 struct PlotOptions {
   std::string title, x_label, y_label;
   bool log_y = false;
+  bool legend_at_bottom = false;  ///< for curves that rise (accuracy): keep the legend off them
   int width = 800, height = 500;
 };
 
