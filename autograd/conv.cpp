@@ -9,14 +9,6 @@ namespace tg {
 
 namespace {
 
-// The gradients, moved into the list (a braced list would copy every tensor).
-template <class... Grads>
-TensorList moved(Grads&&... grads) {
-  TensorList out;
-  out.reserve(sizeof...(grads));
-  (out.push_back(std::move(grads)), ...);
-  return out;
-}
 
 // A per-axis override wins when set; an unset override (0, or -1 for padding) takes the square value.
 std::int64_t pick(std::int64_t axis_value, std::int64_t square, std::int64_t unset) {
@@ -108,7 +100,8 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
                                               ctx.needs(0) ? gx.data() : nullptr,
                                               ctx.needs(1) ? gw.data() : nullptr,
                                               has_bias && ctx.needs(2) ? gb.data() : nullptr, g);
-                     return has_bias ? moved(gx, gw, gb) : moved(gx, gw);
+                     return has_bias ? grad_list(std::move(gx), std::move(gw), std::move(gb))
+                                     : grad_list(std::move(gx), std::move(gw));
                    });
 }
 

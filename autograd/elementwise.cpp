@@ -70,7 +70,7 @@ Variable add(const Variable& a, const Variable& b) {
                    [](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor ga = ctx.needs(0) ? sum_to(g, ctx.input(0).shape()) : Tensor();
                      Tensor gb = ctx.needs(1) ? sum_to(std::move(g), ctx.input(1).shape()) : Tensor();
-                     return {std::move(ga), std::move(gb)};
+                     return grad_list(std::move(ga), std::move(gb));
                    });
 }
 
@@ -84,7 +84,7 @@ Variable sub(const Variable& a, const Variable& b) {
                        gb = sum_to(std::move(g), ctx.input(1).shape());
                        kernels::apply(gb, [](float v) { return -v; });
                      }
-                     return {std::move(ga), std::move(gb)};
+                     return grad_list(std::move(ga), std::move(gb));
                    });
 }
 
@@ -151,14 +151,14 @@ Variable pow(const Variable& x, const Variable& y) {
 
 Variable add(const Variable& a, float s) {
   return record_op("add_scalar", map(a.value(), [s](float v) { return v + s; }), {a},
-                   [](Tensor g, const BackwardCtx&) -> TensorList { return {std::move(g)}; });
+                   [](Tensor g, const BackwardCtx&) -> TensorList { return grad_list(std::move(g)); });
 }
 
 Variable mul(const Variable& a, float s) {
   return record_op("mul_scalar", map(a.value(), [s](float v) { return v * s; }), {a},
                    [s](Tensor g, const BackwardCtx&) -> TensorList {
                      kernels::apply(g, [s](float v) { return v * s; });
-                     return {std::move(g)};
+                     return grad_list(std::move(g));
                    });
 }
 
@@ -170,7 +170,7 @@ Variable rdiv(float s, const Variable& a) {
                      // d(s/x)/dx = -s/x^2 = -out/x
                      kernels::update(g, ctx.output(), ctx.input(0),
                                      [](float gv, float o, float x) { return -gv * o / x; });
-                     return {std::move(g)};
+                     return grad_list(std::move(g));
                    });
 }
 
@@ -184,7 +184,7 @@ Variable unary(const char* op, const Variable& x, Forward f, Derivative df) {
                    [df](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      kernels::update(g, ctx.input(0), ctx.output(),
                                      [df](float gv, float in, float out) { return gv * df(in, out); });
-                     return {std::move(g)};
+                     return grad_list(std::move(g));
                    });
 }
 }  // namespace

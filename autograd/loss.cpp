@@ -10,14 +10,6 @@ namespace tg {
 
 namespace {
 
-// The gradients, moved into the list (a braced list would copy every tensor).
-template <class... Grads>
-TensorList moved(Grads&&... grads) {
-  TensorList out;
-  out.reserve(sizeof...(grads));
-  (out.push_back(std::move(grads)), ...);
-  return out;
-}
 
 // ---- softmax ----
 
@@ -42,7 +34,7 @@ Variable softmax_op(const char* op, const Variable& x, std::int64_t dim, bool lo
   return record_op(op, std::move(y), {x}, [sh, log](Tensor gy, const BackwardCtx& ctx) -> TensorList {
     Tensor gx = empty(gy.shape());
     kernels::softmax_backward(gy.data(), ctx.output().data(), gx.data(), sh, log);
-    return moved(std::move(gx));
+    return grad_list(std::move(gx));
   });
 }
 
@@ -131,7 +123,7 @@ Variable cross_entropy(const Variable& logits, const Labels& labels, CrossEntrop
                      const float* scale = lg.elementwise ? g.data() : &lg.scale;
                      kernels::cross_entropy_backward(ctx.input(0).data(), y.data(), lse.data(), n,
                                                      c, ls, scale, !lg.elementwise, gx.data());
-                     return moved(std::move(gx));
+                     return grad_list(std::move(gx));
                    });
 }
 
@@ -150,7 +142,7 @@ Variable nll_loss(const Variable& log_probs, const Labels& labels, Reduction red
                      const LossGrad lg(g, reduction, n);
                      for (std::size_t i = 0; i < n; ++i)
                        gx.data()[i * c + static_cast<std::size_t>(y.data()[i])] = -lg[i];
-                     return moved(std::move(gx));
+                     return grad_list(std::move(gx));
                    });
 }
 
@@ -169,7 +161,7 @@ Variable mse_loss(const Variable& input, const Variable& target, Reduction reduc
                      Tensor gb = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
                      for (std::size_t i = 0; i < n && ctx.needs(1); ++i) gb.data()[i] = -ga.data()[i];
                      if (!ctx.needs(0)) ga = Tensor();
-                     return moved(ga, gb);
+                     return grad_list(std::move(ga), std::move(gb));
                    });
 }
 
@@ -196,7 +188,7 @@ Variable binary_cross_entropy_with_logits(const Variable& logits, const Variable
           gx.data()[i] = (sigmoid - t[i]) * lg[i];
         }
         for (std::size_t i = 0; i < n && ctx.needs(1); ++i) gt.data()[i] = -x[i] * lg[i];
-        return moved(std::move(gx), std::move(gt));
+        return grad_list(std::move(gx), std::move(gt));
       });
 }
 

@@ -10,14 +10,6 @@ namespace tg {
 
 namespace {
 
-// The gradients, moved into the list (a braced list would copy every tensor).
-template <class... Grads>
-TensorList moved(Grads&&... grads) {
-  TensorList out;
-  out.reserve(sizeof...(grads));
-  (out.push_back(std::move(grads)), ...);
-  return out;
-}
 
 void check_channel_vector(const char* what, const Shape& s, std::size_t channels) {
   TG_CHECK(s.size() == 1 && s[0] == channels, "batch_norm: expected ", what, " [", channels,
@@ -100,7 +92,7 @@ Variable batch_norm(const Variable& x, Tensor* running_mean, Tensor* running_var
                                      invstd.data(), has_weight ? ctx.input(1).data() : nullptr,
                                      training, ctx.needs(0) ? gx.data() : nullptr,
                                      want_w ? gw.data() : nullptr, want_b ? gb.data() : nullptr);
-        return moved(gx, gw, gb);
+        return grad_list(std::move(gx), std::move(gw), std::move(gb));
       });
 }
 
@@ -119,7 +111,7 @@ Variable dropout(const Variable& x, float p, bool training) {
   return record_op("dropout", std::move(y), {x},
                    [mask = std::move(mask)](Tensor gy, const BackwardCtx&) -> TensorList {
                      for (std::size_t i = 0; i < gy.size(); ++i) gy.data()[i] *= mask.data()[i];
-                     return moved(std::move(gy));
+                     return grad_list(std::move(gy));
                    });
 }
 

@@ -11,14 +11,6 @@ namespace tg {
 
 namespace {
 
-// The gradients, moved into the list (a braced list would copy every tensor).
-template <class... Grads>
-TensorList moved(Grads&&... grads) {
-  TensorList out;
-  out.reserve(sizeof...(grads));
-  (out.push_back(std::move(grads)), ...);
-  return out;
-}
 
 void check_input(const char* op, const Shape& xs) {
   TG_CHECK(xs.size() == 3 || xs.size() == 4, op, ": expected input [N, C, H, W] or [C, H, W], got ",
@@ -91,7 +83,7 @@ Variable extremum_pool(const char* op, const Variable& x, const Pool2dOptions& o
                      TG_ASSERT(index, "pooling recorded without its indices");
                      Tensor gx = empty(ctx.input(0).shape());
                      kernels::extremum_pool2d_backward(gy.data(), index->data(), gx.data(), g);
-                     return moved(std::move(gx));
+                     return grad_list(std::move(gx));
                    });
 }
 
@@ -129,7 +121,7 @@ Variable avg_pool2d(const Variable& x, const Pool2dOptions& options) {
                    [g, include_pad](Tensor gy, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());
                      kernels::avg_pool2d_backward(gy.data(), gx.data(), g, include_pad);
-                     return moved(std::move(gx));
+                     return grad_list(std::move(gx));
                    });
 }
 
@@ -151,7 +143,7 @@ Variable adaptive_avg_pool2d(const Variable& x, std::array<std::int64_t, 2> outp
                    [g](Tensor gy, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());
                      kernels::adaptive_avg_pool2d_backward(gy.data(), gx.data(), g);
-                     return moved(std::move(gx));
+                     return grad_list(std::move(gx));
                    });
 }
 

@@ -55,7 +55,7 @@ Variable sum(const Variable& x) {
   for (std::size_t i = 0; i < v.size(); ++i) total += v.data()[i];
   return record_op("sum", filled(Shape{}, static_cast<float>(total)), {x},
                    [](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     return {filled(ctx.input(0).shape(), g.data()[0])};
+                     return grad_list(filled(ctx.input(0).shape(), g.data()[0]));
                    });
 }
 
@@ -70,7 +70,7 @@ Variable sum(const Variable& x, std::int64_t dim_arg, bool keepdim) {
       for (std::size_t i = 0; i < a.inner; ++i) os[o * a.inner + i] += xs[(o * a.n + k) * a.inner + i];
   return record_op("sum_dim", std::move(out), {x},
                    [a](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     return {expand_along(g, ctx.input(0).shape(), a)};
+                     return grad_list(expand_along(g, ctx.input(0).shape(), a));
                    });
 }
 
@@ -95,7 +95,7 @@ Variable max(const Variable& x) {
                    [best](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = filled(ctx.input(0).shape(), 0.0f);
                      gx.data()[best] = g.data()[0];
-                     return {std::move(gx)};
+                     return grad_list(std::move(gx));
                    });
 }
 
@@ -131,7 +131,7 @@ Variable max(const Variable& x, std::int64_t dim_arg, bool keepdim) {
                        const std::size_t o = j / a.inner, i = j % a.inner;
                        gx.data()[(o * a.n + best[j]) * a.inner + i] = g.data()[j];
                      }
-                     return {std::move(gx)};
+                     return grad_list(std::move(gx));
                    });
 }
 

@@ -48,7 +48,7 @@ Variable reshape(const Variable& x, const std::vector<std::int64_t>& shape) {
   const Shape out = infer_shape(x.shape(), shape, "view");
   return record_op("view", reshaped(x.value(), out), {x},
                    [](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     return {reshaped(std::move(g), ctx.input(0).shape())};
+                     return grad_list(reshaped(std::move(g), ctx.input(0).shape()));
                    });
 }
 
@@ -108,7 +108,7 @@ Variable permute(const Variable& x, const std::vector<std::int64_t>& dims_arg) {
   }
   return record_op("permute", permute_tensor(x.value(), dims), {x},
                    [inverse](Tensor g, const BackwardCtx&) -> TensorList {
-                     return {permute_tensor(g, inverse)};
+                     return grad_list(permute_tensor(g, inverse));
                    });
 }
 
@@ -203,7 +203,7 @@ Variable slice(const Variable& x, std::int64_t dim_arg, std::int64_t start, std:
                        for (std::size_t k = 0; k < len; ++k)
                          std::memcpy(gx.data() + (i * p.n + std::size_t(start) + k * std::size_t(step)) * p.inner,
                                      g.data() + (i * len + k) * p.inner, p.inner * sizeof(float));
-                     return {std::move(gx)};
+                     return grad_list(std::move(gx));
                    });
 }
 

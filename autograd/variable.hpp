@@ -38,6 +38,16 @@ class BackwardCtx {
 /// Given dLoss/dOutput, returns dLoss/dInput_i for every input (empty where !ctx.needs(i)).
 /// Capture only what the inputs and output cannot give (masks, indices, statistics).
 using BackwardFn = std::function<TensorList(Tensor grad_output, const BackwardCtx& ctx)>;
+/// A backward rule's result, each gradient moved in (`return {std::move(g)};` would copy every
+/// tensor: an initializer list's elements are const).
+template <class... Grads>
+TensorList grad_list(Grads&&... grads) {
+  TensorList out;
+  out.reserve(sizeof...(grads));
+  (out.push_back(std::forward<Grads>(grads)), ...);
+  return out;
+}
+
 /// Sees, and may replace, the gradient flowing into a variable.
 using GradHook = std::function<void(Tensor& grad)>;
 
