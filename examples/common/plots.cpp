@@ -40,6 +40,7 @@ void draw_panel(plstream& pls, const std::vector<Series>& series, const PlotOpti
     }
   TG_CHECK(x0 <= x1, "line_plot: expected at least one point, got none (", o.title, ")");
   if (x1 == x0) x1 = x0 + 1;
+  if (o.y_max > 0) y1 = std::min(y1, o.log_y ? std::log10(o.y_max) : o.y_max);
   const double pad = (y1 - y0) * 0.05 + 1e-9;
   pls.col0(1);
   pls.env(x0, x1, y0 - pad, y1 + pad, 0, o.log_y ? 20 : 2);

@@ -19,6 +19,7 @@ struct PlotOptions {
   std::string title, x_label, y_label;
   bool log_y = false;
   bool legend_at_bottom = false;  ///< for curves that rise (accuracy): keep the legend off them
+  double y_max = 0;               ///< when > 0, the y axis stops here (curves are clipped)
   int width = 800, height = 500;
 };
 
