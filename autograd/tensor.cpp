@@ -1,11 +1,27 @@
 #include "autograd/tensor.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
 
 namespace tg {
 
 namespace {
+
+// Training allocates and frees the same large tensors every step. glibc's defaults hand blocks
+// above its mmap threshold back to the kernel and trim the heap top, so every step pays page
+// faults on fresh memory (relu fwd+bwd on 4 MB: 2.6 ms instead of 0.87 ms; a ResNet-20 step:
+// 18% slower) for no gain in peak memory. Keeping blocks up to 32 MiB (glibc's maximum) in the
+// heap and never trimming it reuses them, like a caching allocator. A user's own MALLOC_*
+// settings win.
+bool keep_freed_memory() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return false;
+  return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+}
+[[maybe_unused]] const bool freed_memory_kept = keep_freed_memory();
+
 template <class Range>
 std::string join_shape(const Range& dims) {
   std::string out = "[";
