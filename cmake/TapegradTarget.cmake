@@ -5,7 +5,9 @@ target_compile_options(tapegrad_options INTERFACE
   $<BUILD_INTERFACE:-Wall -Wextra>
   $<$<AND:$<CONFIG:Release>,$<NOT:$<BOOL:${TAPEGRAD_SANITIZE}>>>:-O3>)
 if(TAPEGRAD_NATIVE)
-  target_compile_options(tapegrad_options INTERFACE $<BUILD_INTERFACE:-march=native>)
+  # Exported too: xsimd's allocator alignment (64 bytes with AVX-512, 16 with SSE) is part of
+  # tg::Tensor's type, so every program using tapegrad must see the same instruction set.
+  target_compile_options(tapegrad_options INTERFACE -march=native)
 endif()
 if(TAPEGRAD_SANITIZE)
   target_compile_options(tapegrad_options INTERFACE
