@@ -5,16 +5,34 @@
 #include <vector>
 
 #include "autograd/kernels/gemm.hpp"
+#include "autograd/kernels/small_gemm.hpp"
 #include "autograd/threads.hpp"
 
 namespace tg::kernels {
 
 namespace {
 
-// One group's column matrix [Cin/groups*kH*kW, Ho*Wo]: a pointwise conv reads the input as is.
-const float* group_columns(const float* x_group, const ConvGeometry& g, float* workspace) {
-  if (g.is_pointwise()) return x_group;
-  im2col(x_group, g.in_per_group(), g, workspace, g.out_plane());
+// Convolutions with at least this many output channels per group run their products through
+// small_gemm; thinner ones (an RGB stem with 5 filters) keep OpenBLAS, which handles a GEMM
+// dimension below one vector better (measured on the seed network's shapes).
+constexpr std::int64_t min_small_gemm_channels = 16;
+
+bool uses_small_gemm(const ConvGeometry& g) { return g.out_per_group() >= min_small_gemm_channels; }
+
+// The leading dimension of a column matrix in the workspace: padded so that its rows do not
+// alias in the L1 cache when small_gemm walks down them.
+std::int64_t columns_ld(const ConvGeometry& g) { return padded_row_stride(g.out_plane()); }
+
+// One group's column matrix [Cin/groups*kH*kW, Ho*Wo] and its leading dimension: a pointwise
+// conv reads the input as is.
+const float* group_columns(const float* x_group, const ConvGeometry& g, float* workspace,
+                           std::int64_t& ld) {
+  if (g.is_pointwise()) {
+    ld = g.out_plane();
+    return x_group;
+  }
+  ld = columns_ld(g);
+  im2col(x_group, g.in_per_group(), g, workspace, ld);
   return workspace;
 }
 
@@ -26,27 +44,17 @@ std::int64_t image_grain(const ConvGeometry& g) {
 }
 
 std::size_t workspace_size(const ConvGeometry& g, bool wanted) {
-  return wanted && !g.is_pointwise() ? static_cast<std::size_t>(g.col_rows() * g.out_plane()) : 0;
+  return wanted && !g.is_pointwise() ? static_cast<std::size_t>(g.col_rows() * columns_ld(g)) : 0;
 }
 
-// y_g [Cout/groups, P] = w_g [Cout/groups, K] @ cols [K, P]. For few output channels OpenBLAS
-// runs ~1.2x faster computing the transpose y_g^T = cols^T @ w_g^T in tiles of 128 positions
-// (measured here for 16 channels; no gain for 32, a loss for 64), so thin outputs take that
-// route and transpose each tile into place.
-void output_gemm(const float* w_g, const float* cols, float* y_g, std::int64_t cout_g,
-                 std::int64_t k, std::int64_t p) {
-  constexpr std::int64_t tile_cols = 128, max_thin = 16;
-  if (cout_g > max_thin) {
-    gemm(false, false, cout_g, p, k, 1.0f, w_g, k, cols, p, 0.0f, y_g, p);
+// y_g [Cout/groups, P] = w_g [Cout/groups, K] @ cols [K, P] (leading dimension ld).
+void output_gemm(const float* w_g, const float* cols, std::int64_t ld, float* y_g,
+                 std::int64_t cout_g, std::int64_t k, std::int64_t p) {
+  if (cout_g >= min_small_gemm_channels) {
+    small_gemm(cout_g, p, k, {w_g, k, 1}, {cols, ld}, y_g, p, false);
     return;
   }
-  float tile[tile_cols * max_thin];  // y_g^T tile [width, Cout/groups]
-  for (std::int64_t j = 0; j < p; j += tile_cols) {
-    const std::int64_t width = std::min(tile_cols, p - j);
-    gemm(true, true, width, cout_g, k, 1.0f, cols + j, p, w_g, k, 0.0f, tile, cout_g);
-    for (std::int64_t o = 0; o < cout_g; ++o)
-      for (std::int64_t i = 0; i < width; ++i) y_g[o * p + j + i] = tile[i * cout_g + o];
-  }
+  gemm(false, false, cout_g, p, k, 1.0f, w_g, k, cols, ld, 0.0f, y_g, p);
 }
 
 // y_b [Cout, Ho*Wo] = conv of one image x_b [Cin, H, W] (+ bias), group by group.
@@ -55,8 +63,9 @@ void forward_image(const float* xb, const float* w, const float* bias, float* yb
   const std::int64_t k = g.col_rows(), p = g.out_plane();
   const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
   for (std::int64_t grp = 0; grp < g.groups; ++grp) {
-    const float* c = group_columns(xb + grp * cin_g * g.in_plane(), g, cols);
-    output_gemm(w + grp * cout_g * k, c, yb + grp * cout_g * p, cout_g, k, p);
+    std::int64_t ld = 0;
+    const float* c = group_columns(xb + grp * cin_g * g.in_plane(), g, cols, ld);
+    output_gemm(w + grp * cout_g * k, c, ld, yb + grp * cout_g * p, cout_g, k, p);
   }
   if (bias)
     for (std::int64_t o = 0; o < g.out_channels; ++o) {
@@ -130,10 +139,33 @@ void input_grad_by_col2im(const BackwardArgs& a, const ConvGeometry& g, std::int
   for (std::int64_t grp = 0; grp < g.groups; ++grp) {
     float* gx_g = gxb + grp * cin_g * hw;
     float* d = g.is_pointwise() ? gx_g : dcols;
-    gemm(true, false, k, p, cout_g, 1.0f, a.w + grp * cout_g * k, k,
-         a.gy + (b * g.out_channels + grp * cout_g) * p, p, 0.0f, d, p);
+    const float* w_g = a.w + grp * cout_g * k;
+    const float* gy_g = a.gy + (b * g.out_channels + grp * cout_g) * p;
+    if (uses_small_gemm(g))
+      small_gemm(k, p, cout_g, {w_g, 1, k}, {gy_g, p}, d, p, false);
+    else
+      gemm(true, false, k, p, cout_g, 1.0f, w_g, k, gy_g, p, 0.0f, d, p);
     if (!g.is_pointwise()) col2im(d, cin_g, g, p, gx_g);
   }
+}
+
+// gw_g^T [K, Cout/groups] += cols [K, P] (leading dimension ld) @ gy_g^T [P, Cout/groups].
+// small_gemm wants gy_g^T's rows contiguous, so gy_g is transposed into gy_t first (a pass over
+// Cout x P floats, against the product's K times as many operations). For OpenBLAS this
+// orientation runs ~1.5x faster than gw_g = gy_g @ cols^T for the usual thin Cout, and for
+// K >= 128 another ~1.1x faster in slices of 64 positions (measured; a loss for small K).
+void weight_grad_gemm(const float* cols, std::int64_t ld, const float* gy_g, float* gw_t,
+                      std::int64_t cout_g, std::int64_t k, std::int64_t p, std::vector<float>& gy_t) {
+  if (cout_g >= min_small_gemm_channels) {
+    for (std::int64_t o = 0; o < cout_g; ++o)
+      for (std::int64_t i = 0; i < p; ++i) gy_t[i * cout_g + o] = gy_g[o * p + i];
+    small_gemm(k, cout_g, p, {cols, ld, 1}, {gy_t.data(), cout_g}, gw_t, cout_g, true);
+    return;
+  }
+  const std::int64_t slice = k >= 128 ? 64 : p;
+  for (std::int64_t j = 0; j < p; j += slice)
+    gemm(false, true, k, cout_g, std::min(slice, p - j), 1.0f, cols + j, ld, gy_g + j, p, 1.0f,
+         gw_t, cout_g);
 }
 
 void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t begin,
@@ -143,17 +175,13 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
   const ConvGeometry gt = a.w_flipped ? input_grad_geometry(g) : g;
   std::vector<float> cols(workspace_size(g, a.gw != nullptr));
   std::vector<float> dcols(a.w_flipped ? workspace_size(gt, true) : workspace_size(g, a.gx != nullptr));
+  std::vector<float> gy_t(a.gw && uses_small_gemm(g) ? static_cast<std::size_t>(p * cout_g) : 0);
   for (std::int64_t b = begin; b < end; ++b) {
     const float* gyb = a.gy + b * g.out_channels * p;
     for (std::int64_t grp = 0; grp < g.groups && a.gw; ++grp) {
-      const float* c = group_columns(a.x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data());
-      // gw_g^T [K, Cout/groups] += cols [K, P] @ gy_g^T [P, Cout/groups]: OpenBLAS runs this
-      // orientation ~1.5x faster than gw_g = gy_g @ cols^T for the usual thin Cout, and for
-      // K >= 128 another ~1.1x faster in slices of 64 positions (measured; a loss for small K).
-      const std::int64_t slice = k >= 128 ? 64 : p;
-      for (std::int64_t j = 0; j < p; j += slice)
-        gemm(false, true, k, cout_g, std::min(slice, p - j), 1.0f, c + j, p,
-             gyb + grp * cout_g * p + j, p, 1.0f, a.gw + grp * k * cout_g, cout_g);
+      std::int64_t ld = 0;
+      const float* c = group_columns(a.x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data(), ld);
+      weight_grad_gemm(c, ld, gyb + grp * cout_g * p, a.gw + grp * k * cout_g, cout_g, k, p, gy_t);
     }
     if (a.gx && a.w_flipped)
       forward_image(gyb, a.w_flipped, nullptr, a.gx + b * g.in_channels * hw, gt, dcols.data());

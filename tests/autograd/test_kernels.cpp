@@ -8,6 +8,7 @@
 
 #include "autograd/kernels/batch_norm.hpp"
 #include "autograd/kernels/conv2d.hpp"
+#include "autograd/kernels/small_gemm.hpp"
 #include "autograd/kernels/pool2d.hpp"
 #include "autograd/kernels/softmax.hpp"
 #include "test_util.hpp"
@@ -70,6 +71,12 @@ const std::vector<ConvCase> conv_cases = {
     {1, 18, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // 18 channels: the input gradient's GEMM too
     {1, 2, 12, 13, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},
     {2, 15, 9, 10, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // K = 135 >= 128: sliced weight gradient
+    // >= 16 output channels per group: small_gemm, including its partial tiles
+    {2, 16, 6, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // 16 -> 16: the one-vector weight gradient
+    {1, 4, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // 400 positions: several panels and an edge
+    {2, 32, 5, 5, 32, 3, 3, 1, 2, 2, 1, 1, 1, 1},    // stride 2: the input gradient by col2im
+    {1, 16, 9, 9, 40, 1, 1, 1, 2, 2, 0, 0, 1, 1},    // a 1x1 stride-2 projection, 40 channels
+    {2, 24, 6, 6, 32, 1, 1, 2, 1, 1, 0, 0, 1, 1},    // pointwise, 2 groups of 16
 };
 
 ConvGeometry geometry_of(const ConvCase& c) {
@@ -130,6 +137,44 @@ TEST_CASE("kernels::conv2d forward and backward match naive loops") {
     check_all_close(gx2, rgx, 1e-5, "input grad alone");
     kernels::conv2d_backward(gy.data(), x.data(), w.data(), nullptr, gw2.data(), nullptr, g);
     check_all_close(gw2, rgw, 1e-5, "weight grad alone");
+  }
+}
+
+TEST_CASE("kernels::small_gemm matches a naive product, for every tile shape and edge") {
+  struct Case {
+    std::int64_t m, n, k;
+  };
+  const std::vector<Case> cases = {{1, 1, 1},  {8, 32, 5},   {9, 33, 7},  {16, 16, 100},
+                                   {20, 5, 3}, {3, 70, 17},  {17, 15, 2}, {64, 64, 0},
+                                   {40, 96, 33}};
+  for (const Case& c : cases) {
+    CAPTURE(c.m);
+    CAPTURE(c.n);
+    CAPTURE(c.k);
+    // A is read through strides, as conv2d does for a transposed weight; B's rows are padded.
+    const std::int64_t ldb = c.n + 3;
+    const auto a = random_values(static_cast<std::size_t>(c.m * c.k), 1);
+    const auto b = random_values(static_cast<std::size_t>(std::max<std::int64_t>(1, c.k * ldb)), 2);
+    const auto c0 = random_values(static_cast<std::size_t>(c.m * c.n), 3);
+    for (const bool transposed_a : {false, true})
+      for (const bool accumulate : {false, true}) {
+        CAPTURE(transposed_a);
+        CAPTURE(accumulate);
+        // a(r, i) = a[r * k + i] or, transposed, a[i * m + r].
+        const kernels::LeftOperand left = transposed_a ? kernels::LeftOperand{a.data(), 1, c.m}
+                                                       : kernels::LeftOperand{a.data(), c.k, 1};
+        std::vector<double> expected(c0.size());
+        for (std::int64_t r = 0; r < c.m; ++r)
+          for (std::int64_t j = 0; j < c.n; ++j) {
+            double sum = accumulate ? c0[r * c.n + j] : 0.0;
+            for (std::int64_t i = 0; i < c.k; ++i)
+              sum += double(left.data[r * left.row_stride + i * left.k_stride]) * b[i * ldb + j];
+            expected[r * c.n + j] = sum;
+          }
+        std::vector<float> out = c0;
+        kernels::small_gemm(c.m, c.n, c.k, left, {b.data(), ldb}, out.data(), c.n, accumulate);
+        check_all_close(out, expected, 1e-5, "small_gemm");
+      }
   }
 }
 
