@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <vector>
 
+#include "autograd/kernels/conv2d_implicit.hpp"
 #include "autograd/kernels/gemm.hpp"
 #include "autograd/kernels/small_gemm.hpp"
 #include "autograd/threads.hpp"
@@ -57,12 +59,14 @@ void output_gemm(const float* w_g, const float* cols, std::int64_t ld, float* y_
   gemm(false, false, cout_g, p, k, 1.0f, w_g, k, cols, ld, 0.0f, y_g, p);
 }
 
-// y_b [Cout, Ho*Wo] = conv of one image x_b [Cin, H, W] (+ bias), group by group.
+// y_b [Cout, Ho*Wo] = conv of one image x_b [Cin, H, W] (+ bias), group by group, through
+// `implicit` when given, else through the column matrix in `cols`.
 void forward_image(const float* xb, const float* w, const float* bias, float* yb,
-                   const ConvGeometry& g, float* cols) {
+                   const ConvGeometry& g, float* cols, ImplicitConv* implicit) {
   const std::int64_t k = g.col_rows(), p = g.out_plane();
   const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
-  for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+  if (implicit) implicit->forward(xb, w, yb);
+  for (std::int64_t grp = 0; grp < g.groups && !implicit; ++grp) {
     std::int64_t ld = 0;
     const float* c = group_columns(xb + grp * cin_g * g.in_plane(), g, cols, ld);
     output_gemm(w + grp * cout_g * k, c, ld, yb + grp * cout_g * p, cout_g, k, p);
@@ -173,18 +177,24 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
   const std::int64_t k = g.col_rows(), p = g.out_plane(), hw = g.in_plane();
   const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
   const ConvGeometry gt = a.w_flipped ? input_grad_geometry(g) : g;
-  std::vector<float> cols(workspace_size(g, a.gw != nullptr));
-  std::vector<float> dcols(a.w_flipped ? workspace_size(gt, true) : workspace_size(g, a.gx != nullptr));
-  std::vector<float> gy_t(a.gw && uses_small_gemm(g) ? static_cast<std::size_t>(p * cout_g) : 0);
+  std::optional<ImplicitConv> weight_implicit, input_implicit;
+  if (a.gw && implicit_conv_applies(g)) weight_implicit.emplace(g);
+  if (a.gx && a.w_flipped && implicit_conv_applies(gt)) input_implicit.emplace(gt);
+  std::vector<float> cols(workspace_size(g, a.gw && !weight_implicit));
+  std::vector<float> dcols(a.w_flipped ? workspace_size(gt, !input_implicit)
+                                       : workspace_size(g, a.gx != nullptr));
+  std::vector<float> gy_t(a.gw && !weight_implicit && uses_small_gemm(g) ? static_cast<std::size_t>(p * cout_g) : 0);
   for (std::int64_t b = begin; b < end; ++b) {
     const float* gyb = a.gy + b * g.out_channels * p;
-    for (std::int64_t grp = 0; grp < g.groups && a.gw; ++grp) {
+    if (weight_implicit) weight_implicit->accumulate_weight_grad(a.x + b * g.in_channels * hw, gyb, a.gw);
+    for (std::int64_t grp = 0; grp < g.groups && a.gw && !weight_implicit; ++grp) {
       std::int64_t ld = 0;
       const float* c = group_columns(a.x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data(), ld);
       weight_grad_gemm(c, ld, gyb + grp * cout_g * p, a.gw + grp * k * cout_g, cout_g, k, p, gy_t);
     }
     if (a.gx && a.w_flipped)
-      forward_image(gyb, a.w_flipped, nullptr, a.gx + b * g.in_channels * hw, gt, dcols.data());
+      forward_image(gyb, a.w_flipped, nullptr, a.gx + b * g.in_channels * hw, gt, dcols.data(),
+                    input_implicit ? &*input_implicit : nullptr);
     else if (a.gx)
       input_grad_by_col2im(a, g, b, dcols.data());
     if (a.gb)
@@ -196,11 +206,16 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
 
 void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
                     const ConvGeometry& g) {
+  const bool implicit = implicit_conv_applies(g);
   parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> cols(workspace_size(g, true));  // one per task, reused for every image
+    // One scratch per task, reused for every image.
+    std::optional<ImplicitConv> scratch;
+    if (implicit) scratch.emplace(g);
+    std::vector<float> cols(workspace_size(g, !implicit));
     for (std::int64_t b = begin; b < end; ++b)
       forward_image(x + b * g.in_channels * g.in_plane(), w, bias,
-                    y + b * g.out_channels * g.out_plane(), g, cols.data());
+                    y + b * g.out_channels * g.out_plane(), g, cols.data(),
+                    scratch ? &*scratch : nullptr);
   });
 }
 

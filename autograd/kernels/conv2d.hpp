@@ -1,6 +1,8 @@
 #pragma once
-// 2-D convolution (PyTorch's cross-correlation) over contiguous NCHW buffers: im2col + GEMM per
-// image and group, parallel over the images with a single-threaded GEMM inside.
+// 2-D convolution (PyTorch's cross-correlation) over contiguous NCHW buffers, parallel over the
+// images with a single-threaded product inside: stride-1 convs with >= 16 output channels run
+// implicitly (conv2d_implicit.hpp: small_gemm over shifted rows of a padded copy), other convs
+// with >= 16 output channels through im2col + small_gemm, thinner ones through im2col + OpenBLAS.
 #include "autograd/kernels/im2col.hpp"
 
 namespace tg::kernels {

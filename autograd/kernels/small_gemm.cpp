@@ -20,8 +20,9 @@ struct Tile {
   static constexpr std::int64_t width = VECS * lanes;
   Vec acc[MR][VECS];
 
+  // The panel's row i is b_rows[i][column .. column + width).
   void multiply(std::int64_t k, const float* const (&rows)[MR], std::int64_t k_stride,
-                const float* panel, std::int64_t panel_stride) {
+                const float* const* b_rows, std::int64_t column) {
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
@@ -29,7 +30,7 @@ struct Tile {
     for (std::int64_t i = 0; i < k; ++i) {
       Vec b[VECS];
 #pragma GCC unroll 4
-      for (int v = 0; v < VECS; ++v) b[v] = Vec::load_unaligned(panel + i * panel_stride + v * lanes);
+      for (int v = 0; v < VECS; ++v) b[v] = Vec::load_unaligned(b_rows[i] + column + v * lanes);
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         const Vec a(rows[r][i * k_stride]);
@@ -58,28 +59,40 @@ struct Tile {
   }
 };
 
+std::vector<const float*> row_table(const float* data, std::int64_t stride, std::int64_t count) {
+  std::vector<const float*> rows(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) rows[i] = data + i * stride;
+  return rows;
+}
+
+// C[:, begin:end) from the panels of B's columns [begin, end), T::width at a time; a last,
+// partial panel is copied into a zero-padded buffer first.
 template <int MR, int VECS>
-void gemm_tiles(std::int64_t m, std::int64_t n, std::int64_t k, const LeftOperand& a,
-                const RightOperand& b, float* c, std::int64_t ldc, bool accumulate) {
+void gemm_columns(std::int64_t m, std::int64_t k, const LeftOperand& a, const float* const* b_rows,
+                  float* c, std::int64_t ldc, bool accumulate, std::int64_t begin, std::int64_t end) {
   using T = Tile<MR, VECS>;
   T tile;
-  std::vector<float> edge_panel;  // the last, partial panel of B, zero-padded to full width
-  for (std::int64_t c0 = 0; c0 < n; c0 += T::width) {
-    const std::int64_t cols = std::min(T::width, n - c0);
-    const float* panel = b.data + c0;
-    std::int64_t panel_stride = b.row_stride;
+  std::vector<float> edge;
+  std::vector<const float*> edge_rows;
+  for (std::int64_t c0 = begin; c0 < end; c0 += T::width) {
+    const std::int64_t cols = std::min(T::width, end - c0);
+    const float* const* panel_rows = b_rows;
+    std::int64_t column = c0;
     if (cols < T::width) {
-      edge_panel.assign(static_cast<std::size_t>(k * T::width), 0.0f);
-      for (std::int64_t i = 0; i < k; ++i)
-        std::copy(panel + i * b.row_stride, panel + i * b.row_stride + cols, edge_panel.data() + i * T::width);
-      panel = edge_panel.data();
-      panel_stride = T::width;
+      edge.assign(static_cast<std::size_t>(k * T::width), 0.0f);
+      for (std::int64_t i = 0; i < k; ++i) std::copy(b_rows[i] + c0, b_rows[i] + c0 + cols, edge.data() + i * T::width);
+      edge_rows = row_table(edge.data(), T::width, k);
+      panel_rows = edge_rows.data();
+      column = 0;
     }
     for (std::int64_t r0 = 0; r0 < m; r0 += MR) {
       // Rows past the end of A repeat its last row: valid memory, and their results are dropped.
       const float* rows[MR];
-      for (int r = 0; r < MR; ++r) rows[r] = a.data + std::min<std::int64_t>(r0 + r, m - 1) * a.row_stride;
-      tile.multiply(k, rows, a.k_stride, panel, panel_stride);
+      for (int r = 0; r < MR; ++r) {
+        const std::int64_t row = std::min<std::int64_t>(r0 + r, m - 1);
+        rows[r] = a.rows ? a.rows[row] : a.data + row * a.row_stride;
+      }
+      tile.multiply(k, rows, a.k_stride, panel_rows, column);
       tile.store(c + r0 * ldc + c0, ldc, std::min<std::int64_t>(MR, m - r0), cols, accumulate);
     }
   }
@@ -90,12 +103,20 @@ void gemm_tiles(std::int64_t m, std::int64_t n, std::int64_t k, const LeftOperan
 void small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const LeftOperand& a,
                 const RightOperand& b, float* c, std::int64_t ldc, bool accumulate) {
   if (m <= 0 || n <= 0) return;
+  const std::vector<const float*> own_rows = b.rows ? std::vector<const float*>() : row_table(b.data, b.row_stride, k);
+  const float* const* b_rows = b.rows ? b.rows : own_rows.data();
   // One vector of columns and 16 rows when B is a single vector wide (a weight gradient with 16
-  // output channels); otherwise 8 rows by two vectors.
-  if (n <= lanes)
-    gemm_tiles<16, 1>(m, n, k, a, b, c, ldc, accumulate);
-  else
-    gemm_tiles<8, 2>(m, n, k, a, b, c, ldc, accumulate);
+  // output channels). Otherwise 8 rows by two vectors, and a last panel of at most one vector
+  // by a one-vector tile, which halves the padding computed there (an 8 x 8 output computed
+  // on a 10-wide grid: 80 = 2 x 32 + 16 columns).
+  if (n <= lanes) {
+    gemm_columns<16, 1>(m, k, a, b_rows, c, ldc, accumulate, 0, n);
+    return;
+  }
+  constexpr std::int64_t wide = 2 * lanes;
+  const std::int64_t split = n % wide != 0 && n % wide <= lanes ? n - n % wide : n;
+  gemm_columns<8, 2>(m, k, a, b_rows, c, ldc, accumulate, 0, split);
+  if (split < n) gemm_columns<8, 1>(m, k, a, b_rows, c, ldc, accumulate, split, n);
 }
 
 std::int64_t padded_row_stride(std::int64_t n) {

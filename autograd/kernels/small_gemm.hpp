@@ -9,17 +9,22 @@
 
 namespace tg::kernels {
 
-/// A [m, k], read by broadcast: a(r, i) = data[r * row_stride + i * k_stride].
+/// A [m, k], read by broadcast: a(r, i) = data[r * row_stride + i * k_stride], or, given a
+/// table of row pointers, rows[r][i * k_stride].
 struct LeftOperand {
   const float* data;
   std::int64_t row_stride, k_stride;
+  const float* const* rows = nullptr;
 };
 
-/// B [k, n] with contiguous rows: b(i, j) = data[i * row_stride + j]. Rows whose stride is a
-/// multiple of 4 KiB alias in the L1 cache; pad them (a stride of 4 KiB + 64 bytes is ideal).
+/// B [k, n] with contiguous rows: b(i, j) = data[i * row_stride + j], or, given a table of row
+/// pointers, rows[i][j] (rows at no fixed distance: the shifted input planes of a convolution).
+/// Rows whose stride is a multiple of 4 KiB alias in the L1 cache; pad them (see
+/// padded_row_stride).
 struct RightOperand {
   const float* data;
   std::int64_t row_stride;
+  const float* const* rows = nullptr;
 };
 
 /// C [m, n] (row-major, leading dimension ldc) = A @ B, or C += A @ B when accumulate is set.

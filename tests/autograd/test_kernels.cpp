@@ -77,6 +77,10 @@ const std::vector<ConvCase> conv_cases = {
     {2, 32, 5, 5, 32, 3, 3, 1, 2, 2, 1, 1, 1, 1},    // stride 2: the input gradient by col2im
     {1, 16, 9, 9, 40, 1, 1, 1, 2, 2, 0, 0, 1, 1},    // a 1x1 stride-2 projection, 40 channels
     {2, 24, 6, 6, 32, 1, 1, 2, 1, 1, 0, 0, 1, 1},    // pointwise, 2 groups of 16
+    // stride 1 with >= 16 output channels: the implicit route (shifted rows, no column matrix)
+    {2, 32, 5, 6, 32, 3, 3, 2, 1, 1, 1, 1, 1, 1},    // 2 groups, both directions implicit
+    {1, 16, 7, 5, 16, 3, 2, 1, 1, 1, 2, 0, 1, 1},    // non-square kernel, uneven padding
+    {3, 16, 8, 8, 24, 3, 3, 1, 1, 1, 0, 0, 1, 1},    // no padding: a grid as wide as the input
 };
 
 ConvGeometry geometry_of(const ConvCase& c) {

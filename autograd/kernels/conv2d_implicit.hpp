@@ -1,0 +1,41 @@
+#pragma once
+// Stride-1 convolution without a column matrix. With the input copied once into a zero-padded
+// plane [Cin, H + 2*pad_h, W + 2*pad_w] and the output computed on a grid as wide as that plane
+// (the extra kW - 1 positions of each output row are computed and dropped), every row of
+// im2col's column matrix is the padded plane itself, shifted by the tap's offset
+// ki*(W + 2*pad_w) + kj. small_gemm reads those shifted rows through a table of pointers, so the
+// product never materialises the matrix: im2col and its 9x copy of the input disappear from the
+// forward pass, the input gradient (itself a stride-1 convolution) and the weight gradient.
+#include <cstdint>
+#include <vector>
+
+#include "autograd/kernels/im2col.hpp"
+
+namespace tg::kernels {
+
+/// Stride 1, dilation 1, not pointwise (a 1x1 conv needs no columns anyway), and at least 16
+/// output channels per group (small_gemm's minimum).
+bool implicit_conv_applies(const ConvGeometry& g);
+
+/// One task's scratch for convolving image after image; borders stay zero between images.
+class ImplicitConv {
+ public:
+  explicit ImplicitConv(const ConvGeometry& g);
+
+  /// y_b [Cout, Ho, Wo] = conv(x_b [Cin, H, W], w [Cout, Cin/groups, kH, kW]), no bias.
+  void forward(const float* xb, const float* w, float* yb);
+
+  /// Per group g: gw_t[g] [K, Cout/groups] += columns(x_b)_g [K, P] @ gy_b,g^T [P, Cout/groups].
+  void accumulate_weight_grad(const float* xb, const float* gyb, float* gw_t);
+
+ private:
+  void load_padded(const float* xb);
+  ConvGeometry g_;
+  std::int64_t padded_w_, padded_plane_, wide_;  // wide_ = Ho * padded_w_: the wide output grid
+  std::vector<float> padded_;                      // [Cin, Hp, Wp] + slack for the last taps
+  std::vector<float> wide_out_;                    // [Cout/groups, wide_] (forward)
+  std::vector<float> wide_gy_t_;                   // [wide_, Cout/groups] (weight gradient)
+  std::vector<const float*> rows_;                 // one group's K shifted rows
+};
+
+}  // namespace tg::kernels
