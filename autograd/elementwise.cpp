@@ -1,6 +1,7 @@
 // Elementwise ops: each forward with its backward rule right below it.
 #include "autograd/elementwise.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/error.hpp"
@@ -70,6 +71,23 @@ Variable add(const Variable& a, const Variable& b) {
                    [](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor ga = ctx.needs(0) ? sum_to(g, ctx.input(0).shape()) : Tensor();
                      Tensor gb = ctx.needs(1) ? sum_to(std::move(g), ctx.input(1).shape()) : Tensor();
+                     return grad_list(std::move(ga), std::move(gb));
+                   });
+}
+
+Variable add_relu(const Variable& a, const Variable& b) {
+  TG_CHECK(a.defined() && b.defined() && a.shape() == b.shape(),
+           "add_relu: expected two inputs of the same shape, got ",
+           a.defined() ? shape_str(a.shape()) : "undefined", " and ",
+           b.defined() ? shape_str(b.shape()) : "undefined");
+  return record_op("add_relu", zip(a.value(), b.value(), [](float x, float y) { return std::max(x + y, 0.0f); }),
+                   {a, b}, [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     kernels::update(g, ctx.output(), ctx.output(),
+                                     [](float gv, float out, float) { return out > 0.0f ? gv : 0.0f; });
+                     Tensor ga, gb;
+                     if (ctx.needs(0) && ctx.needs(1)) ga = g;
+                     if (ctx.needs(1)) gb = std::move(g);
+                     else ga = std::move(g);
                      return grad_list(std::move(ga), std::move(gb));
                    });
 }

@@ -8,6 +8,9 @@ namespace tg {
 
 /// a + b, broadcast.
 Variable add(const Variable& a, const Variable& b);
+/// relu(a + b) in one pass over memory, forward and backward (a residual block's last step);
+/// a and b must have the same shape.
+Variable add_relu(const Variable& a, const Variable& b);
 /// a - b, broadcast.
 Variable sub(const Variable& a, const Variable& b);
 /// a * b, broadcast.

@@ -42,47 +42,45 @@ kernels::BatchNormShape check_batch_norm(const Variable& x, const Tensor* runnin
   return sh;
 }
 
-// Training statistics of x; updates the running ones (variance unbiased) when they are tracked.
-void batch_statistics(const float* x, const kernels::BatchNormShape& sh, Tensor* running_mean,
-                      Tensor* running_var, float momentum, float eps, Tensor& mean,
-                      Tensor& invstd) {
-  Tensor var = empty({static_cast<std::size_t>(sh.c)});
-  kernels::batch_norm_stats(x, sh, mean.data(), var.data());
-  const auto count = static_cast<float>(sh.per_channel());
-  for (std::int64_t c = 0; c < sh.c; ++c) {
-    invstd.data()[c] = 1.0f / std::sqrt(var.data()[c] + eps);
-    if (!running_mean) continue;
-    float& rm = running_mean->data()[c];
-    float& rv = running_var->data()[c];
+// running = (1 - momentum) * running + momentum * batch, with the variance unbiased.
+void update_running_stats(const Tensor& mean, const Tensor& var, std::int64_t count,
+                          float momentum, Tensor& running_mean, Tensor& running_var) {
+  const auto n = static_cast<float>(count);
+  for (std::size_t c = 0; c < mean.size(); ++c) {
+    float& rm = running_mean.data()[c];
+    float& rv = running_var.data()[c];
     rm = (1.0f - momentum) * rm + momentum * mean.data()[c];
-    rv = (1.0f - momentum) * rv + momentum * var.data()[c] * count / (count - 1.0f);
+    rv = (1.0f - momentum) * rv + momentum * var.data()[c] * n / (n - 1.0f);
   }
 }
 
-}  // namespace
-
-Variable batch_norm(const Variable& x, Tensor* running_mean, Tensor* running_var,
-                    const Variable& weight, const Variable& bias, bool training, float momentum,
-                    float eps) {
+// batch_norm, followed by a ReLU in the same passes over memory when relu is set.
+Variable batch_norm_op(const char* name, bool relu, const Variable& x, Tensor* running_mean,
+                       Tensor* running_var, const Variable& weight, const Variable& bias,
+                       bool training, float momentum, float eps) {
   const kernels::BatchNormShape sh =
       check_batch_norm(x, running_mean, running_var, weight, bias, training, eps);
   const Shape channels{static_cast<std::size_t>(sh.c)};
   Tensor mean = empty(channels), invstd = empty(channels);
+  Tensor y = empty(x.shape());
+  const bool has_weight = weight.defined(), has_bias = bias.defined();
+  const float* w = has_weight ? weight.value().data() : nullptr;
+  const float* b = has_bias ? bias.value().data() : nullptr;
   if (training) {
-    batch_statistics(x.value().data(), sh, running_mean, running_var, momentum, eps, mean, invstd);
+    Tensor var = empty(channels);
+    kernels::batch_norm_train_forward(x.value().data(), sh, eps, w, b, relu, mean.data(),
+                                      var.data(), invstd.data(), y.data());
+    if (running_mean)
+      update_running_stats(mean, var, sh.per_channel(), momentum, *running_mean, *running_var);
   } else {
     mean = *running_mean;
     for (std::int64_t c = 0; c < sh.c; ++c)
       invstd.data()[c] = 1.0f / std::sqrt(running_var->data()[c] + eps);
+    kernels::batch_norm_apply(x.value().data(), sh, mean.data(), invstd.data(), w, b, relu, y.data());
   }
-  Tensor y = empty(x.shape());
-  const bool has_weight = weight.defined(), has_bias = bias.defined();
-  kernels::batch_norm_apply(x.value().data(), sh, mean.data(), invstd.data(),
-                            has_weight ? weight.value().data() : nullptr,
-                            has_bias ? bias.value().data() : nullptr, y.data());
   return record_op(
-      "batch_norm", std::move(y), {x, weight, bias},
-      [sh, mean, invstd, training, has_weight](Tensor gy, const BackwardCtx& ctx) -> TensorList {
+      name, std::move(y), {x, weight, bias},
+      [sh, mean, invstd, training, has_weight, relu](Tensor gy, const BackwardCtx& ctx) -> TensorList {
         const bool want_w = ctx.num_inputs() > 1 && ctx.needs(1);
         const bool want_b = ctx.num_inputs() > 2 && ctx.needs(2);
         Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
@@ -90,10 +88,27 @@ Variable batch_norm(const Variable& x, Tensor* running_mean, Tensor* running_var
         Tensor gb = want_b ? empty(ctx.input(2).shape()) : Tensor();
         kernels::batch_norm_backward(gy.data(), ctx.input(0).data(), sh, mean.data(),
                                      invstd.data(), has_weight ? ctx.input(1).data() : nullptr,
-                                     training, ctx.needs(0) ? gx.data() : nullptr,
+                                     training, relu ? ctx.output().data() : nullptr,
+                                     ctx.needs(0) ? gx.data() : nullptr,
                                      want_w ? gw.data() : nullptr, want_b ? gb.data() : nullptr);
         return grad_list(std::move(gx), std::move(gw), std::move(gb));
       });
+}
+
+}  // namespace
+
+Variable batch_norm(const Variable& x, Tensor* running_mean, Tensor* running_var,
+                    const Variable& weight, const Variable& bias, bool training, float momentum,
+                    float eps) {
+  return batch_norm_op("batch_norm", false, x, running_mean, running_var, weight, bias, training,
+                       momentum, eps);
+}
+
+Variable batch_norm_relu(const Variable& x, Tensor* running_mean, Tensor* running_var,
+                         const Variable& weight, const Variable& bias, bool training,
+                         float momentum, float eps) {
+  return batch_norm_op("batch_norm_relu", true, x, running_mean, running_var, weight, bias,
+                       training, momentum, eps);
 }
 
 Variable dropout(const Variable& x, float p, bool training) {

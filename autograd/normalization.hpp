@@ -12,6 +12,12 @@ Variable batch_norm(const Variable& x, Tensor* running_mean, Tensor* running_var
                     const Variable& weight, const Variable& bias, bool training,
                     float momentum = 0.1f, float eps = 1e-5f);
 
+/// relu(batch_norm(...)) in the same passes over memory (forward and backward): what a residual
+/// block's conv -> BN -> ReLU needs, without writing and re-reading the normalised tensor.
+Variable batch_norm_relu(const Variable& x, Tensor* running_mean, Tensor* running_var,
+                         const Variable& weight, const Variable& bias, bool training,
+                         float momentum = 0.1f, float eps = 1e-5f);
+
 /// Zeroes each element with probability p and scales the rest by 1/(1-p) in training;
 /// identity otherwise. Draws from the default generator.
 Variable dropout(const Variable& x, float p = 0.5f, bool training = true);

@@ -39,10 +39,12 @@ BasicBlockImpl::BasicBlockImpl(std::int64_t in_channels, std::int64_t out_channe
   if (!downsample.empty()) register_module("downsample", downsample);
 }
 
+// relu(bn1(conv1(x))), then relu(bn2(conv2(out)) + downsample(x)), with the ReLUs fused into
+// the batch norm and the addition (the same values, fewer passes over memory).
 Variable BasicBlockImpl::forward(const Variable& x) {
-  Variable out = relu(bn1(conv1(x)));
+  Variable out = bn1->forward_relu(conv1(x));
   out = bn2(conv2(out));
-  return relu(out + downsample(x));
+  return add_relu(out, downsample(x));
 }
 
 BottleneckImpl::BottleneckImpl(std::int64_t in_channels, std::int64_t planes, std::int64_t stride)
@@ -65,10 +67,10 @@ BottleneckImpl::BottleneckImpl(std::int64_t in_channels, std::int64_t planes, st
 }
 
 Variable BottleneckImpl::forward(const Variable& x) {
-  Variable out = relu(bn1(conv1(x)));
-  out = relu(bn2(conv2(out)));
+  Variable out = bn1->forward_relu(conv1(x));
+  out = bn2->forward_relu(conv2(out));
   out = bn3(conv3(out));
-  return relu(out + downsample(x));
+  return add_relu(out, downsample(x));
 }
 
 }  // namespace tg::nn

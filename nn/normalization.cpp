@@ -47,7 +47,16 @@ void BatchNormImpl::reset_parameters() {
 // PyTorch's _BatchNorm.forward: training (or no running statistics) normalises with the batch's
 // statistics; tracked statistics are updated in training only, with momentum, or with
 // 1/num_batches_tracked when momentum is None.
-Variable BatchNormImpl::forward(const Variable& x) {
+Variable BatchNormImpl::forward(const Variable& x) { return normalize(x, false); }
+
+// Reported to a running summary() like a call through operator(), which it replaces.
+Variable BatchNormImpl::forward_relu(const Variable& x) {
+  Variable y = normalize(x, true);
+  if (detail::call_log()) detail::note_call(*this, x.shape(), y.shape(), multiply_adds(x.shape(), y.shape()));
+  return y;
+}
+
+Variable BatchNormImpl::normalize(const Variable& x, bool relu) {
   const auto& s = x.shape();
   const bool ok = spatial_dims == 2 ? x.dim() == 4 : (x.dim() == 2 || x.dim() == 3);
   TG_CHECK(ok && s[1] == static_cast<std::size_t>(num_features), name(),
@@ -66,13 +75,13 @@ Variable BatchNormImpl::forward(const Variable& x) {
   if (x.dim() == 3) {  // [N, C, L] is normalised as [N, C, L, 1]
     auto x4 = x.view({static_cast<std::int64_t>(s[0]), static_cast<std::int64_t>(s[1]),
                       static_cast<std::int64_t>(s[2]), 1});
-    auto y = batch_norm(x4, mean, var, weight, bias, use_batch_stats, static_cast<float>(factor),
-                        static_cast<float>(options.eps));
+    auto y = (relu ? batch_norm_relu : batch_norm)(x4, mean, var, weight, bias, use_batch_stats,
+                                                   static_cast<float>(factor), static_cast<float>(options.eps));
     return y.view({static_cast<std::int64_t>(s[0]), static_cast<std::int64_t>(s[1]),
                    static_cast<std::int64_t>(s[2])});
   }
-  return batch_norm(x, mean, var, weight, bias, use_batch_stats, static_cast<float>(factor),
-                    static_cast<float>(options.eps));
+  return (relu ? batch_norm_relu : batch_norm)(x, mean, var, weight, bias, use_batch_stats,
+                                               static_cast<float>(factor), static_cast<float>(options.eps));
 }
 
 std::string BatchNormImpl::extra_repr() const {

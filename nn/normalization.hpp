@@ -22,6 +22,8 @@ class BatchNormImpl : public Layer {
  public:
   BatchNormImpl(int spatial_dims, std::int64_t num_features, BatchNormOptions options);
   Variable forward(const Variable& x) override;
+  /// relu(forward(x)), fused (tg::batch_norm_relu): the residual blocks' conv -> BN -> ReLU.
+  Variable forward_relu(const Variable& x);
   std::string name() const override;
   std::string extra_repr() const override;
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
@@ -34,6 +36,9 @@ class BatchNormImpl : public Layer {
   BatchNormOptions options;
   Variable weight, bias;                                    ///< undefined unless affine
   Variable running_mean, running_var, num_batches_tracked;  ///< undefined unless tracked
+
+ private:
+  Variable normalize(const Variable& x, bool relu);
 };
 
 /// Input [N, C] or [N, C, L].

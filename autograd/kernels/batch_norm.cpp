@@ -1,6 +1,7 @@
 #include "autograd/kernels/batch_norm.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "autograd/threads.hpp"
 
@@ -40,61 +41,117 @@ float row_squared_deviation(const float* x, std::int64_t n, float m) {
   return s;
 }
 
-// Sums of gy and gy * xhat over a row, xhat = (x - m) * is.
-void row_grad_sums(const float* gy, const float* x, std::int64_t n, float m, float is,
-                   double& sum_gy, double& sum_gy_xhat) {
+// Sums of gy and gy * xhat over a row, xhat = (x - m) * is; gy counts only where the fused
+// ReLU's output is > 0 when relu_out is given.
+void row_grad_sums(const float* gy, const float* x, const float* relu_out, std::int64_t n,
+                   float m, float is, double& sum_gy, double& sum_gy_xhat) {
   float a = 0.0f, b = 0.0f;
+  if (relu_out) {
 #pragma omp simd reduction(+ : a, b)
-  for (std::int64_t j = 0; j < n; ++j) {
-    a += gy[j];
-    b += gy[j] * ((x[j] - m) * is);
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float g = relu_out[j] > 0.0f ? gy[j] : 0.0f;
+      a += g;
+      b += g * ((x[j] - m) * is);
+    }
+  } else {
+#pragma omp simd reduction(+ : a, b)
+    for (std::int64_t j = 0; j < n; ++j) {
+      a += gy[j];
+      b += gy[j] * ((x[j] - m) * is);
+    }
   }
   sum_gy += a;
   sum_gy_xhat += b;
 }
 
+// gx = scale * (g - mean_gy - xhat * mean_gy_xhat) over a row, g = gy masked by the fused
+// ReLU's output when given. Two loops, so that each vectorises without a test per element.
+void grad_row(const float* gy, const float* x, const float* relu_out, std::int64_t n, float m,
+              float is, float scale, float mean_gy, float mean_gy_xhat, float* gx) {
+  if (relu_out) {
+#pragma omp simd
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float g = relu_out[j] > 0.0f ? gy[j] : 0.0f;
+      gx[j] = scale * (g - mean_gy - (x[j] - m) * is * mean_gy_xhat);
+    }
+  } else {
+#pragma omp simd
+    for (std::int64_t j = 0; j < n; ++j) gx[j] = scale * (gy[j] - mean_gy - (x[j] - m) * is * mean_gy_xhat);
+  }
+}
+
+// y = x * scale + shift over a row, clamped at 0 for a fused ReLU.
+void apply_row(const float* x, std::int64_t n, float scale, float shift, bool relu, float* y) {
+  if (relu)
+    for (std::int64_t j = 0; j < n; ++j) y[j] = std::max(x[j] * scale + shift, 0.0f);
+  else
+    for (std::int64_t j = 0; j < n; ++j) y[j] = x[j] * scale + shift;
+}
+
+// One channel's mean and biased variance (two passes, the sums over rows in double).
+void channel_stats(const float* x, const BatchNormShape& sh, std::int64_t c, float& mean,
+                   float& var) {
+  const auto count = static_cast<double>(sh.per_channel());
+  double sum = 0.0;
+  for_each_row_of(sh, c, [&](std::int64_t row) { sum += row_sum(x + row, sh.s); });
+  const double m = sum / count;
+  double sq = 0.0;  // second pass: no cancellation for data with a large mean
+  for_each_row_of(sh, c, [&](std::int64_t row) {
+    sq += row_squared_deviation(x + row, sh.s, static_cast<float>(m));
+  });
+  mean = static_cast<float>(m);
+  var = static_cast<float>(sq / count);
+}
+
+// The affine map of channel c: y = x * scale + shift.
+void channel_affine(std::int64_t c, const float* mean, const float* invstd, const float* weight,
+                    const float* bias, float& scale, float& shift) {
+  scale = invstd[c] * (weight ? weight[c] : 1.0f);
+  shift = (bias ? bias[c] : 0.0f) - mean[c] * scale;
+}
+
 }  // namespace
 
 void batch_norm_stats(const float* x, const BatchNormShape& sh, float* mean, float* var) {
-  const auto count = static_cast<double>(sh.per_channel());
-  for_channels(sh, [&](std::int64_t c) {
-    double sum = 0.0;
-    for_each_row_of(sh, c, [&](std::int64_t row) { sum += row_sum(x + row, sh.s); });
-    const double m = sum / count;
-    double sq = 0.0;  // second pass: no cancellation for data with a large mean
-    for_each_row_of(sh, c, [&](std::int64_t row) {
-      sq += row_squared_deviation(x + row, sh.s, static_cast<float>(m));
-    });
-    mean[c] = static_cast<float>(m);
-    var[c] = static_cast<float>(sq / count);
-  });
+  for_channels(sh, [&](std::int64_t c) { channel_stats(x, sh, c, mean[c], var[c]); });
 }
 
 void batch_norm_apply(const float* x, const BatchNormShape& sh, const float* mean,
-                      const float* invstd, const float* weight, const float* bias, float* y) {
+                      const float* invstd, const float* weight, const float* bias, bool relu,
+                      float* y) {
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, sh.s));
   parallel_for(sh.n * sh.c, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
-      const std::int64_t c = r % sh.c;
-      // y = x * scale + shift with the channel's statistics and affine parameters folded in
-      const float scale = invstd[c] * (weight ? weight[c] : 1.0f);
-      const float shift = (bias ? bias[c] : 0.0f) - mean[c] * scale;
-      const float* xr = x + r * sh.s;
-      float* yr = y + r * sh.s;
-      for (std::int64_t j = 0; j < sh.s; ++j) yr[j] = xr[j] * scale + shift;
+      float scale = 0.0f, shift = 0.0f;
+      channel_affine(r % sh.c, mean, invstd, weight, bias, scale, shift);
+      apply_row(x + r * sh.s, sh.s, scale, shift, relu, y + r * sh.s);
     }
+  });
+}
+
+void batch_norm_train_forward(const float* x, const BatchNormShape& sh, float eps,
+                              const float* weight, const float* bias, bool relu, float* mean,
+                              float* var, float* invstd, float* y) {
+  for_channels(sh, [&](std::int64_t c) {
+    channel_stats(x, sh, c, mean[c], var[c]);
+    invstd[c] = 1.0f / std::sqrt(var[c] + eps);
+    float scale = 0.0f, shift = 0.0f;
+    channel_affine(c, mean, invstd, weight, bias, scale, shift);
+    for_each_row_of(sh, c, [&](std::int64_t row) { apply_row(x + row, sh.s, scale, shift, relu, y + row); });
   });
 }
 
 void batch_norm_backward(const float* gy, const float* x, const BatchNormShape& sh,
                          const float* mean, const float* invstd, const float* weight,
-                         bool training, float* gx, float* gw, float* gb) {
+                         bool training, const float* relu_output, float* gx, float* gw,
+                         float* gb) {
   const auto count = static_cast<double>(sh.per_channel());
   for_channels(sh, [&](std::int64_t c) {
     const float m = mean[c], is = invstd[c];
     double sum_gy = 0.0, sum_gy_xhat = 0.0;
     for_each_row_of(sh, c, [&](std::int64_t row) {
-      row_grad_sums(gy + row, x + row, sh.s, m, is, sum_gy, sum_gy_xhat);
+      row_grad_sums(gy + row, x + row, relu_output ? relu_output + row : nullptr, sh.s, m, is,
+                    sum_gy, sum_gy_xhat);
     });
     if (gb) gb[c] = static_cast<float>(sum_gy);
     if (gw) gw[c] = static_cast<float>(sum_gy_xhat);
@@ -103,10 +160,8 @@ void batch_norm_backward(const float* gy, const float* x, const BatchNormShape& 
     const auto mean_gy = training ? static_cast<float>(sum_gy / count) : 0.0f;
     const auto mean_gy_xhat = training ? static_cast<float>(sum_gy_xhat / count) : 0.0f;
     for_each_row_of(sh, c, [&](std::int64_t row) {
-      for (std::int64_t j = 0; j < sh.s; ++j) {
-        const float xhat = (x[row + j] - m) * is;
-        gx[row + j] = scale * (gy[row + j] - mean_gy - xhat * mean_gy_xhat);
-      }
+      grad_row(gy + row, x + row, relu_output ? relu_output + row : nullptr, sh.s, m, is, scale,
+               mean_gy, mean_gy_xhat, gx + row);
     });
   });
 }

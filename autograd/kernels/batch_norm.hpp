@@ -14,14 +14,25 @@ struct BatchNormShape {
 void batch_norm_stats(const float* x, const BatchNormShape& sh, float* mean, float* var);
 
 /// y = (x - mean[c]) * invstd[c] * weight[c] + bias[c]; weight / bias may be null (1 / 0).
+/// With relu set, y = max(that, 0).
 void batch_norm_apply(const float* x, const BatchNormShape& sh, const float* mean,
-                      const float* invstd, const float* weight, const float* bias, float* y);
+                      const float* invstd, const float* weight, const float* bias, bool relu,
+                      float* y);
+
+/// Training forward in one sweep per channel: the batch statistics (mean, biased var and
+/// invstd = 1/sqrt(var + eps)), then batch_norm_apply's y while the channel is still in cache
+/// (one read of x from memory instead of two).
+void batch_norm_train_forward(const float* x, const BatchNormShape& sh, float eps,
+                              const float* weight, const float* bias, bool relu, float* mean,
+                              float* var, float* invstd, float* y);
 
 /// Gradients given gy: gb = sum(gy), gw = sum(gy * xhat) per channel, and gx =
 /// weight*invstd*(gy - mean(gy) - xhat*mean(gy*xhat)) in training (the statistics depend on x)
 /// or weight*invstd*gy in eval. Any of gx, gw, gb may be null; weight may be null (1).
+/// relu_output, when given, is the output of a fused ReLU: gy counts only where it is > 0.
 void batch_norm_backward(const float* gy, const float* x, const BatchNormShape& sh,
                          const float* mean, const float* invstd, const float* weight,
-                         bool training, float* gx, float* gw, float* gb);
+                         bool training, const float* relu_output, float* gx, float* gw,
+                         float* gb);
 
 }  // namespace tg::kernels

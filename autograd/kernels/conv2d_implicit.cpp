@@ -67,10 +67,13 @@ void ImplicitConv::accumulate_weight_grad(const float* xb, const float* gyb, flo
   wide_gy_t_.resize(static_cast<std::size_t>(wide_ * cout_g), 0.0f);
   for (std::int64_t grp = 0; grp < g_.groups; ++grp) {
     const float* gy_g = gyb + grp * cout_g * p;
-    for (std::int64_t o = 0; o < cout_g; ++o)
-      for (std::int64_t i = 0; i < ho; ++i)
-        for (std::int64_t j = 0; j < wo; ++j)
-          wide_gy_t_[(i * padded_w_ + j) * cout_g + o] = gy_g[o * p + i * wo + j];
+    // Channels innermost: the writes run contiguously and the cout_g read streams stay in L1.
+    for (std::int64_t i = 0; i < ho; ++i)
+      for (std::int64_t j = 0; j < wo; ++j) {
+        float* dst = wide_gy_t_.data() + (i * padded_w_ + j) * cout_g;
+        const float* src = gy_g + i * wo + j;
+        for (std::int64_t o = 0; o < cout_g; ++o) dst[o] = src[o * p];
+      }
     shifted_rows(padded_.data(), g_, grp, padded_w_, padded_plane_, rows_);
     small_gemm(k, cout_g, wide_, {nullptr, 0, 1, rows_.data()}, {wide_gy_t_.data(), cout_g},
                gw_t + grp * k * cout_g, cout_g, true);

@@ -137,6 +137,31 @@ TEST_CASE("binary ops: gradcheck over broadcast shapes") {
     }
 }
 
+TEST_CASE("add_relu is relu(a + b) in one op: values, gradients, gradcheck, errors") {
+  Variable a(make({4}, {1, -2, 3, -4}), true), b(make({4}, {0.5f, 1, -5, 2}), true);
+  Variable y = add_relu(a, b);
+  tg::test::check_close(y.value(), make({4}, {1.5f, 0, 0, 0}));
+  sum(y * Variable(make({4}, {2, 3, 4, 5}))).backward();
+  tg::test::check_close(a.grad(), make({4}, {2, 0, 0, 0}));
+  tg::test::check_close(b.grad(), make({4}, {2, 0, 0, 0}));
+
+  // Against the unfused composition on random values, and the finite-difference check with
+  // a + b kept away from the kink (a's magnitude dominates b's).
+  Variable p(tg::test::away_from_zero({3, 4}, 1, 2, 90), true), q(tg::test::uniform({3, 4}, -0.5f, 0.5f, 91), true);
+  tg::test::check_close(add_relu(p, q).value(), relu(p + q).value());
+  const auto r = gradcheck([](const std::vector<Variable>& v) { return add_relu(v[0], v[1]); }, {p, q});
+  CHECK_MESSAGE(r.ok, r.message);
+  // Only one input wanting a gradient.
+  Variable frozen(make({4}, {1, 1, 1, 1}));
+  Variable c(make({4}, {-3, 1, -1, 2}), true);
+  sum(add_relu(frozen, c)).backward();
+  tg::test::check_close(c.grad(), make({4}, {0, 1, 0, 1}));
+
+  CHECK_THROWS_WITH_AS(add_relu(Variable(make({2}, {1, 2})), Variable(make({3}, {1, 2, 3}))),
+                       doctest::Contains("add_relu: expected two inputs of the same shape, got [2] and [3]"),
+                       tg::Error);
+}
+
 TEST_CASE("shapes that do not broadcast are a clear error") {
   Variable a(filled({2, 3}, 1.0f)), b(filled({4}, 1.0f));
   CHECK_THROWS_WITH_AS(a + b, doctest::Contains("add: expected shapes that broadcast, got [2, 3] and [4]"),

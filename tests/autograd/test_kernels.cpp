@@ -384,9 +384,10 @@ TEST_CASE("kernels batch norm matches the textbook formulas") {
     check_all_close(mean, rmean, 1e-6, "mean");
     check_all_close(var, rvar, 1e-6, "var");
     std::vector<float> y(nx), gx(nx), gw(c), gb(c);
-    kernels::batch_norm_apply(x.data(), sh, mean.data(), invstd.data(), w.data(), b.data(), y.data());
+    kernels::batch_norm_apply(x.data(), sh, mean.data(), invstd.data(), w.data(), b.data(), false,
+                              y.data());
     kernels::batch_norm_backward(gy.data(), x.data(), sh, mean.data(), invstd.data(), w.data(), true,
-                                 gx.data(), gw.data(), gb.data());
+                                 nullptr, gx.data(), gw.data(), gb.data());
     // Reference backward: dx = w*invstd/M * (M*gy - sum(gy) - xhat*sum(gy*xhat)).
     std::vector<double> ry(nx), rgx(nx), rgw(c, 0), rgb(c, 0);
     const double m = double(n * s);
@@ -410,9 +411,16 @@ TEST_CASE("kernels batch norm matches the textbook formulas") {
     check_all_close(gb, rgb, 1e-5, "bias grad");
     // Eval: the statistics are constants, dx = w * invstd * gy.
     kernels::batch_norm_backward(gy.data(), x.data(), sh, mean.data(), invstd.data(), w.data(), false,
-                                 gx.data(), nullptr, nullptr);
+                                 nullptr, gx.data(), nullptr, nullptr);
     for (std::size_t i = 0; i < nx; ++i) rgx[i] = w[i / s % c] * invstd[i / s % c] * gy[i];
     check_all_close(gx, rgx, 1e-6, "eval input grad");
+    // The one-sweep training forward gives the same statistics and output.
+    std::vector<float> mean2(c), var2(c), invstd2(c), y2(nx);
+    kernels::batch_norm_train_forward(x.data(), sh, 1e-5f, w.data(), b.data(), false, mean2.data(),
+                                      var2.data(), invstd2.data(), y2.data());
+    check_all_close(mean2, rmean, 1e-6, "one-sweep mean");
+    check_all_close(var2, rvar, 1e-6, "one-sweep var");
+    check_all_close(y2, ry, 1e-5, "one-sweep output");
   }
 }
 

@@ -1,5 +1,6 @@
 // batch_norm and dropout: hand-worked numbers, PyTorch-derived golden values (golden/), the
 // running statistics' update rule, finite-difference gradient checks, and the errors.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -97,6 +98,46 @@ TEST_CASE("batch_norm gradients pass the finite-difference check") {
                         v.size() > 1 ? v[1] : Variable(), v.size() > 2 ? v[2] : Variable(), training);
     };
     const GradcheckResult r = gradcheck(fn, inputs, {.eps = 1e-2, .atol = 2e-3, .rtol = 1e-2});
+    CHECK_MESSAGE(r.ok, r.message);
+  }
+}
+
+TEST_CASE("batch_norm_relu equals relu(batch_norm): values, running statistics, gradients") {
+  for (const bool training : {true, false}) {
+    CAPTURE(training);
+    const Tensor x0 = test::uniform({3, 4, 5, 5}, -2, 2, 60), gy = test::uniform({3, 4, 5, 5}, -1, 1, 61);
+    const Tensor w0 = test::uniform({4}, 0.5f, 1.5f, 62), b0 = test::uniform({4}, -0.5f, 0.5f, 63);
+    Tensor rm1 = test::uniform({4}, -0.5f, 0.5f, 64), rv1 = test::uniform({4}, 0.5f, 2, 65);
+    Tensor rm2 = rm1, rv2 = rv1;
+    Variable x1(x0, true), w1(w0, true), b1(b0, true), x2(x0, true), w2(w0, true), b2(b0, true);
+    Variable unfused = relu(batch_norm(x1, &rm1, &rv1, w1, b1, training, 0.1f));
+    Variable fused = batch_norm_relu(x2, &rm2, &rv2, w2, b2, training, 0.1f);
+    check_close(fused.value(), unfused.value(), 1e-6);
+    check_close(rm2, rm1, 0);
+    check_close(rv2, rv1, 0);
+    CHECK(std::count_if(fused.value().begin(), fused.value().end(), [](float v) { return v == 0; }) > 10);
+    sum(unfused * Variable(gy)).backward();
+    sum(fused * Variable(gy)).backward();
+    check_close(x2.grad(), x1.grad(), 1e-5);
+    check_close(w2.grad(), w1.grad(), 1e-5);
+    check_close(b2.grad(), b1.grad(), 1e-5);
+  }
+}
+
+TEST_CASE("batch_norm_relu gradients pass the finite-difference check") {
+  // |x| in [1, 2] with random signs keeps every normalised value (training: batch statistics;
+  // eval: running mean in [-0.5, 0.5]) well away from the ReLU's kink at 0.
+  for (const bool training : {true, false}) {
+    CAPTURE(training);
+    Variable x(test::away_from_zero({2, 2, 3, 3}, 1, 2, 70), true);
+    Variable w(test::uniform({2}, 0.5f, 1.0f, 71), true);
+    Variable b(Tensor{0.0f, 0.0f}, true);
+    const Tensor rm = test::uniform({2}, -0.5f, 0.5f, 72), rv = test::uniform({2}, 0.5f, 2, 73);
+    auto fn = [training, rm, rv](const std::vector<Variable>& v) {
+      Tensor m = rm, var = rv;
+      return batch_norm_relu(v[0], training ? nullptr : &m, training ? nullptr : &var, v[1], v[2], training);
+    };
+    const GradcheckResult r = gradcheck(fn, {x, w, b}, {.eps = 1e-3, .atol = 2e-3, .rtol = 1e-2});
     CHECK_MESSAGE(r.ok, r.message);
   }
 }

@@ -155,6 +155,20 @@ TEST_CASE("BatchNorm2d: batch statistics and running statistics with known numbe
       tg::Error);
 }
 
+TEST_CASE("BatchNorm2d::forward_relu is relu(forward), with the same running statistics") {
+  nn::BatchNorm2d plain(3), fused(3);
+  const Variable x(tg::randn(Shape{4, 3, 5, 5}));
+  for (int step = 0; step < 2; ++step) {
+    check_close(fused->forward_relu(x).value(), tg::relu(plain(x)).value());
+    check_close(fused->running_mean.value(), plain->running_mean.value(), 1e-7f);
+    check_close(fused->running_var.value(), plain->running_var.value(), 1e-7f);
+    CHECK(fused->num_batches_tracked.value()() == plain->num_batches_tracked.value()());
+  }
+  fused->eval();
+  plain->eval();
+  check_close(fused->forward_relu(x).value(), tg::relu(plain(x)).value());
+}
+
 TEST_CASE("BatchNorm: momentum None averages, no tracking uses batch statistics, 1d shapes") {
   nn::BatchNorm2d cumulative(1, {.momentum = std::nullopt});
   Variable x(Tensor{{{{1, 2}}}, {{{3, 4}}}});
