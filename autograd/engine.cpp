@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "autograd/error.hpp"
+#include "autograd/kernels/map.hpp"
 #include "autograd/variable.hpp"
 
 namespace tg {
@@ -39,11 +40,13 @@ std::vector<NodePtr> backward_order(const NodePtr& root) {
   return {post_order.rbegin(), post_order.rend()};
 }
 
+// Sums a second gradient into a node's (a residual block's input gets two), on all threads.
 void add_into(Tensor& acc, const Tensor& g) {
   float* a = acc.data();
   const float* b = g.data();
-  const std::size_t n = acc.size();
-  for (std::size_t i = 0; i < n; ++i) a[i] += b[i];
+  kernels::for_range(acc.size(), [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) a[i] += b[i];
+  });
 }
 
 void accumulate(std::optional<Tensor>& acc, Tensor g) {
@@ -116,7 +119,9 @@ void Variable::backward_from(const Tensor& grad_output, BackwardOptions options)
            "does not (shape ", shape_str(n.value.shape()), "): no input of its graph requires grad");
   TG_CHECK(grad_output.shape() == n.value.shape(), "backward: expected grad_output of shape ",
            shape_str(n.value.shape()), ", got ", shape_str(grad_output.shape()));
-  run_backward(node_, grad_output, options.retain_graph);
+  // The engine owns the gradients it passes on (rules may update them in place), so the
+  // caller's grad_output is copied, on all threads when it is large.
+  run_backward(node_, kernels::map(grad_output, [](float v) { return v; }), options.retain_graph);
 }
 
 }  // namespace tg
