@@ -161,8 +161,8 @@ void input_grad_by_col2im(const BackwardArgs& a, const ConvGeometry& g, std::int
 void weight_grad_gemm(const float* cols, std::int64_t ld, const float* gy_g, float* gw_t,
                       std::int64_t cout_g, std::int64_t k, std::int64_t p, std::vector<float>& gy_t) {
   if (cout_g >= min_small_gemm_channels) {
-    for (std::int64_t o = 0; o < cout_g; ++o)
-      for (std::int64_t i = 0; i < p; ++i) gy_t[i * cout_g + o] = gy_g[o * p + i];
+    for (std::int64_t i = 0; i < p; ++i)  // channels innermost: contiguous writes
+      for (std::int64_t o = 0; o < cout_g; ++o) gy_t[i * cout_g + o] = gy_g[o * p + i];
     small_gemm(k, cout_g, p, {cols, ld, 1}, {gy_t.data(), cout_g}, gw_t, cout_g, true);
     return;
   }
