@@ -112,10 +112,6 @@ void channel_affine(std::int64_t c, const float* mean, const float* invstd, cons
 
 }  // namespace
 
-void batch_norm_stats(const float* x, const BatchNormShape& sh, float* mean, float* var) {
-  for_channels(sh, [&](std::int64_t c) { channel_stats(x, sh, c, mean[c], var[c]); });
-}
-
 void batch_norm_apply(const float* x, const BatchNormShape& sh, const float* mean,
                       const float* invstd, const float* weight, const float* bias, bool relu,
                       float* y) {

@@ -10,18 +10,15 @@ struct BatchNormShape {
   std::int64_t per_channel() const { return n * s; }
 };
 
-/// Per-channel mean and biased variance (two passes, accumulated in double).
-void batch_norm_stats(const float* x, const BatchNormShape& sh, float* mean, float* var);
-
 /// y = (x - mean[c]) * invstd[c] * weight[c] + bias[c]; weight / bias may be null (1 / 0).
 /// With relu set, y = max(that, 0).
 void batch_norm_apply(const float* x, const BatchNormShape& sh, const float* mean,
                       const float* invstd, const float* weight, const float* bias, bool relu,
                       float* y);
 
-/// Training forward in one sweep per channel: the batch statistics (mean, biased var and
-/// invstd = 1/sqrt(var + eps)), then batch_norm_apply's y while the channel is still in cache
-/// (one read of x from memory instead of two).
+/// Training forward in one sweep per channel: the batch statistics (mean and biased variance
+/// in two passes, accumulated in double; invstd = 1/sqrt(var + eps)), then batch_norm_apply's
+/// y while the channel is still in cache (one read of x from memory instead of two).
 void batch_norm_train_forward(const float* x, const BatchNormShape& sh, float eps,
                               const float* weight, const float* bias, bool relu, float* mean,
                               float* var, float* invstd, float* y);
