@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "autograd/error.hpp"
 #include "autograd/kernels/map.hpp"
+#include "autograd/kernels/relu.hpp"
 
 namespace tg {
 
@@ -65,14 +67,37 @@ Tensor sum_to(Tensor grad, const Shape& shape) {
 
 // ---- binary ops with broadcasting ----
 
+namespace {
+
+// add_relu's rule: the gradient masked by the output once, then shared by both inputs.
+TensorList add_relu_backward(Tensor g, const BackwardCtx& ctx) {
+  kernels::update(g, ctx.output(), kernels::relu_grad);
+  Tensor ga, gb;
+  if (ctx.needs(0) && ctx.needs(1)) ga = g;
+  if (ctx.needs(1)) gb = std::move(g);
+  else ga = std::move(g);
+  return grad_list(std::move(ga), std::move(gb));
+}
+
+// relu(a + b) on a same-shape addition nobody else has seen: becomes add_relu in place.
+void absorb_relu_into_add(Node& node) {
+  kernels::apply(node.value, kernels::relu_value);
+  node.backward = add_relu_backward;
+  node.op = "add_relu";
+}
+
+}  // namespace
+
 Variable add(const Variable& a, const Variable& b) {
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), "add");
-  return record_op("add", broadcast_zip(a.value(), b.value(), shape, std::plus<>()), {a, b},
-                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor ga = ctx.needs(0) ? sum_to(g, ctx.input(0).shape()) : Tensor();
-                     Tensor gb = ctx.needs(1) ? sum_to(std::move(g), ctx.input(1).shape()) : Tensor();
-                     return grad_list(std::move(ga), std::move(gb));
-                   });
+  Variable y = record_op("add", broadcast_zip(a.value(), b.value(), shape, std::plus<>()), {a, b},
+                         [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                           Tensor ga = ctx.needs(0) ? sum_to(g, ctx.input(0).shape()) : Tensor();
+                           Tensor gb = ctx.needs(1) ? sum_to(std::move(g), ctx.input(1).shape()) : Tensor();
+                           return grad_list(std::move(ga), std::move(gb));
+                         });
+  if (a.shape() == b.shape()) y.node()->absorb_relu = absorb_relu_into_add;
+  return y;
 }
 
 Variable add_relu(const Variable& a, const Variable& b) {
@@ -80,16 +105,9 @@ Variable add_relu(const Variable& a, const Variable& b) {
            "add_relu: expected two inputs of the same shape, got ",
            a.defined() ? shape_str(a.shape()) : "undefined", " and ",
            b.defined() ? shape_str(b.shape()) : "undefined");
-  return record_op("add_relu", zip(a.value(), b.value(), [](float x, float y) { return std::max(x + y, 0.0f); }),
-                   {a, b}, [](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     kernels::update(g, ctx.output(), ctx.output(),
-                                     [](float gv, float out, float) { return out > 0.0f ? gv : 0.0f; });
-                     Tensor ga, gb;
-                     if (ctx.needs(0) && ctx.needs(1)) ga = g;
-                     if (ctx.needs(1)) gb = std::move(g);
-                     else ga = std::move(g);
-                     return grad_list(std::move(ga), std::move(gb));
-                   });
+  return record_op("add_relu",
+                   zip(a.value(), b.value(), [](float x, float y) { return kernels::relu_value(x + y); }),
+                   {a, b}, add_relu_backward);
 }
 
 Variable sub(const Variable& a, const Variable& b) {
@@ -238,9 +256,26 @@ Variable clamp(const Variable& x, float lo, float hi) {
                [lo, hi](float in, float) { return in >= lo && in <= hi ? 1.0f : 0.0f; });
 }
 
-Variable relu(const Variable& x) {
-  return unary("relu", x, [](float v) { return v > 0.0f ? v : 0.0f; },
-               [](float, float o) { return o > 0.0f ? 1.0f : 0.0f; });
+Variable relu(Variable x) {
+  TG_CHECK(x.defined(), "relu: expected a defined input, got an undefined one");
+  Node& node = *x.node();
+  // Only this call holds the node: no consumer saw its value, so it may change in place.
+  if (x.node().use_count() == 1) {
+    if (!node.requires_grad) {
+      kernels::apply(node.value, kernels::relu_value);
+      return x;
+    }
+    if (node.absorb_relu != nullptr && grad_enabled()) {
+      std::exchange(node.absorb_relu, nullptr)(node);
+      return x;
+    }
+  }
+  // The mask needs only the output: the backward reads two tensors, not three.
+  return record_op("relu", map(x.value(), kernels::relu_value), {x},
+                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     kernels::update(g, ctx.output(), kernels::relu_grad);
+                     return grad_list(std::move(g));
+                   });
 }
 
 Variable leaky_relu(const Variable& x, float negative_slope) {

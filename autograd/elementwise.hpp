@@ -38,8 +38,10 @@ Variable abs(const Variable& x);
 /// min(max(x, lo), hi); the gradient passes where lo <= x <= hi.
 Variable clamp(const Variable& x, float lo = -std::numeric_limits<float>::infinity(),
                float hi = std::numeric_limits<float>::infinity());
-/// max(x, 0); gradient 1 where x > 0.
-Variable relu(const Variable& x);
+/// max(x, 0), NaN passed through; gradient 1 where x > 0. Taken by value: given a temporary
+/// (`relu(bn(conv(x)))`, `relu(a + b)`), it holds the only handle and works in place, fusing
+/// into the batch norm or addition that made x when it can (the same values and gradients).
+Variable relu(Variable x);
 /// x where x > 0, slope * x elsewhere.
 Variable leaky_relu(const Variable& x, float negative_slope = 0.01f);
 /// 1 / (1 + e^-x)

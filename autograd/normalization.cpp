@@ -4,6 +4,8 @@
 
 #include "autograd/error.hpp"
 #include "autograd/kernels/batch_norm.hpp"
+#include "autograd/kernels/map.hpp"
+#include "autograd/kernels/relu.hpp"
 #include "autograd/random.hpp"
 
 namespace tg {
@@ -54,6 +56,38 @@ void update_running_stats(const Tensor& mean, const Tensor& var, std::int64_t co
   }
 }
 
+// batch_norm's backward rule, a named type so that a ReLU applied later can find it and turn
+// on its mask (absorb_relu_into_batch_norm).
+struct BatchNormBackward {
+  kernels::BatchNormShape sh;
+  Tensor mean, invstd;
+  bool training, has_weight, relu;
+
+  TensorList operator()(Tensor gy, const BackwardCtx& ctx) const {
+    const bool want_w = ctx.num_inputs() > 1 && ctx.needs(1);
+    const bool want_b = ctx.num_inputs() > 2 && ctx.needs(2);
+    Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
+    Tensor gw = want_w ? empty(ctx.input(1).shape()) : Tensor();
+    Tensor gb = want_b ? empty(ctx.input(2).shape()) : Tensor();
+    kernels::batch_norm_backward(gy.data(), ctx.input(0).data(), sh, mean.data(), invstd.data(),
+                                 has_weight ? ctx.input(1).data() : nullptr, training,
+                                 relu ? ctx.output().data() : nullptr,
+                                 ctx.needs(0) ? gx.data() : nullptr, want_w ? gw.data() : nullptr,
+                                 want_b ? gb.data() : nullptr);
+    return grad_list(std::move(gx), std::move(gw), std::move(gb));
+  }
+};
+
+// relu(batch_norm(x)) where nobody else saw the batch norm's output: batch_norm_relu in place.
+// The backward recomputes xhat from x, so overwriting the output loses nothing.
+void absorb_relu_into_batch_norm(Node& node) {
+  auto* rule = node.backward.target<BatchNormBackward>();
+  TG_ASSERT(rule != nullptr, "batch_norm's node lost its backward rule");
+  rule->relu = true;
+  kernels::apply(node.value, kernels::relu_value);
+  node.op = "batch_norm_relu";
+}
+
 // batch_norm, followed by a ReLU in the same passes over memory when relu is set.
 Variable batch_norm_op(const char* name, bool relu, const Variable& x, Tensor* running_mean,
                        Tensor* running_var, const Variable& weight, const Variable& bias,
@@ -78,21 +112,11 @@ Variable batch_norm_op(const char* name, bool relu, const Variable& x, Tensor* r
       invstd.data()[c] = 1.0f / std::sqrt(running_var->data()[c] + eps);
     kernels::batch_norm_apply(x.value().data(), sh, mean.data(), invstd.data(), w, b, relu, y.data());
   }
-  return record_op(
-      name, std::move(y), {x, weight, bias},
-      [sh, mean, invstd, training, has_weight, relu](Tensor gy, const BackwardCtx& ctx) -> TensorList {
-        const bool want_w = ctx.num_inputs() > 1 && ctx.needs(1);
-        const bool want_b = ctx.num_inputs() > 2 && ctx.needs(2);
-        Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
-        Tensor gw = want_w ? empty(ctx.input(1).shape()) : Tensor();
-        Tensor gb = want_b ? empty(ctx.input(2).shape()) : Tensor();
-        kernels::batch_norm_backward(gy.data(), ctx.input(0).data(), sh, mean.data(),
-                                     invstd.data(), has_weight ? ctx.input(1).data() : nullptr,
-                                     training, relu ? ctx.output().data() : nullptr,
-                                     ctx.needs(0) ? gx.data() : nullptr,
-                                     want_w ? gw.data() : nullptr, want_b ? gb.data() : nullptr);
-        return grad_list(std::move(gx), std::move(gw), std::move(gb));
-      });
+  Variable out = record_op(name, std::move(y), {x, weight, bias},
+                           BatchNormBackward{sh, std::move(mean), std::move(invstd), training,
+                                             has_weight, relu});
+  if (!relu) out.node()->absorb_relu = absorb_relu_into_batch_norm;
+  return out;
 }
 
 }  // namespace

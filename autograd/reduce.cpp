@@ -1,6 +1,8 @@
 // Reductions. A tensor reduced along `dim` is seen as [outer, n, inner] (row-major).
 #include "autograd/reduce.hpp"
 
+#include <cmath>
+
 #include <limits>
 
 #include "autograd/elementwise.hpp"
@@ -89,8 +91,9 @@ Variable max(const Variable& x) {
   const Tensor& v = x.value();
   TG_CHECK(v.size() > 0, "max: expected a non-empty tensor, got shape ", shape_str(v.shape()));
   std::size_t best = 0;
-  for (std::size_t i = 1; i < v.size(); ++i)
-    if (v.data()[i] > v.data()[best]) best = i;
+  // NaN wins, as in PyTorch: a NaN anywhere is the maximum.
+  for (std::size_t i = 1; i < v.size() && !std::isnan(v.data()[best]); ++i)
+    if (v.data()[i] > v.data()[best] || std::isnan(v.data()[i])) best = i;
   return record_op("max", filled(Shape{}, v.data()[best]), {x},
                    [best](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = filled(ctx.input(0).shape(), 0.0f);
@@ -100,7 +103,7 @@ Variable max(const Variable& x) {
 }
 
 namespace {
-// Index along the axis of the first maximum, for each (outer, inner).
+// Index along the axis of the first maximum (or first NaN, as PyTorch), for each (outer, inner).
 std::vector<std::size_t> argmax_along(const Tensor& x, const Axis& a) {
   std::vector<std::size_t> best(a.outer * a.inner, 0);
   const float* xs = x.data();
@@ -108,7 +111,8 @@ std::vector<std::size_t> argmax_along(const Tensor& x, const Axis& a) {
     for (std::size_t k = 1; k < a.n; ++k)
       for (std::size_t i = 0; i < a.inner; ++i) {
         std::size_t& b = best[o * a.inner + i];
-        if (xs[(o * a.n + k) * a.inner + i] > xs[(o * a.n + b) * a.inner + i]) b = k;
+        const float v = xs[(o * a.n + k) * a.inner + i], current = xs[(o * a.n + b) * a.inner + i];
+        if (v > current || (std::isnan(v) && !std::isnan(current))) b = k;
       }
   return best;
 }

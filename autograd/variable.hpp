@@ -62,6 +62,10 @@ struct Node {
   std::vector<NodePtr> inputs;
   BackwardFn backward;
   std::vector<GradHook> hooks;
+  // Set by an op that can apply a following ReLU to its own output in place and fold the mask
+  // into its backward rule (batch_norm, same-shape add). relu() calls it when it holds the only
+  // handle to this node, so user code gets the fused kernels without asking for them.
+  void (*absorb_relu)(Node&) = nullptr;
   // Engine bookkeeping for one backward pass.
   std::uint64_t visit_epoch = 0;
   std::optional<Tensor> pending;  // gradient gathered so far during one backward pass

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/kernels/relu.hpp"
 #include "autograd/threads.hpp"
 
 namespace tg::kernels {
@@ -42,14 +43,14 @@ float row_squared_deviation(const float* x, std::int64_t n, float m) {
 }
 
 // Sums of gy and gy * xhat over a row, xhat = (x - m) * is; gy counts only where the fused
-// ReLU's output is > 0 when relu_out is given.
+// ReLU lets it through (relu_grad) when relu_out is given.
 void row_grad_sums(const float* gy, const float* x, const float* relu_out, std::int64_t n,
                    float m, float is, double& sum_gy, double& sum_gy_xhat) {
   float a = 0.0f, b = 0.0f;
   if (relu_out) {
 #pragma omp simd reduction(+ : a, b)
     for (std::int64_t j = 0; j < n; ++j) {
-      const float g = relu_out[j] > 0.0f ? gy[j] : 0.0f;
+      const float g = relu_grad(gy[j], relu_out[j]);
       a += g;
       b += g * ((x[j] - m) * is);
     }
@@ -71,7 +72,7 @@ void grad_row(const float* gy, const float* x, const float* relu_out, std::int64
   if (relu_out) {
 #pragma omp simd
     for (std::int64_t j = 0; j < n; ++j) {
-      const float g = relu_out[j] > 0.0f ? gy[j] : 0.0f;
+      const float g = relu_grad(gy[j], relu_out[j]);
       gx[j] = scale * (g - mean_gy - (x[j] - m) * is * mean_gy_xhat);
     }
   } else {
@@ -83,7 +84,7 @@ void grad_row(const float* gy, const float* x, const float* relu_out, std::int64
 // y = x * scale + shift over a row, clamped at 0 for a fused ReLU.
 void apply_row(const float* x, std::int64_t n, float scale, float shift, bool relu, float* y) {
   if (relu)
-    for (std::int64_t j = 0; j < n; ++j) y[j] = std::max(x[j] * scale + shift, 0.0f);
+    for (std::int64_t j = 0; j < n; ++j) y[j] = relu_value(x[j] * scale + shift);
   else
     for (std::int64_t j = 0; j < n; ++j) y[j] = x[j] * scale + shift;
 }

@@ -72,6 +72,16 @@ void apply(Tensor& x, F f) {
   });
 }
 
+/// g[i] = f(g[i], x[i]) in place: a backward rule reusing the gradient it owns.
+template <class F>
+void update(Tensor& g, const Tensor& x, F f) {
+  float* gs = g.data();
+  const float* xs = x.data();
+  for_range(g.size(), [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) gs[i] = f(gs[i], xs[i]);
+  });
+}
+
 /// g[i] = f(g[i], x[i], y[i]) in place: a backward rule reusing the gradient it owns.
 template <class F>
 void update(Tensor& g, const Tensor& x, const Tensor& y, F f) {

@@ -1,6 +1,9 @@
 // Elementwise ops. Each case is described once, as data: the forward check against hand-worked
 // values and the finite-difference gradient check (on random, broadcast shapes) both read it.
+#include <cmath>
 #include <functional>
+#include <limits>
+#include <string>
 
 #include "test_util.hpp"
 
@@ -160,6 +163,53 @@ TEST_CASE("add_relu is relu(a + b) in one op: values, gradients, gradcheck, erro
   CHECK_THROWS_WITH_AS(add_relu(Variable(make({2}, {1, 2})), Variable(make({3}, {1, 2, 3}))),
                        doctest::Contains("add_relu: expected two inputs of the same shape, got [2] and [3]"),
                        tg::Error);
+}
+
+TEST_CASE("relu of a temporary same-shape sum fuses into add_relu; named or broadcast sums do not") {
+  const Tensor a0 = tg::test::uniform({4, 5}, -2, 2, 92), b0 = tg::test::uniform({4, 5}, -2, 2, 93);
+  const Tensor gy = tg::test::uniform({4, 5}, -1, 1, 94);
+  Variable a1(a0, true), b1(b0, true), a2(a0, true), b2(b0, true);
+  Variable sum1 = a1 + b1;
+  const Tensor sum_before = sum1.value();
+  Variable unfused = relu(sum1);
+  Variable fused = relu(a2 + b2);
+  CHECK(std::string(unfused.op_name()) == "relu");
+  CHECK(std::string(fused.op_name()) == "add_relu");
+  tg::test::check_close(sum1.value(), sum_before, 0);  // the named sum keeps its negatives
+  tg::test::check_close(fused.value(), unfused.value(), 0);
+  sum(unfused * Variable(gy)).backward();
+  sum(fused * Variable(gy)).backward();
+  tg::test::check_close(a2.grad(), a1.grad(), 0);
+  tg::test::check_close(b2.grad(), b1.grad(), 0);
+
+  // Broadcasting sums keep add's own rule (add_relu needs equal shapes).
+  Variable row(tg::test::uniform({5}, -1, 1, 95), true);
+  CHECK(std::string(relu(a1 + row).op_name()) == "relu");
+  // A temporary is fused once: a second relu is a relu of add_relu's output.
+  CHECK(std::string(relu(relu(a1 + b1)).op_name()) == "relu");
+  const auto r = gradcheck([](const std::vector<Variable>& v) { return relu(v[0] + v[1]); },
+                           {Variable(tg::test::away_from_zero({3, 4}, 1, 2, 96), true),
+                            Variable(tg::test::uniform({3, 4}, -0.5f, 0.5f, 97), true)});
+  CHECK_MESSAGE(r.ok, r.message);
+}
+
+TEST_CASE("relu propagates NaN as PyTorch does, fused or not") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Variable x(make({3}, {nan, -1, 2}), true);
+  Variable y = relu(x);
+  CHECK(std::isnan(y.value()(0)));
+  CHECK(y.value()(1) == 0.0f);
+  sum(y).backward();
+  // threshold_backward: the gradient passes where the output is NaN.
+  CHECK(x.grad()(0) == 1.0f);
+  CHECK(x.grad()(1) == 0.0f);
+  Variable a(make({3}, {nan, -1, 2}), true), b(make({3}, {0, 0, 0}), true);
+  Variable fused = relu(a + b), explicit_fused = add_relu(a, b);
+  CHECK(std::isnan(fused.value()(0)));
+  CHECK(std::isnan(explicit_fused.value()(0)));
+  sum(fused).backward();
+  CHECK(a.grad()(0) == 1.0f);
+  CHECK(b.grad()(0) == 1.0f);
 }
 
 TEST_CASE("shapes that do not broadcast are a clear error") {

@@ -110,7 +110,10 @@ TEST_CASE("batch_norm_relu equals relu(batch_norm): values, running statistics, 
     Tensor rm1 = test::uniform({4}, -0.5f, 0.5f, 64), rv1 = test::uniform({4}, 0.5f, 2, 65);
     Tensor rm2 = rm1, rv2 = rv1;
     Variable x1(x0, true), w1(w0, true), b1(b0, true), x2(x0, true), w2(w0, true), b2(b0, true);
-    Variable unfused = relu(batch_norm(x1, &rm1, &rv1, w1, b1, training, 0.1f));
+    // A named batch-norm output is not a temporary: relu leaves it alone and does not fuse.
+    Variable normalized = batch_norm(x1, &rm1, &rv1, w1, b1, training, 0.1f);
+    Variable unfused = relu(normalized);
+    REQUIRE(std::string(unfused.op_name()) == "relu");
     Variable fused = batch_norm_relu(x2, &rm2, &rv2, w2, b2, training, 0.1f);
     check_close(fused.value(), unfused.value(), 1e-6);
     check_close(rm2, rm1, 0);
@@ -122,6 +125,49 @@ TEST_CASE("batch_norm_relu equals relu(batch_norm): values, running statistics, 
     check_close(w2.grad(), w1.grad(), 1e-5);
     check_close(b2.grad(), b1.grad(), 1e-5);
   }
+}
+
+TEST_CASE("relu of a temporary batch_norm fuses into batch_norm_relu: same values and gradients") {
+  for (const bool training : {true, false}) {
+    CAPTURE(training);
+    const Tensor x0 = test::uniform({3, 4, 5, 5}, -2, 2, 80), gy = test::uniform({3, 4, 5, 5}, -1, 1, 81);
+    const Tensor w0 = test::uniform({4}, 0.5f, 1.5f, 82), b0 = test::uniform({4}, -0.5f, 0.5f, 83);
+    Tensor rm1 = test::uniform({4}, -0.5f, 0.5f, 84), rv1 = test::uniform({4}, 0.5f, 2, 85);
+    Tensor rm2 = rm1, rv2 = rv1;
+    Variable x1(x0, true), w1(w0, true), b1(b0, true), x2(x0, true), w2(w0, true), b2(b0, true);
+    Variable normalized = batch_norm(x1, &rm1, &rv1, w1, b1, training, 0.1f);
+    Variable unfused = relu(normalized);
+    Variable fused = relu(batch_norm(x2, &rm2, &rv2, w2, b2, training, 0.1f));
+    CHECK(std::string(fused.op_name()) == "batch_norm_relu");
+    CHECK(std::count_if(normalized.value().begin(), normalized.value().end(), [](float v) { return v < 0; }) > 10);
+    check_close(fused.value(), unfused.value(), 0);
+    check_close(rv2, rv1, 0);
+    sum(unfused * Variable(gy)).backward();
+    sum(fused * Variable(gy)).backward();
+    check_close(x2.grad(), x1.grad(), 0);
+    check_close(w2.grad(), w1.grad(), 0);
+    check_close(b2.grad(), b1.grad(), 0);
+  }
+  // Without a graph (no grad, or no input wanting one) the temporary is clamped in place.
+  NoGradGuard no_grad;
+  Tensor rm = test::uniform({4}, -0.5f, 0.5f, 86), rv = test::uniform({4}, 0.5f, 2, 87);
+  const Tensor x0 = test::uniform({2, 4, 3, 3}, -2, 2, 88);
+  Variable plain = batch_norm(Variable(x0), &rm, &rv, Variable(), Variable(), false);
+  Variable expected = relu(plain);
+  check_close(relu(batch_norm(Variable(x0), &rm, &rv, Variable(), Variable(), false)).value(), expected.value(), 0);
+  CHECK(std::count_if(plain.value().begin(), plain.value().end(), [](float v) { return v < 0; }) > 5);
+}
+
+TEST_CASE("fused batch_norm_relu gradients pass the finite-difference check") {
+  Variable x(test::away_from_zero({2, 2, 3, 3}, 1, 2, 90), true);
+  Variable w(test::uniform({2}, 0.5f, 1.0f, 91), true);
+  Variable b(Tensor{0.0f, 0.0f}, true);
+  auto fn = [](const std::vector<Variable>& v) {
+    return relu(batch_norm(v[0], nullptr, nullptr, v[1], v[2], true));
+  };
+  CHECK(std::string(fn({x, w, b}).op_name()) == "batch_norm_relu");
+  const GradcheckResult r = gradcheck(fn, {x, w, b}, {.eps = 1e-3, .atol = 2e-3, .rtol = 1e-2});
+  CHECK_MESSAGE(r.ok, r.message);
 }
 
 TEST_CASE("batch_norm_relu gradients pass the finite-difference check") {
