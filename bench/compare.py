@@ -39,7 +39,8 @@ TUNING_NAMES = ("LD_LIBRARY_PATH", "LD_PRELOAD")
 LIBTORCH_BLAS = {
     "openmp": ("OpenBLAS's OpenMP build (LD_LIBRARY_PATH), OMP_NUM_THREADS = T",
                lambda t: {"LD_LIBRARY_PATH": OPENMP_BLAS_DIR, "OMP_NUM_THREADS": str(t)}),
-    "blas1": ("the system's libblas.so.3 with one BLAS thread, OMP_NUM_THREADS = T",
+    "blas1": ("the system's libblas.so.3, OPENBLAS_NUM_THREADS = 1 (one BLAS thread with the pthread build; "
+              "the OpenMP build follows OMP_NUM_THREADS = T regardless)",
               lambda t: {"OMP_NUM_THREADS": str(t), "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}),
     "system": ("the system's libblas.so.3 as installed, OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T "
                "(oversubscribes with the pthread OpenBLAS; the old default)",

@@ -26,7 +26,7 @@ ours=$build/bench/tapegrad_bench
 
 # libtorch_bench: from the main build once bench/CMakeLists.txt includes bench/libtorch, else
 # as a project of its own.
-if cmake --build "$build" --target help | grep -q '\blibtorch_bench\b'; then
+if cmake --build "$build" --target help | grep '\blibtorch_bench\b' >/dev/null; then
   cmake --build "$build" --target libtorch_bench -j"$jobs"
   theirs=$build/bench/libtorch/libtorch_bench
 else
