@@ -33,9 +33,9 @@ TUNING_PREFIXES = ("OMP_", "GOMP_", "KMP_", "OPENBLAS_", "GOTO", "MKL_")
 TUNING_NAMES = ("LD_LIBRARY_PATH", "LD_PRELOAD")
 
 # LibTorch's BLAS configurations. LibTorch runs its own ops on T OpenMP threads; the pthread
-# OpenBLAS that `libtorch-dev` makes the system's libblas.so.3 starts T threads of its own on top
-# (2 + 2 on 2 cores: its conv 16->16 took 63 ms instead of 14). The OpenMP build shares LibTorch's
-# OpenMP threads (and runs single-threaded inside LibTorch's parallel regions).
+# OpenBLAS that `libtorch-dev` can make the system's libblas.so.3 starts T threads of its own on
+# top (2 + 2 on 2 cores: issue 11 saw LibTorch's conv 16->16 take 63 ms there instead of 14). The
+# OpenMP build shares LibTorch's OpenMP threads (single-threaded inside its parallel regions).
 LIBTORCH_BLAS = {
     "openmp": ("OpenBLAS's OpenMP build (LD_LIBRARY_PATH), OMP_NUM_THREADS = T",
                lambda t: {"LD_LIBRARY_PATH": OPENMP_BLAS_DIR, "OMP_NUM_THREADS": str(t)}),
@@ -46,10 +46,11 @@ LIBTORCH_BLAS = {
                "(oversubscribes with the pthread OpenBLAS; the old default)",
                lambda t: {"OMP_NUM_THREADS": str(t), "OPENBLAS_NUM_THREADS": str(t), "MKL_NUM_THREADS": str(t)}),
 }
-# openmp is LibTorch's fastest, measured 2026-11-30 (T = 2, median ms, machine loaded: +-15%):
-# SimpleCNN openmp 6.9, blas1 6.2-6.8, system-pthread 10.8; MLP 2.8, 2.8-4.5, 10.6 (its linear
-# layers' GEMMs run outside LibTorch's parallel regions, where the OpenMP build still uses T
-# threads and the single-threaded BLAS one); convs and ResNet-20 steps equal within the noise.
+# openmp is LibTorch's fastest, measured 2026-11-30 at T = 2 (LibTorch alone, median ms of 2
+# rounds, machine loaded: +-15%): SimpleCNN step openmp 6.9, pthread build with 1 BLAS thread 6.2,
+# pthread build with T BLAS threads 10.8; MLP step 2.8, 4.5, 10.6 (its linear layers' GEMMs run
+# outside LibTorch's parallel regions, where the OpenMP build still uses T threads); the W1 convs
+# and the ResNet-20 steps equal within the noise.
 LIBTORCH_BLAS_DEFAULT = "openmp"
 
 
