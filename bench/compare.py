@@ -3,11 +3,13 @@
 
 Usually called by bench/run.sh (which builds both programs first). Each workload runs in its own
 process (so that peak RSS is per workload), ours then theirs, alternating, at each thread count,
-with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = T and --threads T.
+both with --threads T. tapegrad runs with no thread or BLAS environment variable at all (those
+inherited from the shell are removed: it must be fast without any); LibTorch, the anchor, runs in
+its best configuration (--libtorch-blas, below) and the table says which BLAS each side loaded.
 
   python3 bench/compare.py --ours PATH --theirs PATH [--threads 2 1] [--rounds N] [--quick]
                            [--workloads w1_conv_16_16_32,w4,...] [--out results.md]
-                           [--libtorch-blas default|openmp]
+                           [--libtorch-blas openmp|blas1|system]
 
 Prints the table (stdout) and writes it as Markdown to --out and every raw JSON line to
 --out with .jsonl. Ratio = LibTorch time / tapegrad time per call (> 1: tapegrad is faster).
@@ -22,8 +24,34 @@ import statistics
 import subprocess
 import sys
 
-QUICK = ["w1_conv_16_16_32", "w2_relu", "w3_simple_cnn", "w4_resnet20_b64", "w6_chain_mul_add", "w7_mlp"]
+QUICK = ["w1_conv_16_16_32", "w2_relu", "w3_simple_cnn", "w4_resnet20_b64", "w4u_resnet20_user_b64",
+         "w6_chain_mul_add", "w7_mlp"]
 OPENMP_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+# Variables that steer threads or pick the BLAS: removed from both processes' environments, then
+# set for LibTorch's only, as its configuration says.
+TUNING_PREFIXES = ("OMP_", "GOMP_", "KMP_", "OPENBLAS_", "GOTO", "MKL_")
+TUNING_NAMES = ("LD_LIBRARY_PATH", "LD_PRELOAD")
+
+# LibTorch's BLAS configurations. LibTorch runs its own ops on T OpenMP threads; the pthread
+# OpenBLAS that `libtorch-dev` can make the system's libblas.so.3 starts T threads of its own on
+# top (2 + 2 on 2 cores: issue 11 saw LibTorch's conv 16->16 take 63 ms there instead of 14). The
+# OpenMP build shares LibTorch's OpenMP threads (single-threaded inside its parallel regions).
+LIBTORCH_BLAS = {
+    "openmp": ("OpenBLAS's OpenMP build (LD_LIBRARY_PATH), OMP_NUM_THREADS = T",
+               lambda t: {"LD_LIBRARY_PATH": OPENMP_BLAS_DIR, "OMP_NUM_THREADS": str(t)}),
+    "blas1": ("the system's libblas.so.3, OPENBLAS_NUM_THREADS = 1 (one BLAS thread with the pthread build; "
+              "the OpenMP build follows OMP_NUM_THREADS = T regardless)",
+              lambda t: {"OMP_NUM_THREADS": str(t), "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}),
+    "system": ("the system's libblas.so.3 as installed, OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T "
+               "(oversubscribes with the pthread OpenBLAS; the old default)",
+               lambda t: {"OMP_NUM_THREADS": str(t), "OPENBLAS_NUM_THREADS": str(t), "MKL_NUM_THREADS": str(t)}),
+}
+# openmp is LibTorch's fastest, measured 2026-11-30 at T = 2 (LibTorch alone, median ms of 2
+# rounds, machine loaded: +-15%): SimpleCNN step openmp 6.9, pthread build with 1 BLAS thread 6.2,
+# pthread build with T BLAS threads 10.8; MLP step 2.8, 4.5, 10.6 (its linear layers' GEMMs run
+# outside LibTorch's parallel regions, where the OpenMP build still uses T threads); the W1 convs
+# and the ResNet-20 steps equal within the noise.
+LIBTORCH_BLAS_DEFAULT = "openmp"
 
 
 def parse_args():
@@ -36,9 +64,9 @@ def parse_args():
     p.add_argument("--quick", action="store_true", help="one workload per W, T = 2 only")
     p.add_argument("--timeout", type=float, default=900, help="seconds per process")
     p.add_argument("--out", default="results.md")
-    p.add_argument("--libtorch-blas", choices=["default", "openmp"], default="default",
-                   help="openmp: run LibTorch on OpenBLAS's OpenMP build (LD_LIBRARY_PATH) instead of "
-                        "the system's libblas.so.3 alternative")
+    p.add_argument("--libtorch-blas", choices=["default"] + list(LIBTORCH_BLAS), default="default",
+                   help="LibTorch's BLAS: " + "; ".join(f"{k}: {v[0]}" for k, v in LIBTORCH_BLAS.items()) +
+                        f"; default: {LIBTORCH_BLAS_DEFAULT} (the fastest for LibTorch, measured)")
     return p.parse_args()
 
 
@@ -57,9 +85,12 @@ def select(all_names, spec):
     return chosen
 
 
+def clean_env():
+    return {k: v for k, v in os.environ.items() if not k.startswith(TUNING_PREFIXES) and k not in TUNING_NAMES}
+
+
 def run_one(program, workload, threads, timeout, extra_env):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), **extra_env)
+    env = dict(clean_env(), **extra_env)
     cmd = [program, "--threads", str(threads), "--workload", workload]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -151,10 +182,12 @@ def text_table(rows):
 
 def markdown(rows, meta, errors):
     out = [f"Measured {meta['date']} on {meta['machine']} ({meta['kernel']}); "
-           f"tapegrad {meta['commit']}, LibTorch 1.13 (Debian libtorch-dev, BLAS: {meta['blas']}).",
+           f"tapegrad {meta['commit']}, LibTorch 1.13 (Debian libtorch-dev), {meta['libtorch_blas']}.",
            f"Load average before {meta['load_before']}, after {meta['load_after']}"
            f"{' (machine busy: figures are noisy)' if meta['busy'] else ''}. Rounds per workload: {meta['rounds']}.",
-           "",
+           "", "As read inside each process (BLAS files mapped, OpenBLAS's report, threads, environment):", ""]
+    out += [f"- {line}" for line in meta["configs"]]
+    out += ["",
            "| " + " | ".join(HEADER) + " |",
            "|" + "|".join("---:" if i not in (1, 6) else ":---" for i in range(len(HEADER))) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -167,6 +200,20 @@ def markdown(rows, meta, errors):
     if errors:
         out += ["", "Failures:"] + [f"- {e}" for e in errors]
     return "\n".join(out) + "\n"
+
+
+def configurations(raw):
+    """One line per side and thread count: the BLAS each process loaded, its threads, its
+    environment (as the programs report them; several lines if workloads differed)."""
+    lines = []
+    for r in raw:
+        if "error" in r or "blas" not in r:
+            continue
+        side = "tapegrad" if r.get("side") == "tapegrad" else "LibTorch"
+        line = f"{side}, T={r['threads']}: BLAS {r['blas']}; {r['threading']}; env: {r['env']}"
+        if line not in lines:
+            lines.append(line)
+    return lines
 
 
 def git_commit(program):
@@ -182,16 +229,18 @@ def main():
     args = parse_args()
     names = select(list_workloads(args.ours), ",".join(QUICK) if args.quick else args.workloads)
     thread_counts = [2] if args.quick else args.threads
-    theirs_env = {}
-    if args.libtorch_blas == "openmp":
-        theirs_env["LD_LIBRARY_PATH"] = OPENMP_BLAS_DIR + ":" + os.environ.get("LD_LIBRARY_PATH", "")
+    blas = LIBTORCH_BLAS_DEFAULT if args.libtorch_blas == "default" else args.libtorch_blas
+    if blas == "openmp" and not os.path.isdir(OPENMP_BLAS_DIR):
+        sys.exit(f"compare.py: {OPENMP_BLAS_DIR} is missing (apt-get install libopenblas0-openmp), "
+                 "or pass --libtorch-blas blas1")
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     raw, results = [], {}
     for threads in thread_counts:
         for name in names:
             rounds = {"ours": [], "theirs": []}
             for _ in range(args.rounds):
-                for side, program, env in (("ours", args.ours, {}), ("theirs", args.theirs, theirs_env)):
+                for side, program, env in (("ours", args.ours, {}),
+                                           ("theirs", args.theirs, LIBTORCH_BLAS[blas][1](threads))):
                     r = run_one(program, name, threads, args.timeout, env)
                     r.setdefault("workload", name)
                     r.setdefault("threads", threads)
@@ -205,13 +254,15 @@ def main():
     loads = os.getloadavg()
     meta = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(),
             "kernel": platform.platform(), "commit": git_commit(args.ours), "rounds": args.rounds,
-            "blas": "OpenBLAS OpenMP build via LD_LIBRARY_PATH" if args.libtorch_blas == "openmp"
-            else "system libblas.so.3 alternative",
+            "libtorch_blas": f"--libtorch-blas {blas}: {LIBTORCH_BLAS[blas][0]}", "configs": configurations(raw),
             "load_before": load_before, "load_after": " ".join(f"{x:.2f}" for x in loads),
             "busy": max(float(load_before.split()[0]), loads[0]) > 2}
     rows, errors = rows_of(results), errors_of(results)
     print(f"\n{meta['machine']}; load average before {meta['load_before']}, after {meta['load_after']}"
           f"{'  (BUSY: figures are noise)' if meta['busy'] else ''}")
+    print(f"LibTorch configuration {meta['libtorch_blas']}. As read inside each process:")
+    for line in meta["configs"]:
+        print("  " + line)
     print(text_table(rows))
     for e in errors:
         print("FAILED:", e)

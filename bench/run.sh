@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark, tapegrad against LibTorch, in one command:
 #   bash bench/run.sh [--quick] [--threads 2 1] [--rounds N] [--workloads w1,w4_resnet20_b64]
-#                     [--libtorch-blas default|openmp]
+#                     [--libtorch-blas openmp|blas1|system]
 # Installs libtorch-dev if missing (scripts/deps.sh), builds tapegrad_bench and libtorch_bench in
 # Release (folder: $TAPEGRAD_BENCH_BUILD, default build-bench), then runs every workload in its
 # own process, tapegrad then LibTorch, at T = 2 and T = 1 threads, and prints one table (also
 # written as Markdown to <build>/results.md, raw JSON lines to <build>/results.jsonl).
+# tapegrad runs without any thread or BLAS environment variable; LibTorch in its fastest
+# configuration by default (its own OpenMP threads only: OpenBLAS's OpenMP build, not the
+# pthread build that libtorch-dev makes the system's libblas.so.3), and the table's header says
+# which BLAS each process loaded and with how many threads.
 # Options after the script name go to bench/compare.py (see its --help).
 set -euo pipefail
 
@@ -22,7 +26,7 @@ ours=$build/bench/tapegrad_bench
 
 # libtorch_bench: from the main build once bench/CMakeLists.txt includes bench/libtorch, else
 # as a project of its own.
-if cmake --build "$build" --target help | grep -q '\blibtorch_bench\b'; then
+if cmake --build "$build" --target help | grep '\blibtorch_bench\b' >/dev/null; then
   cmake --build "$build" --target libtorch_bench -j"$jobs"
   theirs=$build/bench/libtorch/libtorch_bench
 else

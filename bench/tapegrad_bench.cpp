@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <string>
 
 #include "autograd/autograd.hpp"
 #include "bench/workloads.hpp"
@@ -88,6 +89,61 @@ struct ResNet20 : tg::nn::Module {
   }
 };
 
+// ResNet-20 as a user ports it from PyTorch, blocks as in API.md ("A residual block"): plain
+// layers, tg::relu and operator+, no fused call. The library's blocks are fast; this measures
+// the speed users get with their own (issue 11).
+struct UserBlock : tg::nn::Module {
+  tg::nn::Conv2d conv1, conv2;
+  tg::nn::BatchNorm2d bn1, bn2;
+  tg::nn::Sequential shortcut;  // empty: identity; else 1x1 conv + BN
+
+  UserBlock(std::int64_t in, std::int64_t out, std::int64_t stride)
+      : conv1(in, out, 3, {.stride = stride, .padding = 1, .bias = false}),
+        conv2(out, out, 3, {.padding = 1, .bias = false}),
+        bn1(out),
+        bn2(out) {
+    if (stride != 1 || in != out) {
+      shortcut->push_back(tg::nn::Conv2d(in, out, 1, {.stride = stride, .bias = false}));
+      shortcut->push_back(tg::nn::BatchNorm2d(out));
+    }
+    register_module("conv1", conv1);
+    register_module("bn1", bn1);
+    register_module("conv2", conv2);
+    register_module("bn2", bn2);
+    register_module("shortcut", shortcut);
+  }
+  Variable forward(const Variable& x) {
+    auto out = tg::relu(bn1(conv1(x)));
+    out = bn2(conv2(out));
+    return tg::relu(out + shortcut(x));
+  }
+};
+
+struct UserResNet20 : tg::nn::Module {
+  tg::nn::Conv2d conv1{3, 16, 3, {.padding = 1, .bias = false}};
+  tg::nn::BatchNorm2d bn1{16};
+  tg::nn::Sequential layer1 = stage(16, 16, 1), layer2 = stage(16, 32, 2), layer3 = stage(32, 64, 2);
+  tg::nn::Linear fc{64, 10};
+
+  UserResNet20() {
+    register_module("conv1", conv1);
+    register_module("bn1", bn1);
+    register_module("layer1", layer1);
+    register_module("layer2", layer2);
+    register_module("layer3", layer3);
+    register_module("fc", fc);
+  }
+  static tg::nn::Sequential stage(std::int64_t in, std::int64_t out, std::int64_t stride) {
+    return tg::nn::Sequential(UserBlock(in, out, stride), UserBlock(out, out, 1), UserBlock(out, out, 1));
+  }
+  Variable forward(const Variable& x) {
+    auto out = tg::relu(bn1(conv1(x)));
+    out = layer3(layer2(layer1(out)));
+    out = tg::adaptive_avg_pool2d(out, {1, 1});
+    return fc(out.flatten(1));
+  }
+};
+
 struct Mlp : tg::nn::Module {
   tg::nn::Linear fc1{784, 256};
   tg::nn::Linear fc2{256, 10};
@@ -140,11 +196,17 @@ Result run_train(Model& model, const tg::Shape& input_shape, tg::optim::SGDOptio
   });
 }
 
-ResNet20 resnet20() {
-  ResNet20 model;
+// A ResNet-20 (library blocks or user-written), its parameter count checked against LibTorch's.
+template <class Model>
+void check_resnet20(const Model& model) {
   const auto params = static_cast<std::int64_t>(model.num_parameters());
   TG_CHECK(params == tg::bench::kResNet20Params, "ResNet-20: expected ", tg::bench::kResNet20Params,
            " parameters, got ", params);
+}
+
+ResNet20 resnet20() {
+  ResNet20 model;
+  check_resnet20(model);
   return model;
 }
 
@@ -183,6 +245,11 @@ Result run(const Workload& w) {
       ResNet20 model = resnet20();
       return run_train(model, {b, 3, 32, 32}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
     }
+    case Kind::ResNetUserTrain: {
+      UserResNet20 model;
+      check_resnet20(model);
+      return run_train(model, {b, 3, 32, 32}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
+    }
     case Kind::ResNetEval: return run_resnet_eval(w);
     case Kind::ChainMulAdd: return run_chain(false);
     case Kind::ChainTanh: return run_chain(true);
@@ -205,8 +272,10 @@ int main(int argc, char** argv) {
     }
     tg::set_num_threads(args.threads);
     tg::manual_seed(0);
+    const std::string threading = "tg::set_num_threads(" + std::to_string(args.threads) + "): " +
+                                  std::to_string(tg::get_num_threads()) + " OpenMP threads";
     for (const Workload& w : tg::bench::select(args.workload))
-      tg::bench::print_result("tapegrad", w, tg::get_num_threads(), run(w));
+      tg::bench::print_result("tapegrad", w, tg::get_num_threads(), run(w), threading);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tapegrad_bench: %s\n", e.what());
     return 1;

@@ -2,17 +2,20 @@
 // The workloads of the side-by-side benchmark (issue "Faster than LibTorch on a CPU"), described
 // once as data and shared by tapegrad_bench and libtorch_bench, with what both programs need
 // around them: the command line (--threads T --workload NAME|all --list), resident-memory
-// readings, and one JSON line per result. No tapegrad or LibTorch dependency: header only.
+// readings, what BLAS and thread settings the process runs with, and one JSON line per result.
+// No tapegrad or LibTorch dependency: header only.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <dlfcn.h>
 #include <sys/resource.h>
 
 #include "bench/bench_util.hpp"
@@ -20,7 +23,9 @@
 namespace tg::bench {
 
 /// What a workload does; each program implements every kind with its own API.
-enum class Kind { Conv, MaxPool, Relu, SimpleCnn, ResNetTrain, ResNetEval, ChainMulAdd, ChainTanh, Mlp };
+/// ResNetTrain uses the library's residual block (tapegrad: tg::nn::BasicBlock, fused BN + ReLU);
+/// ResNetUserTrain the block a user writes from API.md (plain layers, relu, operator+).
+enum class Kind { Conv, MaxPool, Relu, SimpleCnn, ResNetTrain, ResNetUserTrain, ResNetEval, ChainMulAdd, ChainTanh, Mlp };
 
 /// One conv2d case: x [n, cin, hw, hw], weight [cout, cin, k, k], bias [cout].
 struct ConvShape {
@@ -40,7 +45,7 @@ struct Workload {
 inline constexpr int kChainOps = 1000;
 /// W2: the input of max_pool2d and relu.
 inline constexpr std::int64_t kPoolShape[4] = {64, 16, 32, 32};
-/// W4: parameters of the CIFAR ResNet-20 with projection shortcuts, asserted on both sides.
+/// W4, W4u: parameters of the CIFAR ResNet-20 with projection shortcuts, asserted on both sides.
 inline constexpr std::int64_t kResNet20Params = 272474;
 
 /// Every workload, in the order of the issue (W1..W7).
@@ -56,6 +61,8 @@ inline const std::vector<Workload>& workloads() {
       {"w3_simple_cnn", Kind::SimpleCnn, 64, {}, "SimpleCNN train step N64 (SGD lr .01 m .9)"},
       {"w4_resnet20_b64", Kind::ResNetTrain, 64, {}, "ResNet-20 train step N64 (SGD .1 m .9 wd 5e-4)"},
       {"w4_resnet20_b128", Kind::ResNetTrain, 128, {}, "ResNet-20 train step N128 (SGD .1 m .9 wd 5e-4)"},
+      {"w4u_resnet20_user_b64", Kind::ResNetUserTrain, 64, {}, "user-written ResNet-20 (API.md blocks) train step N64"},
+      {"w4u_resnet20_user_b128", Kind::ResNetUserTrain, 128, {}, "user-written ResNet-20 (API.md blocks) train step N128"},
       {"w5_resnet20_eval_b256", Kind::ResNetEval, 256, {}, "ResNet-20 eval, no grad, N256"},
       {"w6_chain_mul_add", Kind::ChainMulAdd, 0, {}, "1000 ops x*1.0001, x+0.0001 on [16], fwd+bwd"},
       {"w6_chain_tanh", Kind::ChainTanh, 0, {}, "1000 tanh on [16], fwd+bwd"},
@@ -139,11 +146,12 @@ inline Args parse_args(int argc, char** argv) {
   return args;
 }
 
-/// The workloads a command line selects: one by name, every one for "all", or a W prefix ("w1").
+/// The workloads a command line selects: one by name, every one for "all", or a W prefix ("w1",
+/// "w4u").
 inline std::vector<Workload> select(const std::string& name) {
   std::vector<Workload> out;
   for (const Workload& w : workloads())
-    if (name == "all" || name == w.name || (name.size() == 2 && std::string(w.name).rfind(name + "_", 0) == 0))
+    if (name == "all" || name == w.name || std::string(w.name).rfind(name + "_", 0) == 0)
       out.push_back(w);
   if (out.empty()) throw std::invalid_argument("no workload named " + name + " (see --list)");
   return out;
@@ -175,15 +183,73 @@ Result measure(Fn&& fn) {
   return r;
 }
 
-/// One JSON line: side, workload, threads, times (ms), throughput, memory.
-inline void print_result(const char* side, const Workload& w, int threads, const Result& r) {
+/// The BLAS this process runs on, read from inside it (a comparison must say what each side
+/// used, not what the system's alternatives say): the BLAS/LAPACK files mapped into memory, and
+/// OpenBLAS's own report (its kernels' core, its threading build, its threads) when loaded.
+inline std::string blas_info() {
+  std::ifstream maps("/proc/self/maps");
+  std::set<std::string> seen;
+  std::string line, out;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const std::string file = path.substr(path.rfind('/') + 1);
+    const bool blas = file.find("blas") != std::string::npos || file.find("lapack") != std::string::npos ||
+                      file.find("mkl") != std::string::npos || file.find("blis") != std::string::npos;
+    if (blas && seen.insert(path).second) out += (out.empty() ? "" : " + ") + path;
+  }
+  if (out.empty()) out = "no BLAS library mapped";
+  // Looked up at run time, so that neither program links OpenBLAS for this.
+  using Name = char* (*)();
+  using Count = int (*)();
+  const auto corename = reinterpret_cast<Name>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const auto parallel = reinterpret_cast<Count>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  const auto threads = reinterpret_cast<Count>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (corename && parallel && threads) {
+    static const char* const builds[] = {"sequential", "pthreads", "OpenMP"};
+    const int p = parallel();
+    out += std::string("; OpenBLAS core ") + corename() + ", " + (p >= 0 && p <= 2 ? builds[p] : "unknown") +
+           " build, " + std::to_string(threads()) + " BLAS thread(s)";
+  }
+  return out;
+}
+
+/// The environment variables set in this process that steer threads or which BLAS is loaded
+/// ("none" when there are none): the driver sets them for LibTorch only.
+inline std::string tuning_env() {
+  static const char* const names[] = {"OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
+                                      "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "GOTO_NUM_THREADS",
+                                      "MKL_NUM_THREADS", "LD_LIBRARY_PATH", "LD_PRELOAD"};
+  std::string out;
+  for (const char* name : names)
+    if (const char* value = std::getenv(name)) out += (out.empty() ? "" : " ") + std::string(name) + "=" + value;
+  return out.empty() ? "none" : out;
+}
+
+/// `s` as a JSON string body (paths and settings: only quotes and backslashes need escaping).
+inline std::string json_escape(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+/// One JSON line: side, workload, threads, times (ms), throughput, memory, and the configuration
+/// it ran with (`threading`: the program's own thread settings; BLAS and environment read here).
+inline void print_result(const char* side, const Workload& w, int threads, const Result& r,
+                         const std::string& threading) {
   const auto [tput, unit] = throughput(w, r.median_s);
   std::printf(
       "{\"side\": \"%s\", \"workload\": \"%s\", \"threads\": %d, \"median_ms\": %.6g, "
       "\"min_ms\": %.6g, \"throughput\": %.6g, \"unit\": \"%s\", \"baseline_rss_mb\": %.1f, "
-      "\"peak_rss_mb\": %.1f, \"peak_since_baseline\": %s}\n",
+      "\"peak_rss_mb\": %.1f, \"peak_since_baseline\": %s, \"blas\": \"%s\", \"threading\": \"%s\", "
+      "\"env\": \"%s\"}\n",
       side, w.name, threads, r.median_s * 1e3, r.min_s * 1e3, tput, unit, r.baseline_rss_mb,
-      r.peak_rss_mb, r.peak_reset ? "true" : "false");
+      r.peak_rss_mb, r.peak_reset ? "true" : "false", json_escape(blas_info()).c_str(),
+      json_escape(threading).c_str(), json_escape(tuning_env()).c_str());
   std::fflush(stdout);
 }
 

@@ -48,7 +48,9 @@ nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
 }
 
 // torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), the shortcut
-// a 1x1 conv + BN when the shape changes.
+// a 1x1 conv + BN when the shape changes. Written as a user writes it (LibTorch has no library
+// block), so it serves both W4 (against tapegrad's library BasicBlock) and W4u (against
+// tapegrad's user-written block of API.md): on this side the two workloads are the same model.
 struct BasicBlockImpl : nn::Module {
   nn::Conv2d conv1, conv2;
   nn::BatchNorm2d bn1, bn2;
@@ -192,7 +194,8 @@ Result run(const Workload& w) {
       SimpleCNN model;
       return run_train(model, {b, 3, 32, 32}, torch::optim::SGDOptions(0.01).momentum(0.9));
     }
-    case Kind::ResNetTrain: {
+    case Kind::ResNetTrain:
+    case Kind::ResNetUserTrain: {
       ResNet20 model = resnet20();
       return run_train(model, {b, 3, 32, 32},
                        torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4));
@@ -220,8 +223,11 @@ int main(int argc, char** argv) {
     torch::set_num_threads(args.threads);
     torch::set_num_interop_threads(1);
     torch::manual_seed(0);
+    const std::string threading = "torch::set_num_threads(" + std::to_string(args.threads) + "): " +
+                                  std::to_string(torch::get_num_threads()) + " intra-op, " +
+                                  std::to_string(torch::get_num_interop_threads()) + " inter-op";
     for (const Workload& w : tg::bench::select(args.workload))
-      tg::bench::print_result("libtorch", w, torch::get_num_threads(), run(w));
+      tg::bench::print_result("libtorch", w, torch::get_num_threads(), run(w), threading);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "libtorch_bench: %s\n", e.what());
     return 1;
