@@ -8,6 +8,7 @@
 namespace tg::nn {
 
 Variable ReLUImpl::forward(const Variable& x) { return relu(x); }
+Variable ReLUImpl::forward_owned(Variable x) { return relu(std::move(x)); }
 
 Variable LeakyReLUImpl::forward(const Variable& x) {
   return leaky_relu(x, static_cast<float>(negative_slope));

@@ -8,6 +8,8 @@ namespace tg::nn {
 class ReLUImpl : public Layer {
  public:
   Variable forward(const Variable& x) override;
+  /// In place when x is a temporary nobody else holds (fused into the op that made it).
+  Variable forward_owned(Variable x) override;
   std::string name() const override { return "ReLU"; }
 };
 

@@ -339,4 +339,12 @@ Variable Layer::operator()(const Variable& x) {
   return y;
 }
 
+Variable Layer::operator()(Variable&& x) {
+  if (!detail::call_log()) return forward_owned(std::move(x));
+  const Shape in = x.shape();
+  Variable y = forward_owned(std::move(x));
+  detail::note_call(*this, in, y.shape(), multiply_adds(in, y.shape()));
+  return y;
+}
+
 }  // namespace tg::nn

@@ -155,8 +155,14 @@ class Module : public std::enable_shared_from_this<Module> {
 class Layer : public Module {
  public:
   virtual Variable forward(const Variable& x) = 0;
+  /// forward(x) for a caller that hands over its handle to x (a temporary, or Sequential
+  /// passing one step's output to the next): a layer that can then work in place (ReLU)
+  /// overrides it.
+  virtual Variable forward_owned(Variable x) { return forward(x); }
   /// forward(x), reported to a running summary().
   Variable operator()(const Variable& x);
+  /// forward_owned(x), reported to a running summary(): `relu_layer(bn(conv(x)))`.
+  Variable operator()(Variable&& x);
   /// Multiply-adds of one call with these input/output shapes (0 where not counted).
   virtual std::uint64_t multiply_adds(const Shape& /*in*/, const Shape& /*out*/) const { return 0; }
 };
@@ -185,6 +191,7 @@ class ModuleHolder {
   /// The Impl (so a holder passes where a Module& is expected: save(model.fc1, path)).
   operator Impl&() const { return get(); }
   Variable operator()(const Variable& x) const { return get()(x); }
+  Variable operator()(Variable&& x) const { return get()(std::move(x)); }
   Variable forward(const Variable& x) const { return get()(x); }
 
  protected:

@@ -11,15 +11,18 @@
 
 namespace tg::nn {
 
-/// A callable Variable(const Variable&) (a lambda, tg::relu) as a module without parameters.
+/// A callable Variable(const Variable&) or Variable(Variable) (a lambda, tg::relu) as a module
+/// without parameters.
 class FunctionalImpl : public Layer {
  public:
-  explicit FunctionalImpl(std::function<Variable(const Variable&)> fn) : fn_(std::move(fn)) {}
+  explicit FunctionalImpl(std::function<Variable(Variable)> fn) : fn_(std::move(fn)) {}
   Variable forward(const Variable& x) override { return fn_(x); }
+  /// Hands x on: tg::relu given a temporary works in place.
+  Variable forward_owned(Variable x) override { return fn_(std::move(x)); }
   std::string name() const override { return "Functional"; }
 
  private:
-  std::function<Variable(const Variable&)> fn_;
+  std::function<Variable(Variable)> fn_;
 };
 
 namespace detail {
@@ -56,7 +59,8 @@ class SequentialImpl : public Layer {
   std::string name() const override { return "Sequential"; }
 
  private:
-  using Call = std::function<Variable(const Variable&)>;
+  // Takes its input by value: each step's output is handed to the next (see forward).
+  using Call = std::function<Variable(Variable)>;
   struct Step {
     std::shared_ptr<Module> module;
     Call call;
@@ -115,7 +119,7 @@ void SequentialImpl::push_back(const std::string& name, M&& module) {
     TG_CHECK(module != nullptr, "Sequential::push_back: expected a module, got null");
     std::shared_ptr<U> p = module;
     if constexpr (std::is_base_of_v<Layer, U>) {
-      append(name, p, [p](const Variable& x) { return (*p)(x); });
+      append(name, p, [p](Variable x) { return (*p)(std::move(x)); });
     } else {
       append(name, p, [p](const Variable& x) {
         Variable y = p->forward(x);
@@ -130,9 +134,9 @@ void SequentialImpl::push_back(const std::string& name, M&& module) {
     push_back(name,
               std::make_shared<FunctionalImpl>([p](const Variable& x) { return p->forward(x); }));
   } else {
-    static_assert(std::is_invocable_r_v<Variable, T&, const Variable&>,
+    static_assert(std::is_invocable_r_v<Variable, T&, Variable>,
                   "Sequential::push_back: expected a module or a callable Variable(Variable)");
-    push_back(name, std::make_shared<FunctionalImpl>(Call(std::forward<M>(module))));
+    push_back(name, std::make_shared<FunctionalImpl>(std::forward<M>(module)));
   }
 }
 

@@ -2,12 +2,14 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <string>
 
 #include "nn/nn.hpp"
 
 namespace {
 
 using tg::Shape;
+using tg::Tensor;
 using tg::Variable;
 namespace nn = tg::nn;
 
@@ -216,4 +218,41 @@ TEST_CASE("Sequential accepts holders, shared modules, user modules and callable
   nn::Sequential named;
   named.push_back("features", nn::Linear(4, 3));
   CHECK(named->named_parameters()[0].first == "features.weight");
+}
+
+TEST_CASE("Sequential hands each output to the next step: Conv-BN-ReLU fuses, its input is untouched") {
+  tg::manual_seed(4);
+  nn::Sequential block(nn::Conv2d(2, 3, 3, {.padding = 1, .bias = false}), nn::BatchNorm2d(3), nn::ReLU());
+  nn::Sequential functional(nn::Conv2d(2, 3, 3, {.padding = 1, .bias = false}), nn::BatchNorm2d(3));
+  functional.push_back(tg::relu);
+  auto x = tg::randn(Shape{2, 2, 4, 4}, true);
+  const Tensor x_before = x.value();
+  Variable y = block(x);
+  CHECK(std::string(y.op_name()) == "batch_norm_relu");
+  CHECK(std::string(functional(x).op_name()) == "batch_norm_relu");
+  CHECK(x.value() == x_before);
+
+  // The same values and gradients as the layers called one by one on named outputs.
+  auto& conv = block->at<nn::Conv2dImpl>(0);
+  auto& bn = block->at<nn::BatchNormImpl>(1);
+  Variable z = conv.forward(x);
+  Variable normalized = bn.forward(z);
+  Variable expected = tg::relu(normalized);
+  CHECK(std::string(expected.op_name()) == "relu");
+  CHECK(y.value() == expected.value());
+  tg::sum(y * y).backward();
+  const Tensor fused_grad = x.grad();
+  x.zero_grad();
+  tg::sum(expected * expected).backward();
+  CHECK(x.grad() == fused_grad);
+
+  // A ReLU layer alone never changes the caller's variable.
+  nn::Sequential relu_only(nn::ReLU{});
+  auto v = tg::randn(Shape{3, 4});
+  const Tensor v_before = v.value();
+  relu_only(v);
+  nn::ReLU relu_layer{};
+  relu_layer(v);
+  CHECK(v.value() == v_before);
+  CHECK(std::string(relu_layer(bn.forward(z)).op_name()) == "batch_norm_relu");
 }
