@@ -4,6 +4,8 @@ find_package(xsimd REQUIRED)
 find_package(xtensor REQUIRED)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(ZLIB REQUIRED)
+find_package(PNG REQUIRED)    # image decoding (libpng-dev)
+find_package(JPEG REQUIRED)   # image decoding (libjpeg62-turbo-dev)
 find_package(nlohmann_json 3 REQUIRED)
 
 # OpenBLAS's OpenMP build: inside our own parallel regions it sees omp_in_parallel() and runs

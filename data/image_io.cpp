@@ -9,28 +9,16 @@
 #include <vector>
 
 #include "autograd/error.hpp"
+#include "data/image_decode.hpp"
 
-// stb is not hardened against hostile files: only the three formats we need, no stdio (we read
-// and write the bytes ourselves), the pixel budget checked with stbi_info_from_memory before
-// decoding (stb's own cap stays at its default so that our message, not "unknown image type",
-// reports a hostile header), and every function static to this file.
+// stb_image_write encodes the files we write (our own tensors, never hostile input); decoding
+// is in image_png.cpp, image_jpeg.cpp and image_bmp.cpp.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wtype-limits"
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_BMP
-#define STBI_NO_STDIO
-#define STBI_NO_LINEAR
-#define STBI_NO_HDR
-#include <stb/stb_image.h>
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
 #define STBI_WRITE_NO_STDIO
@@ -56,18 +44,33 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path) {
   return bytes;
 }
 
-struct StbFree {
-  void operator()(stbi_uc* p) const { stbi_image_free(p); }
-};
+// stb_image's luma, so that RGB files read as grey give the values they always gave.
+std::uint8_t luma(const std::uint8_t* rgb) {
+  return static_cast<std::uint8_t>((rgb[0] * 77 + rgb[1] * 150 + rgb[2] * 29) >> 8);
+}
 
-// [H, W, C] bytes -> [C, H, W] floats in [0, 1].
-Tensor planar_from_interleaved(const stbi_uc* px, std::size_t h, std::size_t w, std::size_t c) {
-  Tensor image = empty({c, h, w});
-  float* out = image.data();
-  const std::size_t plane = h * w;
-  for (std::size_t p = 0; p < plane; ++p)
-    for (std::size_t k = 0; k < c; ++k) out[k * plane + p] = px[p * c + k] * (1.0f / 255.0f);
-  return image;
+// Stored pixels (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) -> [want, H, W] floats in [0, 1],
+// converting channels as stb_image does: grey replicated, alpha dropped or set opaque.
+Tensor to_tensor(const detail::DecodedImage& image, int want) {
+  const std::size_t plane = std::size_t(image.width) * std::size_t(image.height);
+  const std::size_t c = std::size_t(image.channels), k_out = std::size_t(want);
+  const bool colour = c >= 3, alpha = c == 2 || c == 4;
+  Tensor out = empty({k_out, std::size_t(image.height), std::size_t(image.width)});
+  float* dst = out.data();
+  const std::uint8_t* src = image.pixels.get();
+  constexpr float scale = 1.0f / 255.0f;
+  for (std::size_t p = 0; p < plane; ++p) {
+    const std::uint8_t* px = src + p * c;
+    const std::uint8_t grey = colour ? luma(px) : px[0];
+    for (std::size_t k = 0; k < k_out; ++k) {
+      std::uint8_t v;
+      if (k == 3) v = alpha ? px[c - 1] : 255;
+      else if (k_out == 1) v = grey;
+      else v = colour ? px[k] : px[0];
+      dst[k * plane + p] = v * scale;
+    }
+  }
+  return out;
 }
 
 void check_finite(const Tensor& t, const char* who) {
@@ -162,33 +165,32 @@ void encode_and_write(const std::filesystem::path& path, const Tensor& image,
 }  // namespace
 
 Tensor decode_image(const std::uint8_t* bytes, std::size_t size, int channels,
-                    const std::string& name) {
+                    const std::string& name, std::int64_t max_pixels) {
   TG_CHECK(channels == 0 || channels == 1 || channels == 3 || channels == 4,
            "read_image: expected channels 0, 1, 3 or 4, got ", channels);
+  TG_CHECK(max_pixels >= 1, "read_image: expected max_pixels >= 1, got ", max_pixels);
   TG_CHECK(size > 0 && size <= INT_MAX, "read_image: expected 1 to ", INT_MAX, " bytes, got ", size,
            " in ", name);
-  int w = 0, h = 0, stored = 0;
-  const int len = static_cast<int>(size);
-  TG_CHECK(stbi_info_from_memory(bytes, len, &w, &h, &stored) == 1, "read_image: ", name,
-           " is not a PNG, JPEG or BMP image, or is corrupt (stb_image: ", stbi_failure_reason(),
-           ")");
-  TG_CHECK(w >= 1 && h >= 1 && w <= kMaxImageSide && h <= kMaxImageSide &&
-               std::int64_t{w} * h <= kMaxImagePixels,
-           "read_image: expected an image of at most ", kMaxImageSide, "x", kMaxImageSide,
-           " pixels, got ", w, "x", h, " in the header of ", name);
-  const int want = channels != 0 ? channels : (stored <= 2 ? 1 : 3);
-  int w2 = 0, h2 = 0, c2 = 0;
-  std::unique_ptr<stbi_uc, StbFree> px(stbi_load_from_memory(bytes, len, &w2, &h2, &c2, want));
-  TG_CHECK(px != nullptr, "read_image: cannot decode ", name,
-           " (stb_image: ", stbi_failure_reason(), ")");
-  TG_CHECK(w2 == w && h2 == h, "read_image: ", name, " decoded to ", w2, "x", h2,
-           " pixels, but its header says ", w, "x", h);
-  return planar_from_interleaved(px.get(), std::size_t(h), std::size_t(w), std::size_t(want));
+  const detail::DecodeRequest in{bytes, size, name, max_pixels};
+  detail::DecodedImage image;
+  if (detail::is_png(bytes, size)) {
+    image = detail::decode_png(in);
+  } else if (detail::is_jpeg(bytes, size)) {
+    image = detail::decode_jpeg(in);
+  } else if (detail::is_bmp(bytes, size)) {
+    image = detail::decode_bmp(in);
+  } else {
+    throw Error(::tg::detail::concat("read_image: ", name,
+                                     " is not a PNG, JPEG or BMP image (its first bytes are none "
+                                     "of their signatures)"));
+  }
+  const int want = channels != 0 ? channels : (image.channels <= 2 ? 1 : 3);
+  return to_tensor(image, want);
 }
 
-Tensor read_image(const std::filesystem::path& path, int channels) {
+Tensor read_image(const std::filesystem::path& path, int channels, std::int64_t max_pixels) {
   const auto bytes = read_bytes(path);
-  return decode_image(bytes.data(), bytes.size(), channels, path.string());
+  return decode_image(bytes.data(), bytes.size(), channels, path.string(), max_pixels);
 }
 
 void write_image(const std::filesystem::path& path, const Tensor& image,
@@ -236,5 +238,25 @@ void save_grid(const std::filesystem::path& path, const Tensor& images, std::int
                std::int64_t padding, bool normalize) {
   write_png(path, make_grid(images, nrow, padding, normalize), {});
 }
+
+namespace detail {
+
+void check_pixel_budget(const DecodeRequest& in, std::int64_t width, std::int64_t height) {
+  TG_CHECK(width >= 1 && height >= 1, "read_image: ", in.name, " claims ", width, "x", height,
+           " pixels: expected at least 1x1 (the file is corrupt)");
+  TG_CHECK(width <= in.max_pixels && height <= in.max_pixels / width, "read_image: ", in.name,
+           " claims ", width, "x", height, " = ", width * height,
+           " pixels, more than max_pixels = ", in.max_pixels,
+           " (a guard against decompression bombs, Pillow's MAX_IMAGE_PIXELS); if you trust the "
+           "file, raise max_pixels (read_image's argument or ImageFolderOptions::max_pixels)");
+}
+
+std::unique_ptr<std::uint8_t[]> allocate_pixels(std::int64_t width, std::int64_t height,
+                                                int channels) {
+  return std::unique_ptr<std::uint8_t[]>(
+      new std::uint8_t[std::size_t(width) * std::size_t(height) * std::size_t(channels)]);
+}
+
+}  // namespace detail
 
 }  // namespace tg::data

@@ -1,24 +1,30 @@
 #pragma once
-// Image files in and out: PNG/JPEG/BMP decoding (stb_image, with a pixel budget checked before
-// decoding) and PNG/JPEG/BMP writing of tensors and image grids (stb_image_write).
+// Image files in and out: PNG/JPEG/BMP decoding (libpng, libjpeg-turbo, and stb_image for BMP
+// behind a header check), with a pixel budget checked from the header before decoding, and
+// PNG/JPEG/BMP writing of tensors and image grids (stb_image_write).
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "autograd/tensor.hpp"
 
 namespace tg::data {
 
-/// Largest side and pixel count a decoder accepts (a hostile header must not allocate gigabytes).
-inline constexpr int kMaxImageSide = 8192;
-inline constexpr std::int64_t kMaxImagePixels = std::int64_t{64} << 20;
+/// Default pixel budget of the readers: Pillow's MAX_IMAGE_PIXELS, 1 GiB / 4 bytes / 3 channels
+/// (an RGB image of floats fits in 1 GiB), so that a few hundred hostile bytes claiming
+/// 100000x100000 pixels cannot make the reader allocate tens of gigabytes.
+inline constexpr std::int64_t kDefaultMaxImagePixels = 89'478'485;
 
 /// Decodes PNG/JPEG/BMP bytes to [C, H, W] floats in [0, 1]. channels: 1 (grey), 3 (RGB),
 /// 4 (RGBA) or 0 (as stored: 1 for grey files, else 3). `name` is used in messages.
+/// Throws tg::Error, before decoding, when the header claims more than max_pixels pixels, and
+/// for a corrupt or truncated file (never a partly black image).
 Tensor decode_image(const std::uint8_t* bytes, std::size_t size, int channels,
-                    const std::string& name);
+                    const std::string& name, std::int64_t max_pixels = kDefaultMaxImagePixels);
 /// Reads and decodes an image file (see decode_image).
-Tensor read_image(const std::filesystem::path& path, int channels = 0);
+Tensor read_image(const std::filesystem::path& path, int channels = 0,
+                  std::int64_t max_pixels = kDefaultMaxImagePixels);
 
 /// How write_image turns values into bytes.
 struct ImageWriteOptions {
