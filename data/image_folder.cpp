@@ -1,6 +1,7 @@
 #include "data/image_folder.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "autograd/error.hpp"
 #include "data/byte_reader.hpp"
@@ -28,15 +29,41 @@ std::vector<std::filesystem::path> sorted_folders(const std::filesystem::path& r
   return out;
 }
 
-// Sorted image files anywhere below dir (torchvision walks a class folder recursively).
+// Sorted entries of one folder (directory_iterator has no order).
+std::vector<std::filesystem::directory_entry> sorted_entries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  TG_CHECK(!ec, "ImageFolder: cannot list ", dir.string(), " (", ec.message(), ")");
+  std::vector<std::filesystem::directory_entry> out;
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    TG_CHECK(!ec, "ImageFolder: cannot list ", dir.string(), " (", ec.message(), ")");
+    out.push_back(*it);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Sorted image files anywhere below dir (torchvision walks a class folder recursively and
+// follows directory symlinks). Each real folder is entered once, however many links lead to it,
+// so a link to a parent (`ln -s . again`) neither repeats images nor loops forever.
 std::vector<std::filesystem::path> sorted_images(const std::filesystem::path& dir,
                                                  const std::vector<std::string>& extensions) {
   std::vector<std::filesystem::path> out;
-  const auto walk = std::filesystem::directory_options::follow_directory_symlink;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, walk)) {
+  std::set<std::filesystem::path> visited;  // canonical folders already walked
+  std::vector<std::filesystem::path> pending{dir};
+  while (!pending.empty()) {
+    const auto folder = std::move(pending.back());
+    pending.pop_back();
     std::error_code ec;
-    if (entry.is_regular_file(ec) && has_extension(entry.path(), extensions))
-      out.push_back(entry.path());
+    const auto real = std::filesystem::canonical(folder, ec);
+    if (ec || !visited.insert(real).second) continue;  // dangling link, or walked already
+    const auto entries = sorted_entries(folder);
+    // Pushed in reverse so that sub-folders are walked in sorted order (the first link wins).
+    for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+      if (e->is_directory(ec)) pending.push_back(e->path());
+      else if (e->is_regular_file(ec) && has_extension(e->path(), extensions))
+        out.push_back(e->path());
+    }
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -45,9 +72,10 @@ std::vector<std::filesystem::path> sorted_images(const std::filesystem::path& di
 }  // namespace
 
 ImageFolder::ImageFolder(const std::filesystem::path& root, ImageFolderOptions options)
-    : channels_(options.channels) {
+    : channels_(options.channels), max_pixels_(options.max_pixels) {
   TG_CHECK(channels_ == 1 || channels_ == 3 || channels_ == 4,
            "ImageFolder: expected channels 1, 3 or 4, got ", channels_);
+  TG_CHECK(max_pixels_ >= 1, "ImageFolder: expected max_pixels >= 1, got ", max_pixels_);
   for (auto& ext : options.extensions)
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char ch) { return std::tolower(ch); });
@@ -71,7 +99,7 @@ ImageFolder::ImageFolder(const std::filesystem::path& root, ImageFolderOptions o
 
 Example ImageFolder::get(std::size_t index) const {
   detail::check_index("ImageFolder", index, samples_.size());
-  return {read_image(samples_[index].path, channels_), samples_[index].label};
+  return {read_image(samples_[index].path, channels_, max_pixels_), samples_[index].label};
 }
 
 const std::filesystem::path& ImageFolder::path(std::size_t index) const {

@@ -66,3 +66,41 @@ TEST_CASE("ImageFolder errors: missing root, empty class, corrupt file") {
   CHECK_THROWS_WITH_AS(tg::data::ImageFolder(root, {.channels = 2}),
                        doctest::Contains("expected channels 1, 3 or 4, got 2"), tg::Error);
 }
+
+TEST_CASE("issue 12.5: directory symlinks are followed once, a cycle neither repeats nor hangs") {
+  const auto root = temp_dir("folder_links");
+  namespace fs = std::filesystem;
+  fs::create_directories(root / "cat" / "sub");
+  fs::create_directories(root / "shared");
+  tg::data::write_image(root / "cat" / "a.png", constant_image(1, 2, 2, 0.5f));
+  tg::data::write_image(root / "cat" / "sub" / "b.png", constant_image(1, 2, 2, 0.5f));
+  tg::data::write_image(root / "shared" / "c.png", constant_image(1, 2, 2, 0.5f));
+  fs::create_directory_symlink(".", root / "cat" / "again");          // a cycle
+  fs::create_directory_symlink("..", root / "cat" / "sub" / "up");    // a second one
+  fs::create_directory_symlink("../shared", root / "cat" / "link1");  // two links to one folder
+  fs::create_directory_symlink("../shared", root / "cat" / "link2");
+  fs::create_directory_symlink("missing", root / "cat" / "dangling");
+
+  const tg::data::ImageFolder folder(root);
+  REQUIRE(folder.classes() == std::vector<std::string>{"cat", "shared"});
+  REQUIRE(folder.size() == 4);  // cat: a, sub/b, link1/c (once); shared: c
+  CHECK(folder.path(0) == root / "cat" / "a.png");
+  CHECK(folder.path(1) == root / "cat" / "link1" / "c.png");
+  CHECK(folder.path(2) == root / "cat" / "sub" / "b.png");
+  CHECK(folder.path(3) == root / "shared" / "c.png");
+  CHECK(folder.get(2).label == 0);
+}
+
+TEST_CASE("ImageFolderOptions::max_pixels reaches the decoder") {
+  const auto root = temp_dir("folder_budget");
+  std::filesystem::create_directories(root / "big");
+  tg::data::write_image(root / "big" / "x.png", constant_image(3, 4, 5, 0.5f));
+  const tg::data::ImageFolder folder(root, {.max_pixels = 19});
+  CHECK_THROWS_WITH_AS(folder.get(0),
+                       doctest::Contains("claims 5x4 = 20 pixels, more than max_pixels = 19"),
+                       tg::Error);
+  CHECK(tg::data::ImageFolder(root, {.max_pixels = 20}).get(0).image.shape() ==
+        tg::Shape{3, 4, 5});
+  CHECK_THROWS_WITH_AS(tg::data::ImageFolder(root, {.max_pixels = 0}),
+                       doctest::Contains("expected max_pixels >= 1, got 0"), tg::Error);
+}
