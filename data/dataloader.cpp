@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 #include <numeric>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -18,6 +19,8 @@
 namespace tg::data {
 
 namespace detail {
+
+std::function<void(int)> worker_start_hook;
 
 // One epoch: its sample order, and (with workers) the threads filling a ring of `capacity`
 // slots, batch b going to slot b % capacity, so that batches come out in order. A worker only
@@ -84,7 +87,22 @@ EpochRun::EpochRun(std::shared_ptr<const Dataset> dataset, const DataLoaderOptio
   if (options_.num_workers == 0 || num_batches_ == 0) return;
   slots_.resize(std::size_t(options_.num_workers) * std::size_t(options_.prefetch_factor));
   workers_.reserve(std::size_t(options_.num_workers));
-  for (int w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (int w = 0; w < options_.num_workers; ++w) {
+      if (worker_start_hook) worker_start_hook(w);
+      workers_.emplace_back([this] { worker_loop(); });
+    }
+  } catch (const std::system_error& e) {
+    // The destructor does not run for a constructor that throws, and destroying a joinable
+    // std::thread calls std::terminate: join the workers that did start first.
+    const std::size_t started = workers_.size();
+    stop();
+    throw Error(::tg::detail::concat(
+        "DataLoader: could not start worker thread ", started + 1, " of ", options_.num_workers,
+        " (", e.what(), "); the system refused a thread (a per-user process limit, ulimit -u, a "
+        "container's pids limit, or an address-space limit): use fewer num_workers, or 0 to "
+        "prepare batches in the calling thread"));
+  }
 }
 
 Batch EpochRun::make_batch(std::size_t b) const {

@@ -4,6 +4,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <type_traits>
@@ -32,12 +33,16 @@ struct DataLoaderOptions {
 
 namespace detail {
 class EpochRun;
-}
+/// Test seam: when set, called with the worker's number before each worker thread starts; it
+/// may throw std::system_error as std::thread does when the system refuses a thread.
+extern std::function<void(int)> worker_start_hook;
+}  // namespace detail
 
 /// Iterates batches: `for (const auto& batch : loader)` runs one epoch; each loop starts the
 /// next epoch (set_epoch to resume). Sample i of epoch e is transformed with the generator
 /// Generator::derive(seed, e, i), so batches are identical for any num_workers. An exception
-/// thrown while preparing a batch is rethrown, as it is, when the loop reaches that batch.
+/// thrown while preparing a batch is rethrown, as it is, when the loop reaches that batch. If the
+/// system refuses a worker thread, begin() joins those that started and throws tg::Error.
 class DataLoader {
  public:
   /// Reads `dataset`, which must outlive the loader; `transform` is applied to every image.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "data/data.hpp"
@@ -187,4 +188,30 @@ TEST_CASE("leaving an epoch early or destroying the loader joins the workers") {
     (void)*second;
   }
   CHECK(thread_count() == before);
+}
+
+TEST_CASE("issue 12.6: a worker thread the system refuses is a tg::Error, not std::terminate") {
+  const CountingDataset ds(12);
+  DataLoader loader(ds, {.batch_size = 4, .num_workers = 3});
+  std::atomic<int> asked{0};
+  // As std::thread throws when pthread_create fails (EAGAIN: pids or address-space limit).
+  tg::data::detail::worker_start_hook = [&](int worker) {
+    ++asked;
+    if (worker == 2)
+      throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
+  };
+  CHECK_THROWS_WITH_AS(loader.begin(),
+                       doctest::Contains("DataLoader: could not start worker thread 3 of 3 ("),
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(loader.begin(), doctest::Contains("use fewer num_workers, or 0"), tg::Error);
+  tg::data::detail::worker_start_hook = nullptr;
+  CHECK(asked == 6);
+  // The two workers that started were joined (else ~thread would have aborted the process), and
+  // the loader still works once threads can be created.
+  std::size_t batches = 0;
+  for (const auto& batch : loader) {
+    CHECK(batch.labels(0) == std::int64_t((batches * 4) % 7));
+    ++batches;
+  }
+  CHECK(batches == 3);
 }
