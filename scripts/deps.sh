@@ -8,6 +8,7 @@ packages=(
   libxtensor-dev xtl-dev libxsimd-dev
   libopenblas-openmp-dev      # OpenBLAS built on OpenMP: one owner of the threads
   zlib1g-dev doctest-dev libstb-dev
+  libpng-dev libjpeg62-turbo-dev   # image decoding: fuzzed upstream, patched by Debian security
   nlohmann-json3-dev          # safetensors headers are JSON
   libcli11-dev                # the examples' command lines
   libplplot-dev plplot-driver-cairo   # the examples' plots (PNG through cairo)
