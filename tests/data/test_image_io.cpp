@@ -322,3 +322,19 @@ TEST_CASE("channel conversion on read follows stb_image (luma weights 77, 150, 2
   CHECK(rgba(3, 0, 0) == 1.0f);  // opaque
   CHECK(rgba(1, 0, 0) == doctest::Approx(100 / 255.0f));
 }
+
+TEST_CASE("issue 12.4: small files claiming 8192x8192 (within the budget) fail as truncated") {
+  const auto dir = temp_dir("image_bomb");
+  tg::data::write_image(dir / "small.jpg", pattern(3, 8, 8));
+  tg::data::write_image(dir / "small.bmp", pattern(3, 4, 4));
+  const Bytes jpg = jpeg_claiming(read_bytes(dir / "small.jpg"), 8192, 8192);
+  CHECK_THROWS_WITH_AS(tg::data::decode_image(jpg.data(), jpg.size(), 3, "bomb.jpg"),
+                       doctest::Contains("cannot decode the JPEG file bomb.jpg (libjpeg: Corrupt "
+                                         "JPEG data: premature end of data segment)"),
+                       tg::Error);
+  Bytes bmp = read_bytes(dir / "small.bmp");
+  put_le32(bmp, 18, 8192), put_le32(bmp, 22, 8192);
+  CHECK_THROWS_WITH_AS(tg::data::decode_image(bmp.data(), bmp.size(), 3, "bomb.bmp"),
+                       doctest::Contains("bomb.bmp is truncated: its header describes 8192x8192"),
+                       tg::Error);
+}
