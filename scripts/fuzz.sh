@@ -25,7 +25,8 @@ while read -r target; do
   work=$(mktemp -d)  # inputs found in this run go here; the committed corpus is only read
   echo "fuzz: $target for ${seconds} s"
   status=0
-  "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  # -timeout: a hang, not a slow input on a loaded machine (inputs take milliseconds of CPU).
+  "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$build/fuzz/artifacts/$target-" \
     "$work" "$root/fuzz/corpus/$target" 2>"$build/fuzz/$target.log" || status=$?
   grep -E "^stat::number_of_executed_units|^Done" "$build/fuzz/$target.log" || true
