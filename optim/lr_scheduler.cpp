@@ -80,7 +80,10 @@ void LRScheduler::step_to(std::int64_t epoch) {
 
 void LRScheduler::apply(const std::vector<double>& lrs) {
   TG_ASSERT(lrs.size() == optimizer_.num_param_groups(), name_, " computed ", lrs.size(), " rates");
-  for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, lrs[g]);
+  // Rates are >= 0 in exact arithmetic; PyTorch's recursive LinearLR ends about -1e-18 below 0
+  // when end_factor = 0. Such a rate would fail the optimizer's own check when a checkpoint is
+  // loaded, so it is 0 here (the update it makes is below float resolution either way).
+  for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, std::max(lrs[g], 0.0));
   last_lr_ = optimizer_.lrs();
 }
 

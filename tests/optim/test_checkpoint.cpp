@@ -345,3 +345,19 @@ TEST_CASE("a checkpoint write killed midway leaves the old checkpoint and no tem
           1);
   }
 }
+
+TEST_CASE("a schedule that ends at lr 0 through rounding saves a checkpoint that loads") {
+  // PyTorch's recursive LinearLR with end_factor = 0 ends at about -1e-18 for these settings.
+  const auto dir = test::temp_dir("optim_checkpoint_lr_zero");
+  Net net;
+  SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9});
+  LinearLR warmdown(opt, {.start_factor = 1.0 / 3, .end_factor = 0.0, .total_iters = 4});
+  for (int i = 0; i < 4; ++i) warmdown.step();
+  CHECK(opt.lr(0) == 0.0);
+  save_checkpoint(dir / "ckpt.safetensors", net, opt, &warmdown, 4);
+  Net other;
+  SGD other_opt(other.parameters(), {.lr = 0.1, .momentum = 0.9});
+  LinearLR other_schedule(other_opt, {.start_factor = 1.0 / 3, .end_factor = 0.0, .total_iters = 4});
+  CHECK(load_checkpoint(dir / "ckpt.safetensors", other, other_opt, &other_schedule) == 4);
+  CHECK(other_opt.lr(0) == 0.0);
+}
