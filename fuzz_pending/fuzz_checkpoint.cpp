@@ -5,24 +5,14 @@
 #include <cstdint>
 
 #include "autograd/error.hpp"
+#include "fuzz_checkpoint_net.hpp"
 #include "fuzz_util.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
 
 namespace {
 
-// The model make_corpus_checkpoint.cpp saves (with BatchNorm: buffers and an I64 counter).
-struct Net : tg::nn::Module {
-  tg::nn::Linear fc1{3, 4};
-  tg::nn::BatchNorm1d bn{4};
-  tg::nn::Linear fc2{4, 2};
-  Net() {
-    register_module("fc1", fc1);
-    register_module("bn", bn);
-    register_module("fc2", fc2);
-  }
-  tg::Variable forward(const tg::Variable& x) { return fc2(tg::relu(bn(fc1(x)))); }
-};
+using Net = tg_fuzz::CheckpointNet;
 
 void train_step(Net& net, tg::optim::Optimizer& opt, tg::optim::LRScheduler* scheduler) {
   const tg::Variable x(tg::ones({4, 3}).value());

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "fuzz_checkpoint_net.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
 
@@ -15,17 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Net : tg::nn::Module {  // as in fuzz_checkpoint.cpp
-  tg::nn::Linear fc1{3, 4};
-  tg::nn::BatchNorm1d bn{4};
-  tg::nn::Linear fc2{4, 2};
-  Net() {
-    register_module("fc1", fc1);
-    register_module("bn", bn);
-    register_module("fc2", fc2);
-  }
-  tg::Variable forward(const tg::Variable& x) { return fc2(tg::relu(bn(fc1(x)))); }
-};
+using Net = tg_fuzz::CheckpointNet;
 
 void train_step(Net& net, tg::optim::Optimizer& opt) {
   opt.zero_grad();
