@@ -80,10 +80,7 @@ void LRScheduler::step_to(std::int64_t epoch) {
 
 void LRScheduler::apply(const std::vector<double>& lrs) {
   TG_ASSERT(lrs.size() == optimizer_.num_param_groups(), name_, " computed ", lrs.size(), " rates");
-  // Rates are >= 0 in exact arithmetic; PyTorch's recursive LinearLR ends about -1e-18 below 0
-  // when end_factor = 0. Such a rate would fail the optimizer's own check when a checkpoint is
-  // loaded, so it is 0 here (the update it makes is below float resolution either way).
-  for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, std::max(lrs[g], 0.0));
+  for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, lrs[g]);
   last_lr_ = optimizer_.lrs();
 }
 
@@ -119,7 +116,9 @@ void LRScheduler::load_state(const std::map<std::string, std::string>& meta, con
   TG_CHECK(base_lrs.size() == base_lrs_.size() && last_lr.size() == base_lrs_.size(), owner,
            ": expected rates of ", base_lrs_.size(), " parameter groups, got ", base_lrs.size());
   for (double lr : base_lrs) detail::check_nonnegative(owner.c_str(), "base_lrs", lr);
-  for (double lr : last_lr) detail::check_nonnegative(owner.c_str(), "last_lr", lr);
+  // last_lr only finite: PyTorch's schedules can end below 0 (OneCycleLR's last linear step).
+  for (double lr : last_lr)
+    TG_CHECK(std::isfinite(lr), owner, ": expected a finite last_lr, got ", lr);
   last_epoch_ = last_epoch;
   step_count_ = step_count;
   base_lrs_ = std::move(base_lrs);

@@ -204,7 +204,7 @@ TEST_CASE("checkpoints whose options or counters make no sense do not load, and 
       {"optim.state.0.step", max, "expected 'state.0.step' in [1, 2^53], got " + max},
       {"optim.state.3.step", "0", "expected 'state.3.step' in [1, 2^53], got 0"},
       {"scheduler.base_lrs", "inf,0.1,0.05", "expected a finite base_lrs, got inf"},
-      {"scheduler.last_lr", "0.1,-1,0.05", "expected last_lr >= 0, got -1"},
+      {"scheduler.last_lr", "0.1,nan,0.05", "expected a finite last_lr, got nan"},
       {"scheduler.last_epoch", "-100", "expected 'last_epoch' in [-1, 2^53], got -100"},
       {"scheduler.last_epoch", max, "expected 'last_epoch' in [-1, 2^53], got " + max},
       {"scheduler.schedulers.1.step_count", "-1",
@@ -344,20 +344,4 @@ TEST_CASE("a checkpoint write killed midway leaves the old checkpoint and no tem
     CHECK(load_checkpoint(dir / "ckpt.safetensors", resumed.net, resumed.opt, &resumed.schedule) ==
           1);
   }
-}
-
-TEST_CASE("a schedule that ends at lr 0 through rounding saves a checkpoint that loads") {
-  // PyTorch's recursive LinearLR with end_factor = 0 ends at about -1e-18 for these settings.
-  const auto dir = test::temp_dir("optim_checkpoint_lr_zero");
-  Net net;
-  SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9});
-  LinearLR warmdown(opt, {.start_factor = 1.0 / 3, .end_factor = 0.0, .total_iters = 4});
-  for (int i = 0; i < 4; ++i) warmdown.step();
-  CHECK(opt.lr(0) == 0.0);
-  save_checkpoint(dir / "ckpt.safetensors", net, opt, &warmdown, 4);
-  Net other;
-  SGD other_opt(other.parameters(), {.lr = 0.1, .momentum = 0.9});
-  LinearLR other_schedule(other_opt, {.start_factor = 1.0 / 3, .end_factor = 0.0, .total_iters = 4});
-  CHECK(load_checkpoint(dir / "ckpt.safetensors", other, other_opt, &other_schedule) == 4);
-  CHECK(other_opt.lr(0) == 0.0);
 }
