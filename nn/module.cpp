@@ -229,10 +229,26 @@ StateDict Module::state_dict() const {
   return dict;
 }
 
+namespace {
+
+// PyTorch's list: "a", "b". At most 100 keys of at most 60 bytes each, so that a hostile or
+// unrelated file cannot make a message of megabytes.
+std::string key_list(const std::vector<std::string>& keys) {
+  constexpr std::size_t kMaxKeys = 100;
+  std::string out;
+  for (std::size_t i = 0; i < keys.size() && i < kMaxKeys; ++i)
+    out += (i ? ", \"" : "\"") + detail::clip(keys[i]) + "\"";
+  if (keys.size() > kMaxKeys) out += " and " + std::to_string(keys.size() - kMaxKeys) + " more";
+  return out + ".";
+}
+
+}  // namespace
+
 void Module::load_checked(const std::function<const Tensor*(const std::string&)>& lookup,
                           const std::vector<std::string>& keys, bool strict) {
   std::vector<std::pair<Variable, const Tensor*>> assignments;
   std::set<std::string> known;
+  std::vector<std::string> missing, unexpected;
   for (auto& [prefix, m] : named_modules()) {
     const std::string dot = prefix.empty() ? "" : prefix + ".";
     for (const auto* list : {&m->parameters_, &m->buffers_})
@@ -240,17 +256,26 @@ void Module::load_checked(const std::function<const Tensor*(const std::string&)>
         const std::string key = dot + slot.name;
         known.insert(key);
         const Tensor* t = lookup(key);
-        TG_CHECK(t != nullptr || !strict, "load_state_dict: expected key '", key,
-                 "', got no such entry (missing)");
-        if (!t) continue;
+        if (!t) {
+          missing.push_back(key);
+          continue;
+        }
         TG_CHECK(t->shape() == slot.var.shape(), "load_state_dict: expected '", key, "' of shape ",
                  shape_str(slot.var.shape()), ", got ", shape_str(t->shape()));
         assignments.emplace_back(slot.var, t);
       }
   }
   for (const auto& key : keys)
-    TG_CHECK(!strict || known.count(key), "load_state_dict: unexpected key '", key,
-             "' (the module has no such parameter or buffer)");
+    if (!known.count(key)) unexpected.push_back(key);
+  // As PyTorch: every missing and unexpected key at once.
+  if (strict && (!missing.empty() || !unexpected.empty())) {
+    std::string message = "load_state_dict: expected the module's keys, got ";
+    if (!missing.empty()) message += "Missing key(s) in state_dict: " + key_list(missing);
+    if (!unexpected.empty())
+      message += std::string(missing.empty() ? "" : " ") +
+                 "Unexpected key(s) in state_dict: " + key_list(unexpected);
+    TG_CHECK(false, message, " (load with strict = false to skip them)");
+  }
   for (auto& [var, t] : assignments) var.value() = *t;
 }
 

@@ -119,8 +119,8 @@ class Module : public std::enable_shared_from_this<Module> {
 
   /// Parameters and buffers by dotted name, values copied, PyTorch's names and layouts.
   StateDict state_dict() const;
-  /// Copies values in by name. Strict: a missing or unexpected key is a tg::Error naming it;
-  /// a shape mismatch always is. Nothing is changed when it throws.
+  /// Copies values in by name. Strict: missing or unexpected keys are a tg::Error listing them
+  /// all (PyTorch's message); a shape mismatch always is. Nothing is changed when it throws.
   void load_state_dict(const StateDict& dict, bool strict = true);
   void load_state_dict(const std::map<std::string, Tensor>& dict, bool strict = true);
 

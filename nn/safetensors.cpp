@@ -1,23 +1,22 @@
 #include "nn/safetensors.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include "autograd/error.hpp"
+#include "nn/atomic_file.hpp"
+#include "nn/json_check.hpp"
 
 namespace tg::nn {
 
@@ -109,6 +108,11 @@ struct Entry {
   std::uint64_t begin = 0, end = 0;
 };
 
+// A JSON value for an error message: short prefix only (the depth is bounded before this).
+std::string preview(const json& v) {
+  return detail::clip(v.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 // Every failure names the file (and the entry when there is one).
 class Reader {
  public:
@@ -116,20 +120,20 @@ class Reader {
 
   [[noreturn]] void fail(const std::string& entry, const std::string& what) const {
     std::string where = "read_safetensors: '" + path_.string() + "'";
-    if (!entry.empty()) where += ": entry '" + entry + "'";
+    if (!entry.empty()) where += ": entry '" + detail::clip(entry) + "'";
     throw Error(where + ": " + what);
   }
 
   std::uint64_t unsigned_int(const json& v, const std::string& entry, const char* field) const {
     if (!v.is_number_unsigned())
       fail(entry,
-           std::string("expected ") + field + " to hold non-negative integers, got " + v.dump());
+           std::string("expected ") + field + " to hold non-negative integers, got " + preview(v));
     return v.get<std::uint64_t>();
   }
 
   Entry parse_entry(const std::string& name, const json& v, std::uint64_t data_size) const {
     if (!v.is_object())
-      fail(name, "expected an object {dtype, shape, data_offsets}, got " + v.dump());
+      fail(name, "expected an object {dtype, shape, data_offsets}, got " + preview(v));
     for (const char* field : {"dtype", "shape", "data_offsets"})
       if (!v.contains(field)) fail(name, std::string("expected a field '") + field + "', got none");
     Entry e{name, Dtype::F32, {}, 0, 0};
@@ -139,10 +143,10 @@ class Reader {
       fail(name,
            "expected a supported dtype (F32, F64, F16, BF16, I64, I32, I16, I8, "
            "U8, BOOL), got " +
-               dtype.dump());
+               preview(dtype));
     e.dtype = *parsed;
     const json& shape = v["shape"];
-    if (!shape.is_array()) fail(name, "expected shape to be an array, got " + shape.dump());
+    if (!shape.is_array()) fail(name, "expected shape to be an array, got " + preview(shape));
     // The product of the non-zero dimensions must not overflow, even when another one is 0.
     std::uint64_t product = 1;
     bool has_zero = false;
@@ -153,7 +157,7 @@ class Reader {
         continue;
       }
       if (product > std::numeric_limits<std::uint64_t>::max() / n)
-        fail(name, "expected a shape whose size fits in 64 bits, got " + shape.dump());
+        fail(name, "expected a shape whose size fits in 64 bits, got " + preview(shape));
       product *= n;
       e.shape.push_back(static_cast<std::size_t>(n));
     }
@@ -165,17 +169,17 @@ class Reader {
     const std::uint64_t numel = has_zero ? 0 : product;
     const json& offsets = v["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2)
-      fail(name, "expected data_offsets [begin, end], got " + offsets.dump());
+      fail(name, "expected data_offsets [begin, end], got " + preview(offsets));
     e.begin = unsigned_int(offsets[0], name, "data_offsets");
     e.end = unsigned_int(offsets[1], name, "data_offsets");
     if (e.begin > e.end || e.end > data_size)
       fail(name, "expected data_offsets within the " + std::to_string(data_size) +
-                     "-byte data section, got " + offsets.dump());
+                     "-byte data section, got " + preview(offsets));
     const std::uint64_t size = info(e.dtype).size;
     if (numel > std::numeric_limits<std::uint64_t>::max() / size || numel * size != e.end - e.begin)
-      fail(name, "expected " + std::to_string(e.end - e.begin) + " bytes = shape " + shape.dump() +
-                     " x " + std::to_string(size) + " bytes (" + info(e.dtype).name +
-                     "), got a shape of another size");
+      fail(name, "expected " + std::to_string(e.end - e.begin) + " bytes = shape " +
+                     preview(shape) + " x " + std::to_string(size) + " bytes (" +
+                     info(e.dtype).name + "), got a shape of another size");
     return e;
   }
 
@@ -188,7 +192,7 @@ class Reader {
     std::string previous;
     for (const auto& e : entries) {
       if (e.begin < expected)
-        fail(e.name, "expected data not overlapping entry '" + previous +
+        fail(e.name, "expected data not overlapping entry '" + detail::clip(previous) +
                          "', got offsets starting at " + std::to_string(e.begin));
       if (e.begin > expected)
         fail(e.name, "expected data starting at byte " + std::to_string(expected) +
@@ -206,39 +210,121 @@ class Reader {
 };
 
 json parse_header(const Reader& reader, const std::string& text) {
-  // nlohmann keeps the last of duplicate keys silently; a duplicate tensor name is an error.
-  std::set<std::string> keys;
-  std::string duplicate;
-  auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 &&
-        !keys.insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
+  // Depth and duplicate keys first: nlohmann keeps the last of duplicate keys silently, and
+  // its dump() (error messages) recurses. Then the plain parser, linear and iterative.
+  // nlohmann stops at a NUL byte as at the end of input: what follows one would go unread.
+  if (const auto nul = text.find('\0'); nul != std::string::npos)
+    reader.fail("", "expected a JSON header, got a NUL byte at byte " + std::to_string(nul) +
+                        " of it (JSON text has none)");
+  if (const std::string error = detail::check_json(text, kMaxJsonDepth); !error.empty()) {
+    const bool duplicate = error.find("unique keys") != std::string::npos;
+    reader.fail("", duplicate ? error + " (duplicate entry or field names)" : error);
+  }
   json header;
   try {
-    header = json::parse(text, callback);
+    header = json::parse(text);
   } catch (const json::exception& e) {
-    reader.fail("", std::string("expected a JSON header, got invalid JSON (") + e.what() + ")");
+    reader.fail("", "expected a JSON header, got invalid JSON (" + detail::clip(e.what(), 160) +
+                        ")");
   }
   if (!header.is_object())
     reader.fail("", "expected a JSON object as header, got " + std::string(header.type_name()));
-  if (!duplicate.empty()) reader.fail(duplicate, "expected unique names, got a duplicate");
   return header;
 }
 
 void read_metadata(const Reader& reader, const json& meta, TensorArchive& archive) {
   if (!meta.is_object())
-    reader.fail("__metadata__", "expected an object of strings, got " + meta.dump());
+    reader.fail("__metadata__", "expected an object of strings, got " + preview(meta));
   for (const auto& [k, v] : meta.items()) {
     if (!v.is_string())
-      reader.fail("__metadata__", "expected string values, got " + v.dump() + " for '" + k + "'");
+      reader.fail("__metadata__", "expected string values, got " + preview(v) + " for '" +
+                                      detail::clip(k) + "'");
     archive.metadata[k] = v.get<std::string>();
   }
 }
 
+// ---------------------------------------------------------------------------------- checksums
+
+std::uint32_t crc32_of(const void* data, std::size_t n, std::uint32_t crc = 0) {
+  const auto* p = static_cast<const Bytef*>(data);
+  while (n > 0) {  // zlib takes a uInt length
+    const auto chunk = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
+    crc = static_cast<std::uint32_t>(::crc32(crc, p, chunk));
+    p += chunk;
+    n -= chunk;
+  }
+  return crc;
+}
+
+std::string crc_text(std::uint32_t crc) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", crc);
+  return text;
+}
+
+// Exactly 8 lowercase hex digits, as crc_text writes them (so no flipped bit reads the same).
+std::optional<std::uint32_t> parse_crc(const std::string& text) {
+  if (text.size() != 8) return std::nullopt;
+  std::uint32_t v = 0;
+  for (char c : text) {
+    const bool digit = c >= '0' && c <= '9', hex = c >= 'a' && c <= 'f';
+    if (!digit && !hex) return std::nullopt;
+    v = (v << 4) | static_cast<std::uint32_t>(digit ? c - '0' : c - 'a' + 10);
+  }
+  return v;
+}
+
+const std::string kTensorCrcPrefix = std::string(kChecksumKey) + ".";
+
+bool is_checksum_key(const std::string& key) { return key.rfind(kChecksumKey, 0) == 0; }
+
+// The header's checksum covers its parsed content without the checksum itself: tensor names,
+// dtypes, shapes, offsets, every metadata entry (the tensors' checksums too).
+std::uint32_t header_crc(json header) {
+  auto meta = header.find("__metadata__");
+  if (meta != header.end() && meta->is_object()) {
+    meta->erase(kChecksumKey);
+    if (meta->empty()) header.erase(meta);
+  }
+  const std::string text = header.dump(-1, ' ', false, json::error_handler_t::replace);
+  return crc32_of(text.data(), text.size());
+}
+
+// The expected checksum of each tensor, after checking the header's; empty for a file
+// without checksums (written elsewhere). Removes the checksum keys from the metadata.
+std::map<std::string, std::uint32_t> take_checksums(const Reader& reader, const json& header,
+                                                    const std::vector<Entry>& entries,
+                                                    TensorArchive& archive) {
+  std::map<std::string, std::uint32_t> crcs;
+  auto& meta = archive.metadata;
+  const bool any = std::any_of(meta.begin(), meta.end(),
+                               [](const auto& kv) { return is_checksum_key(kv.first); });
+  if (!any) return crcs;
+  const auto own = meta.find(kChecksumKey);
+  const auto stored = own == meta.end() ? std::nullopt : parse_crc(own->second);
+  if (!stored || *stored != header_crc(header))
+    reader.fail("", std::string("expected the header to match its checksum '") + kChecksumKey +
+                        "', got " + (stored ? "another content" : "none or a malformed one") +
+                        " (the file is corrupted)");
+  for (auto it = meta.begin(); it != meta.end();) {
+    if (it->first.rfind(kTensorCrcPrefix, 0) == 0) {
+      const auto crc = parse_crc(it->second);
+      if (!crc)
+        reader.fail(it->first.substr(kTensorCrcPrefix.size()),
+                    "expected a checksum of 8 hex digits, got '" + detail::clip(it->second) + "'");
+      crcs[it->first.substr(kTensorCrcPrefix.size())] = *crc;
+    }
+    it = is_checksum_key(it->first) ? meta.erase(it) : std::next(it);
+  }
+  for (const auto& e : entries)
+    if (!crcs.count(e.name)) reader.fail(e.name, "expected a checksum, got none (corrupted file)");
+  if (crcs.size() != entries.size())
+    reader.fail("", "expected checksums of the file's tensors only, got one for a missing tensor");
+  return crcs;
+}
+
 Tensor read_entry(const Reader& reader, std::ifstream& in, std::uint64_t data_start,
-                  const Entry& e) {
+                  const Entry& e, std::optional<std::uint32_t> crc) {
   Tensor t = empty(e.shape);
   const std::size_t bytes = e.end - e.begin;
   const bool direct = e.dtype == Dtype::F32 && std::endian::native == std::endian::little;
@@ -248,6 +334,9 @@ Tensor read_entry(const Reader& reader, std::ifstream& in, std::uint64_t data_st
   in.read(target, static_cast<std::streamsize>(bytes));
   if (!in || static_cast<std::size_t>(in.gcount()) != bytes)
     reader.fail(e.name, "expected " + std::to_string(bytes) + " bytes of data, got a short read");
+  if (crc && crc32_of(target, bytes) != *crc)
+    reader.fail(e.name, "expected data matching its checksum " + crc_text(*crc) + ", got " +
+                            crc_text(crc32_of(target, bytes)) + " (the file is corrupted)");
   if (direct) return t;
   const std::size_t size = info(e.dtype).size;
   float* out = t.data();
@@ -258,66 +347,10 @@ Tensor read_entry(const Reader& reader, std::ifstream& in, std::uint64_t data_st
 
 // ------------------------------------------------------------------------------------ writing
 
-// Writes to a temporary file beside the target and renames it over the target at the end;
-// until then the old file is untouched. The temporary file is removed on any error.
-class AtomicFile {
- public:
-  explicit AtomicFile(const std::filesystem::path& path) : path_(path) {
-    static std::atomic<unsigned> counter{0};
-    const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    tmp_ = dir / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter++));
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail("cannot create the temporary file '" + tmp_.string() + "'");
-  }
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const void* data, std::size_t n) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t written = ::write(fd_, p, n);
-      if (written < 0 && errno == EINTR) continue;
-      if (written <= 0) fail("cannot write the temporary file '" + tmp_.string() + "'");
-      p += written;
-      n -= static_cast<std::size_t>(written);
-    }
-  }
-
-  void commit() {
-    if (::fsync(fd_) != 0) fail("cannot flush '" + tmp_.string() + "'");
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close '" + tmp_.string() + "'");
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0)
-      fail("cannot rename the temporary file over it");
-    committed_ = true;
-    // Make the rename itself durable; a failure here leaves a complete file, so it is ignored.
-    const auto dir = path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path();
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);
-      ::close(dir_fd);
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error("write_safetensors: '" + path_.string() + "': " + what + ": " +
-                std::strerror(errno));
-  }
-  std::filesystem::path path_, tmp_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
 [[noreturn]] void write_fail(const std::filesystem::path& path, const std::string& entry,
                              const std::string& what) {
-  throw Error("write_safetensors: '" + path.string() + "': entry '" + entry + "': " + what);
+  throw Error("write_safetensors: '" + path.string() + "': entry '" + detail::clip(entry) +
+              "': " + what);
 }
 
 Dtype dtype_of(const TensorArchive& archive, const std::string& name) {
@@ -325,61 +358,93 @@ Dtype dtype_of(const TensorArchive& archive, const std::string& name) {
   return it == archive.dtypes.end() ? Dtype::F32 : it->second;
 }
 
-std::string build_header(const std::filesystem::path& path, const TensorArchive& archive) {
+// One tensor's bytes as stored: the tensor's own memory for F32 on little-endian machines,
+// else an encoded copy.
+struct Payload {
+  const unsigned char* data = nullptr;
+  std::size_t size = 0;
+  std::vector<unsigned char> owned;
+};
+
+Payload encode(const std::filesystem::path& path, const std::string& name, const Tensor& t,
+               Dtype dtype) {
+  if (dtype != Dtype::F32 && dtype != Dtype::I64)
+    write_fail(path, name,
+               std::string("expected dtype F32 or I64 to write, got ") + dtype_name(dtype));
+  Payload out;
+  const float* data = t.data();
+  if (dtype == Dtype::F32 && std::endian::native == std::endian::little) {
+    out.data = reinterpret_cast<const unsigned char*>(data);
+    out.size = t.size() * sizeof(float);
+    return out;
+  }
+  const std::size_t size = info(dtype).size;
+  out.owned.resize(t.size() * size);
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const float v = data[i];
+    if (dtype == Dtype::F32) {
+      store_le(out.owned.data() + i * size, std::bit_cast<std::uint32_t>(v), size);
+      continue;
+    }
+    if (!(std::nearbyint(v) == v && std::fabs(v) < 9.2e18f))
+      write_fail(path, name, "expected integral values to store as I64, got " + std::to_string(v));
+    store_le(out.owned.data() + i * size,
+             static_cast<std::uint64_t>(static_cast<std::int64_t>(v)), size);
+  }
+  out.data = out.owned.data();
+  out.size = out.owned.size();
+  return out;
+}
+
+std::string build_header(const std::filesystem::path& path, const TensorArchive& archive,
+                         const std::vector<Payload>& payloads) {
   json header = json::object();
+  std::map<std::string, std::string> metadata = archive.metadata;
   std::uint64_t offset = 0;
+  std::size_t k = 0;
   for (const auto& [name, t] : archive.tensors) {
     if (name.empty() || name == "__metadata__")
       write_fail(path, name, "expected a tensor name, got a reserved one");
     const Dtype dtype = dtype_of(archive, name);
-    if (dtype != Dtype::F32 && dtype != Dtype::I64)
-      write_fail(path, name,
-                 std::string("expected dtype F32 or I64 to write, got ") + dtype_name(dtype));
-    const std::uint64_t size = t.size() * info(dtype).size;
+    const std::uint64_t size = payloads[k].size;
     std::vector<std::uint64_t> shape(t.shape().begin(), t.shape().end());
     header[name] = {
         {"dtype", dtype_name(dtype)}, {"shape", shape}, {"data_offsets", {offset, offset + size}}};
+    metadata[kTensorCrcPrefix + name] = crc_text(crc32_of(payloads[k].data, size));
     offset += size;
+    ++k;
   }
   for (const auto& [name, dtype] : archive.dtypes)
     if (!archive.tensors.count(name))
       write_fail(path, name,
                  "expected a dtype only for a tensor of the archive, got one for a missing tensor");
-  if (!archive.metadata.empty()) header["__metadata__"] = archive.metadata;
+  for (const auto& [key, value] : archive.metadata)
+    if (is_checksum_key(key))
+      throw Error("write_safetensors: '" + path.string() + "': expected metadata keys other than " +
+                  kChecksumKey + "*, got '" + detail::clip(key) + "' (reserved for checksums)");
+  if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string text;
   try {
+    header["__metadata__"][kChecksumKey] = crc_text(header_crc(header));
     text = header.dump();
   } catch (const json::exception& e) {
     throw Error("write_safetensors: '" + path.string() +
-                "': expected UTF-8 names and metadata, got " + e.what());
+                "': expected UTF-8 names and metadata, got " + detail::clip(e.what(), 160));
   }
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
   return text;
 }
 
-void write_tensor(AtomicFile& file, const std::filesystem::path& path, const std::string& name,
-                  const Tensor& t, Dtype dtype) {
-  const float* data = t.data();
-  if (dtype == Dtype::F32 && std::endian::native == std::endian::little) {
-    if (t.size()) file.write(data, t.size() * sizeof(float));
-    return;
-  }
-  const std::size_t size = info(dtype).size;
-  std::vector<unsigned char> raw(t.size() * size);
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const float v = data[i];
-    if (dtype == Dtype::F32) {
-      store_le(raw.data() + i * size, std::bit_cast<std::uint32_t>(v), size);
-      continue;
-    }
-    if (!(std::nearbyint(v) == v && std::fabs(v) < 9.2e18f))
-      write_fail(path, name, "expected integral values to store as I64, got " + std::to_string(v));
-    store_le(raw.data() + i * size, static_cast<std::uint64_t>(static_cast<std::int64_t>(v)), size);
-  }
-  if (!raw.empty()) file.write(raw.data(), raw.size());
+}  // namespace
+
+namespace detail {
+
+std::string clip(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return std::string(text);
+  return std::string(text.substr(0, max)) + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
-}  // namespace
+}  // namespace detail
 
 const char* dtype_name(Dtype dtype) { return info(dtype).name; }
 
@@ -417,23 +482,30 @@ TensorArchive read_safetensors(const std::filesystem::path& path) {
     else
       entries.push_back(reader.parse_entry(name, value, data_size));
   }
+  const auto crcs = take_checksums(reader, header, entries, archive);
   reader.check_layout(entries, data_size);
   for (const auto& e : entries) {
-    archive.tensors[e.name] = read_entry(reader, in, data_start, e);
+    const auto crc = crcs.find(e.name);
+    archive.tensors[e.name] = read_entry(
+        reader, in, data_start, e,
+        crc == crcs.end() ? std::nullopt : std::optional<std::uint32_t>(crc->second));
     archive.dtypes[e.name] = e.dtype;
   }
   return archive;
 }
 
 void write_safetensors(const std::filesystem::path& path, const TensorArchive& archive) {
-  const std::string header = build_header(path, archive);
+  std::vector<Payload> payloads;
+  for (const auto& [name, t] : archive.tensors)
+    payloads.push_back(encode(path, name, t, dtype_of(archive, name)));
+  const std::string header = build_header(path, archive, payloads);
   unsigned char prefix[8];
   store_le(prefix, header.size(), 8);
-  AtomicFile file(path);
+  detail::AtomicFile file(path, "write_safetensors");
   file.write(prefix, 8);
   file.write(header.data(), header.size());
-  for (const auto& [name, t] : archive.tensors)
-    write_tensor(file, path, name, t, dtype_of(archive, name));
+  for (const auto& p : payloads)
+    if (p.size) file.write(p.data, p.size);
   file.commit();
 }
 

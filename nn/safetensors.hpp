@@ -3,10 +3,17 @@
 // little-endian header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
 // {string: string}}, then the raw little-endian data. tapegrad reads F32, F64, F16, BF16, I64,
 // I32, I16, I8, U8 and BOOL (converted to float32) and writes F32 and I64.
+//
+// Integrity: every file tapegrad writes carries, in its metadata, a CRC-32 of each tensor's
+// bytes ("tapegrad.crc32.<name>") and one of the header's own content ("tapegrad.crc32"); the
+// reader verifies them when present (files written elsewhere, e.g. by PyTorch, have none and
+// load as before) and removes them from the metadata it returns.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "autograd/tensor.hpp"
 
@@ -29,13 +36,25 @@ struct TensorArchive {
 
 /// Largest JSON header read_safetensors accepts (the reference implementation's limit).
 inline constexpr std::uint64_t kMaxSafetensorsHeader = 100'000'000;
+/// Deepest nesting of JSON arrays and objects a header may have (a valid one has 3).
+inline constexpr std::size_t kMaxJsonDepth = 64;
+/// Metadata keys reserved for the checksums (see above); writing them is an error.
+inline constexpr const char* kChecksumKey = "tapegrad.crc32";
 
-/// Writes `archive` atomically: a temporary file in the same folder, flushed, then renamed, so a
-/// write killed midway leaves the previous file intact.
+/// Writes `archive` atomically (see detail::AtomicFile): a write killed midway leaves the
+/// previous file intact and no temporary file; a path that is a symbolic link is written
+/// through. Adds the checksums described above.
 void write_safetensors(const std::filesystem::path& path, const TensorArchive& archive);
 
-/// Reads a safetensors file, checking everything (header size limit, offsets, overlaps, bounds,
-/// dtypes, shapes against sizes); any violation throws tg::Error naming the file and the entry.
+/// Reads a safetensors file, checking everything (header size limit, JSON depth and duplicate
+/// keys, offsets, overlaps, bounds, dtypes, shapes against sizes, checksums when present); any
+/// violation throws tg::Error naming the file and the entry. Work is linear in the file's size.
 TensorArchive read_safetensors(const std::filesystem::path& path);
+
+namespace detail {
+/// `text` for an error message: as it is up to `max` bytes, else its first `max` bytes and
+/// "... (N bytes)", so that no message repeats a hostile file's megabytes.
+std::string clip(std::string_view text, std::size_t max = 60);
+}  // namespace detail
 
 }  // namespace tg::nn

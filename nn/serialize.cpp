@@ -1,6 +1,9 @@
 #include "nn/serialize.hpp"
 
+#include <cmath>
+
 #include "autograd/error.hpp"
+#include "nn/normalization.hpp"
 
 namespace tg::nn {
 
@@ -20,9 +23,41 @@ void save(const Module& module, const std::filesystem::path& path,
   write_safetensors(path, archive);
 }
 
+namespace {
+
+// The first element of `dict[key]` (if present) failing `ok`, as an error.
+template <class Ok>
+void check_each(const std::map<std::string, Tensor>& dict, const std::string& key, Ok ok,
+                const char* what) {
+  const auto it = dict.find(key);
+  if (it == dict.end()) return;
+  const float* v = it->second.data();
+  for (std::size_t i = 0; i < it->second.size(); ++i)
+    TG_CHECK(ok(v[i]), "load_state_dict: expected '", detail::clip(key), "' to hold ", what,
+             ", got ", v[i], " at index ", i);
+}
+
+}  // namespace
+
+void check_state_values(const Module& module, const std::map<std::string, Tensor>& dict) {
+  for (const auto& [prefix, m] : module.named_modules()) {
+    const auto* bn = dynamic_cast<const BatchNormImpl*>(m);
+    if (!bn || !bn->options.track_running_stats) continue;
+    const std::string dot = prefix.empty() ? "" : prefix + ".";
+    check_each(dict, dot + "running_mean", [](float v) { return std::isfinite(v); },
+               "finite means");
+    check_each(dict, dot + "running_var", [](float v) { return std::isfinite(v) && v >= 0; },
+               "variances (finite, >= 0)");
+    check_each(dict, dot + "num_batches_tracked",
+               [](float v) { return std::isfinite(v) && v >= 0 && std::nearbyint(v) == v; },
+               "a count (an integer >= 0)");
+  }
+}
+
 void load(Module& module, const std::filesystem::path& path, bool strict) {
   TensorArchive archive = read_safetensors(path);
   try {
+    check_state_values(module, archive.tensors);
     module.load_state_dict(archive.tensors, strict);
   } catch (const Error& e) {
     throw Error("load: '" + path.string() + "': " + e.what());

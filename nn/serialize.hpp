@@ -17,7 +17,14 @@ TensorArchive to_archive(const StateDict& dict);
 void save(const Module& module, const std::filesystem::path& path,
           const std::map<std::string, std::string>& metadata = {});
 /// Reads `path` into module.load_state_dict (strict: every key present and no other); any
-/// integer or half-precision entry is converted to float. Errors name the file.
+/// integer or half-precision entry is converted to float. Checksums are verified when the file
+/// has them, buffer values checked (see check_state_values). Errors name the file; nothing
+/// changes when it throws.
 void load(Module& module, const std::filesystem::path& path, bool strict = true);
+
+/// Throws tg::Error when a value that `dict` would load into `module` makes no sense:
+/// BatchNorm's running_var not finite or negative, running_mean not finite,
+/// num_batches_tracked not a non-negative integer. Entries the module lacks are ignored.
+void check_state_values(const Module& module, const std::map<std::string, Tensor>& dict);
 
 }  // namespace tg::nn

@@ -11,13 +11,13 @@ namespace {
 
 template <class O>
 void check_adam(const O& o, const char* optimizer) {
-  TG_CHECK(o.lr >= 0, optimizer, ": expected lr >= 0, got ", o.lr);
-  TG_CHECK(o.eps >= 0, optimizer, ": expected eps >= 0, got ", o.eps);
-  TG_CHECK(o.betas.first >= 0 && o.betas.first < 1, optimizer,
-           ": expected betas.first in [0, 1), got ", o.betas.first);
-  TG_CHECK(o.betas.second >= 0 && o.betas.second < 1, optimizer,
-           ": expected betas.second in [0, 1), got ", o.betas.second);
-  TG_CHECK(o.weight_decay >= 0, optimizer, ": expected weight_decay >= 0, got ", o.weight_decay);
+  // Finite as well: `>= 0` alone lets inf in (from a checkpoint, say).
+  detail::check_nonnegative(optimizer, "lr", o.lr);
+  TG_CHECK(std::isfinite(o.eps) && o.eps > 0, optimizer, ": expected eps > 0 and finite, got ",
+           o.eps);
+  detail::check_range(optimizer, "betas.first", o.betas.first, 0, 1, true);
+  detail::check_range(optimizer, "betas.second", o.betas.second, 0, 1, true);
+  detail::check_nonnegative(optimizer, "weight_decay", o.weight_decay);
 }
 
 template <class O>

@@ -29,7 +29,8 @@ Parts split(const nn::TensorArchive& archive, const std::string& where) {
   for (const auto& [key, tensor] : archive.tensors) {
     if (strip(key, "model.", rest)) parts.model[rest] = tensor;
     else if (strip(key, "optim.", rest)) parts.optim.tensors[rest] = tensor;
-    else TG_CHECK(false, where, ": expected tensors named model.* or optim.*, got '", key, "'");
+    else TG_CHECK(false, where, ": expected tensors named model.* or optim.*, got '",
+                  nn::detail::clip(key), "'");
   }
   for (const auto& [key, text] : archive.metadata) {
     if (strip(key, "optim.", rest)) parts.optim.metadata[rest] = text;
@@ -44,6 +45,8 @@ Parts split(const nn::TensorArchive& archive, const std::string& where) {
 void save_checkpoint(const std::filesystem::path& path, const nn::Module& module,
                      const Optimizer& optimizer, const LRScheduler* scheduler, std::int64_t epoch,
                      const std::map<std::string, std::string>& extra) {
+  TG_CHECK(epoch >= 0 && epoch <= detail::kMaxCount, "save_checkpoint: expected an epoch in [0, "
+           "2^53], got ", epoch);
   nn::TensorArchive out;
   const nn::TensorArchive model = nn::to_archive(module.state_dict());
   for (const auto& [name, tensor] : model.tensors) out.tensors["model." + name] = tensor;
@@ -70,7 +73,12 @@ std::int64_t load_checkpoint(const std::filesystem::path& path, nn::Module& modu
   const auto format = archive.metadata.find("format");
   TG_CHECK(format != archive.metadata.end() && format->second == kFormat, where,
            ": expected a checkpoint (metadata format = ", kFormat, "), got another safetensors file");
-  const auto epoch = detail::parse_int(detail::require(archive.metadata, "epoch", where), "epoch");
+  std::int64_t epoch = 0;
+  try {
+    epoch = detail::parse_count(detail::require(archive.metadata, "epoch", where), "epoch", 0);
+  } catch (const tg::Error& e) {
+    throw tg::Error(where + ": " + e.what());
+  }
   Parts parts = split(archive, where);
   TG_CHECK(!scheduler || !parts.scheduler.metadata.empty(), where,
            ": expected the state of a ", scheduler ? scheduler->name() : "", ", got a checkpoint saved without a scheduler");
@@ -90,6 +98,7 @@ std::int64_t load_checkpoint(const std::filesystem::path& path, nn::Module& modu
   const nn::TensorArchive optim_backup = optimizer.state_dict();
   const nn::TensorArchive scheduler_backup = scheduler ? scheduler->state_dict() : nn::TensorArchive{};
   try {
+    nn::check_state_values(module, parts.model);
     module.load_state_dict(parts.model, true);
     try {
       optimizer.load_state_dict(parts.optim);

@@ -106,13 +106,19 @@ void LRScheduler::load_state(const std::map<std::string, std::string>& meta, con
   const std::string owner = name_ + ".load_state_dict";
   auto get = [&](const char* key) { return detail::require(meta, prefix + key, owner); };
   const std::string type = get("scheduler");
-  TG_CHECK(type == name_, owner, ": expected the state of a ", name_, ", got that of a ", type);
-  const auto last_epoch = detail::parse_int(get("last_epoch"), prefix + "last_epoch");
-  const auto step_count = detail::parse_int(get("step_count"), prefix + "step_count");
+  TG_CHECK(type == name_, owner, ": expected the state of a ", name_, ", got that of a ",
+           nn::detail::clip(type));
+  // Counters bounded so that the next step() cannot overflow; -1 is "before the first step".
+  const auto last_epoch = detail::parse_count(get("last_epoch"), prefix + "last_epoch", -1);
+  const auto step_count = detail::parse_count(get("step_count"), prefix + "step_count", 0);
   auto base_lrs = split(get("base_lrs"), prefix + "base_lrs");
   auto last_lr = split(get("last_lr"), prefix + "last_lr");
   TG_CHECK(base_lrs.size() == base_lrs_.size() && last_lr.size() == base_lrs_.size(), owner,
            ": expected rates of ", base_lrs_.size(), " parameter groups, got ", base_lrs.size());
+  for (double lr : base_lrs) detail::check_nonnegative(owner.c_str(), "base_lrs", lr);
+  // last_lr only finite: PyTorch's schedules can end below 0 (OneCycleLR's last linear step).
+  for (double lr : last_lr)
+    TG_CHECK(std::isfinite(lr), owner, ": expected a finite last_lr, got ", lr);
   last_epoch_ = last_epoch;
   step_count_ = step_count;
   base_lrs_ = std::move(base_lrs);
@@ -427,10 +433,12 @@ void ReduceLROnPlateau::load_state(const std::map<std::string, std::string>& met
                                    const std::string& prefix) {
   const std::string owner = name() + ".load_state_dict";
   const double best = detail::parse_double(detail::require(meta, prefix + "best", owner), "best");
-  const auto bad = detail::parse_int(detail::require(meta, prefix + "num_bad_epochs", owner),
-                                     "num_bad_epochs");
-  const auto cooldown = detail::parse_int(
-      detail::require(meta, prefix + "cooldown_counter", owner), "cooldown_counter");
+  TG_CHECK(!std::isnan(best), owner, ": expected a number for best (inf before the first "
+           "metric), got nan");
+  const auto bad = detail::parse_count(detail::require(meta, prefix + "num_bad_epochs", owner),
+                                       "num_bad_epochs", 0);
+  const auto cooldown = detail::parse_count(
+      detail::require(meta, prefix + "cooldown_counter", owner), "cooldown_counter", 0);
   LRScheduler::load_state(meta, prefix);
   best_ = best;
   num_bad_epochs_ = bad;

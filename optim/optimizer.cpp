@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <set>
 
 #include "autograd/error.hpp"
@@ -123,7 +124,8 @@ void Optimizer::load_state_dict(const nn::TensorArchive& archive) {
   const auto& meta = archive.metadata;
   const std::string owner = name_ + ".load_state_dict";
   const std::string& type = detail::require(meta, "optimizer", owner);
-  TG_CHECK(type == name_, owner, ": expected the state of a ", name_, ", got that of a ", type);
+  TG_CHECK(type == name_, owner, ": expected the state of a ", name_, ", got that of a ",
+           nn::detail::clip(type));
   const auto groups = detail::parse_int(detail::require(meta, "param_groups", owner), "param_groups");
   TG_CHECK(groups == static_cast<std::int64_t>(params_.size()), owner, ": expected ",
            params_.size(), " parameter groups, got ", groups);
@@ -155,17 +157,19 @@ std::vector<std::vector<ParamState>> Optimizer::parse_state(const nn::TensorArch
   for (const auto& [key, text] : meta) {
     if (!split_state_key(key, index, rest)) continue;
     TG_CHECK(index < where.size() && rest == "step", owner, ": expected state entries of ",
-             where.size(), " parameters, got '", key, "'");
+             where.size(), " parameters, got '", nn::detail::clip(key), "'");
     auto& s = fresh[where[index].first][where[index].second];
-    s.step = detail::parse_int(text, key);
-    TG_CHECK(s.step > 0, owner, ": expected a positive step count in '", key, "', got ", text);
+    // Positive, and small enough that the next step() neither overflows nor loses exactness.
+    s.step = detail::parse_count(text, key, 1);
   }
   for (const auto& [key, tensor] : archive.tensors) {
     TG_CHECK(split_state_key(key, index, rest) && index < where.size(), owner,
-             ": expected tensors 'state.<i>.<buffer>' for ", where.size(), " parameters, got '", key, "'");
+             ": expected tensors 'state.<i>.<buffer>' for ", where.size(), " parameters, got '",
+             nn::detail::clip(key), "'");
     const auto [g, i] = where[index];
     const auto b = static_cast<std::size_t>(std::find(names.begin(), names.end(), rest) - names.begin());
-    TG_CHECK(b < names.size(), owner, ": expected a ", name_, " buffer name, got '", key, "'");
+    TG_CHECK(b < names.size(), owner, ": expected a ", name_, " buffer name, got '",
+             nn::detail::clip(key), "'");
     TG_CHECK(fresh[g][i].step > 0, owner, ": expected '", key, "' to come with a step count");
     const Shape& shape = params_[g][i].shape();
     TG_CHECK(tensor.shape() == shape, owner, ": expected '", key, "' of shape ", shape_str(shape),
@@ -189,8 +193,10 @@ void Optimizer::restore_options(const std::map<std::string, std::string>& meta) 
       detail::OptionReader reader(meta, prefix);
       visit_options(g, reader);
       check_group(g);
-      if (auto it = meta.find(prefix + "initial_lr"); it != meta.end())
+      if (auto it = meta.find(prefix + "initial_lr"); it != meta.end()) {
         initial[g] = detail::parse_double(it->second, it->first);
+        detail::check_nonnegative(name_.c_str(), "initial_lr", *initial[g]);
+      }
     }
   } catch (...) {
     for (std::size_t g = 0; g < params_.size(); ++g) {
@@ -221,7 +227,7 @@ void OptionReader::operator()(const char* name, bool& value) {
   const std::string key = prefix + name;
   const std::string& text = require(in, key, "load_state_dict");
   TG_CHECK(text == "true" || text == "false", "load_state_dict: expected true or false in '",
-           key, "', got '", text, "'");
+           key, "', got '", nn::detail::clip(text), "'");
   value = text == "true";
 }
 
@@ -235,7 +241,8 @@ double parse_double(const std::string& text, const std::string& what) {
   double value = 0;
   const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
   TG_CHECK(result.ec == std::errc() && result.ptr == text.data() + text.size(),
-           "load_state_dict: expected a number in '", what, "', got '", text, "'");
+           "load_state_dict: expected a number in '", nn::detail::clip(what), "', got '",
+           nn::detail::clip(text), "'");
   return value;
 }
 
@@ -243,14 +250,35 @@ std::int64_t parse_int(const std::string& text, const std::string& what) {
   std::int64_t value = 0;
   const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
   TG_CHECK(!text.empty() && result.ec == std::errc() && result.ptr == text.data() + text.size(),
-           "load_state_dict: expected an integer in '", what, "', got '", text, "'");
+           "load_state_dict: expected an integer in '", nn::detail::clip(what), "', got '",
+           nn::detail::clip(text), "'");
   return value;
+}
+
+std::int64_t parse_count(const std::string& text, const std::string& what, std::int64_t min) {
+  const std::int64_t value = parse_int(text, what);
+  TG_CHECK(value >= min && value <= kMaxCount, "load_state_dict: expected '", nn::detail::clip(what),
+           "' in [", min, ", 2^53], got ", value);
+  return value;
+}
+
+void check_range(const char* owner, const char* name, double value, double lo, double hi,
+                 bool hi_open) {
+  const bool ok = std::isfinite(value) && value >= lo && (hi_open ? value < hi : value <= hi);
+  TG_CHECK(ok, owner, ": expected ", name, " in [", lo, ", ", hi, hi_open ? ")" : "]", ", got ",
+           value);
+}
+
+void check_nonnegative(const char* owner, const char* name, double value) {
+  TG_CHECK(value >= 0, owner, ": expected ", name, " >= 0, got ", value);
+  TG_CHECK(std::isfinite(value), owner, ": expected a finite ", name, ", got ", value);
 }
 
 const std::string& require(const std::map<std::string, std::string>& metadata,
                            const std::string& key, const std::string& owner) {
   const auto it = metadata.find(key);
-  TG_CHECK(it != metadata.end(), owner, ": expected metadata entry '", key, "', got none");
+  TG_CHECK(it != metadata.end(), owner, ": expected metadata entry '", nn::detail::clip(key),
+           "', got none");
   return it->second;
 }
 

@@ -185,6 +185,17 @@ std::string format_double(double value);
 double parse_double(const std::string& text, const std::string& what);
 /// Parses a decimal integer; throws tg::Error naming `what` when malformed.
 std::int64_t parse_int(const std::string& text, const std::string& what);
+/// Largest step or epoch count a state may hold: exact as a double (the bias corrections use
+/// it), and far from where the next ++ would overflow.
+inline constexpr std::int64_t kMaxCount = std::int64_t{1} << 53;
+/// parse_int, then checks min <= value <= kMaxCount.
+std::int64_t parse_count(const std::string& text, const std::string& what, std::int64_t min);
+/// Throws tg::Error "<owner>: expected <name> <range>, got <value>" unless `value` is finite
+/// and lo <= value (< or <=) hi; the option checks on construction and on load.
+void check_range(const char* owner, const char* name, double value, double lo, double hi,
+                 bool hi_open = false);
+/// Throws unless `value` is finite and >= 0 (lr, weight_decay).
+void check_nonnegative(const char* owner, const char* name, double value);
 /// The metadata entry `key`; throws tg::Error naming `owner` and the key when absent.
 const std::string& require(const std::map<std::string, std::string>& metadata,
                            const std::string& key, const std::string& owner);

@@ -9,11 +9,13 @@
 namespace tg::optim {
 
 void check_options(const RMSpropOptions& o, const char* optimizer) {
-  TG_CHECK(o.lr >= 0, optimizer, ": expected lr >= 0, got ", o.lr);
-  TG_CHECK(o.eps >= 0, optimizer, ": expected eps >= 0, got ", o.eps);
-  TG_CHECK(o.momentum >= 0, optimizer, ": expected momentum >= 0, got ", o.momentum);
-  TG_CHECK(o.weight_decay >= 0, optimizer, ": expected weight_decay >= 0, got ", o.weight_decay);
-  TG_CHECK(o.alpha >= 0, optimizer, ": expected alpha >= 0, got ", o.alpha);
+  // Finite as well: `>= 0` alone lets inf in (from a checkpoint, say).
+  detail::check_nonnegative(optimizer, "lr", o.lr);
+  TG_CHECK(std::isfinite(o.eps) && o.eps > 0, optimizer, ": expected eps > 0 and finite, got ",
+           o.eps);
+  detail::check_range(optimizer, "momentum", o.momentum, 0, 1);
+  detail::check_nonnegative(optimizer, "weight_decay", o.weight_decay);
+  detail::check_range(optimizer, "alpha", o.alpha, 0, 1);
 }
 
 RMSpropOptions merge_options(RMSpropOptions o, const RMSpropGroupOptions& g) {

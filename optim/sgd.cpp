@@ -8,10 +8,13 @@
 namespace tg::optim {
 
 void check_options(const SGDOptions& o, const char* optimizer) {
-  TG_CHECK(o.lr >= 0, optimizer, ": expected lr >= 0, got ", o.lr);
-  TG_CHECK(o.momentum >= 0, optimizer, ": expected momentum >= 0, got ", o.momentum);
-  TG_CHECK(o.weight_decay >= 0, optimizer, ": expected weight_decay >= 0, got ", o.weight_decay);
-  TG_CHECK(!std::isnan(o.dampening), optimizer, ": expected a number for dampening, got nan");
+  // Finite as well: `>= 0` alone lets inf in (from a checkpoint, say), and training on it
+  // turns every parameter into NaN.
+  detail::check_nonnegative(optimizer, "lr", o.lr);
+  detail::check_range(optimizer, "momentum", o.momentum, 0, 1);
+  detail::check_nonnegative(optimizer, "weight_decay", o.weight_decay);
+  TG_CHECK(std::isfinite(o.dampening), optimizer, ": expected a finite dampening, got ",
+           o.dampening);
   TG_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), optimizer,
            ": expected momentum > 0 and dampening = 0 for Nesterov momentum, got momentum ",
            o.momentum, " and dampening ", o.dampening);

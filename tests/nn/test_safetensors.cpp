@@ -5,12 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cmath>
 #include <cstring>
 
 #include "autograd/error.hpp"
 #include "autograd/factories.hpp"
 #include "autograd/random.hpp"
+#include "nn/atomic_file.hpp"
 #include "nn/safetensors.hpp"
 #include "test_util.hpp"
 
@@ -26,7 +28,7 @@ using nn_test::write_bytes;
 std::size_t temp_files_in(const std::filesystem::path& dir) {
   std::size_t n = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir))
-    n += e.path().filename().string().find(".tmp-") != std::string::npos;
+    n += e.path().filename().string().find(".tg-tmp.") != std::string::npos;
   return n;
 }
 
@@ -46,6 +48,9 @@ nn::TensorArchive sample_archive() {
 // Reads `bytes` as a file and returns the error message ("" when it reads).
 std::string read_error(const TempDir& dir, const std::string& bytes) {
   auto path = dir / "hostile.safetensors";
+  // A new file each time: ext4 flushes a file truncated and rewritten in place when it is
+  // closed, which made thousands of reads take seconds.
+  std::filesystem::remove(path);
   write_bytes(path, bytes);
   try {
     nn::read_safetensors(path);
@@ -163,7 +168,11 @@ TEST_CASE("hostile and corrupted files are clear errors naming the file and the 
        "entry 'a': expected data_offsets [begin, end], got [0]"},
       {safetensors_bytes("{\"a\":" + f32("[2]", "[0,8]") + ",\"a\":" + f32("[2]", "[0,8]") + "}",
                          data8),
-       "entry 'a': expected unique names, got a duplicate"},
+       "expected unique keys in each JSON object, got 'a' twice"},
+      {safetensors_bytes("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"I8\",\"shape\":[2],"
+                         "\"data_offsets\":[0,8]}}",
+                         data8),
+       "expected unique keys in each JSON object, got 'dtype' twice"},
       {safetensors_bytes("{\"__metadata__\":{\"k\":3}}", ""),
        "expected string values, got 3 for 'k'"},
       {safetensors_bytes("{\"a\":[1]}", ""),
@@ -258,14 +267,214 @@ TEST_CASE("a write interrupted midway leaves the previous file intact") {
     if (killed) {
       CHECK(WIFSIGNALED(status));
       CHECK(WTERMSIG(status) == SIGXFSZ);
-      CHECK(temp_files_in(dir.path()) == 1);  // the half-written temporary file stays behind
+      // The half-written file had no name (O_TMPFILE): nothing stays behind.
+      CHECK(temp_files_in(dir.path()) == 0);
     } else {
       CHECK(WIFEXITED(status));
       CHECK(WEXITSTATUS(status) == 10);
+      CHECK(temp_files_in(dir.path()) == 0);
     }
     auto read = nn::read_safetensors(path);
     CHECK(read.tensors.at("w") == old_archive.tensors.at("w"));
   }
   nn::write_safetensors(path, big);  // without the limit it replaces the file
   CHECK(nn::read_safetensors(path).tensors.at("w").shape() == Shape{256, 1024});
+}
+
+// ------------------------------------------------------------- bounded work, bounded messages
+
+namespace {
+
+std::string nested(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+}  // namespace
+
+TEST_CASE("JSON nested 10,000 or 100,000 deep anywhere in the header is a short error") {
+  TempDir dir("st_deep");
+  for (std::size_t depth : {std::size_t{10'000}, std::size_t{100'000}}) {
+    const std::string deep = nested(depth);
+    const std::string headers[] = {
+        "{\"a\":" + deep + "}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":" + deep + ",\"data_offsets\":[0,0]}}",
+        "{\"a\":{\"dtype\":" + deep + ",\"shape\":[0],\"data_offsets\":[0,0]}}",
+        "{\"__metadata__\":" + deep + "}",
+        "{\"__metadata__\":{\"k\":" + deep + "}}",
+        deep,
+    };
+    for (const auto& header : headers) {
+      const std::string message = read_error(dir, safetensors_bytes(header, ""));
+      CHECK_MESSAGE(message.find("expected JSON nested at most 64 deep") != std::string::npos,
+                    message.substr(0, 300));
+      CHECK(message.size() < 300);
+    }
+  }
+  // 64 deep is allowed by the JSON check, then refused as a shape by the entry check.
+  const std::string message = read_error(
+      dir, safetensors_bytes("{\"a\":{\"dtype\":\"F32\",\"shape\":[" + nested(61) +
+                                 "],\"data_offsets\":[0,0]}}",
+                             ""));
+  CHECK(message.find("entry 'a': expected shape to hold non-negative integers, got [[[[") !=
+        std::string::npos);
+  CHECK(message.size() < 300);
+}
+
+TEST_CASE("error messages quote at most a short prefix of a hostile value") {
+  TempDir dir("st_long");
+  const std::string big(1'000'000, 'x');
+  const std::string headers[] = {
+      "{\"a\":{\"dtype\":\"" + big + "\",\"shape\":[0],\"data_offsets\":[0,0]}}",
+      "{\"" + big + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,0]}}",
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[" + std::string(200'000, '1') + "],\"data_offsets\":[0,0]}}",
+      "{\"__metadata__\":{\"" + big + "\":1}}",
+      "{\"a\":\"" + big + "\"}",
+      "{\"a\":" + big + "}",  // invalid JSON: the parser's message quotes the token
+      "{\"a\":[" + [] { std::string s; for (int i = 0; i < 100'000; ++i) s += "1,"; return s; }() +
+          "1]}",
+  };
+  for (const auto& header : headers) {
+    const std::string message = read_error(dir, safetensors_bytes(header, ""));
+    CHECK(!message.empty());
+    CHECK_MESSAGE(message.size() < 400, message.substr(0, 400));
+  }
+}
+
+TEST_CASE("headers are read in linear time: 100,000 entries") {
+  // Each entry used to rescan the whole object (22 s for 40,000): a regression shows here as
+  // a slow suite, not as a failed assertion.
+  TempDir dir("st_many");
+  std::string header = "{";
+  for (int i = 0; i < 100'000; ++i)
+    header += (i ? ",\"t" : "\"t") + std::to_string(i) +
+              "\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}";
+  header += "}";
+  auto path = dir / "many.safetensors";
+  write_bytes(path, safetensors_bytes(header, ""));
+  const auto archive = nn::read_safetensors(path);
+  CHECK(archive.tensors.size() == 100'000);
+  CHECK(archive.tensors.at("t99999").shape() == Shape{0});
+}
+
+// ------------------------------------------------------------------------------- checksums
+
+TEST_CASE("files carry checksums; every single-bit flip of a written file is caught") {
+  TempDir dir("st_crc");
+  auto path = dir / "a.safetensors";
+  const auto archive = sample_archive();
+  nn::write_safetensors(path, archive);
+  const std::string valid = nn_test::read_bytes(path);
+  CHECK(valid.find("\"tapegrad.crc32.conv.weight\":\"") != std::string::npos);
+  CHECK(valid.find("\"tapegrad.crc32\":\"") != std::string::npos);
+  CHECK(nn::read_safetensors(path).metadata == archive.metadata);  // checksums not returned
+
+  std::size_t caught = 0, flips = 0;
+  for (std::size_t byte = 0; byte < valid.size(); ++byte)
+    for (int bit = 0; bit < 8; ++bit, ++flips) {
+      std::string bytes = valid;
+      bytes[byte] = static_cast<char>(bytes[byte] ^ (1 << bit));
+      const bool rejected = !read_error(dir, bytes).empty();
+      CHECK_MESSAGE(rejected, "byte ", byte, " bit ", bit, ": ", bytes.substr(byte > 20 ? byte - 20 : 0, 40));
+      caught += rejected;
+    }
+  CHECK(caught == flips);
+  MESSAGE(flips, " single-bit flips of a ", valid.size(), "-byte file, all rejected");
+
+  // The data's checksum names the tensor; the header's says the header.
+  std::uint64_t header = 0;
+  std::memcpy(&header, valid.data(), 8);
+  std::string data_flip = valid;
+  data_flip[8 + header + 8 + 5] ^= 0x10;  // inside conv.weight, after the 8-byte I64 counter
+  CHECK(read_error(dir, data_flip).find("entry 'conv.weight': expected data matching its "
+                                        "checksum") != std::string::npos);
+  std::string renamed = valid;
+  renamed.replace(renamed.find("\"note\""), 6, "\"nose\"");
+  CHECK(read_error(dir, renamed).find("expected the header to match its checksum") !=
+        std::string::npos);
+}
+
+TEST_CASE("files without checksums (PyTorch's) read; the checksum keys are reserved") {
+  TempDir dir("st_crc_foreign");
+  const std::string header =
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+      "\"__metadata__\":{\"format\":\"pt\"}}";
+  std::string data(8, '\0');
+  const float values[2] = {1.5f, -2.0f};
+  std::memcpy(data.data(), values, 8);
+  auto path = dir / "torch.safetensors";
+  write_bytes(path, safetensors_bytes(header, data));
+  const auto read = nn::read_safetensors(path);
+  CHECK(read.tensors.at("w") == Tensor{1.5f, -2.0f});
+  CHECK(read.metadata == std::map<std::string, std::string>{{"format", "pt"}});
+
+  nn::TensorArchive a;
+  a.tensors["w"] = Tensor{1.0f};
+  a.metadata["tapegrad.crc32.w"] = "00000000";
+  CHECK_THROWS_WITH_AS(nn::write_safetensors(dir / "x.safetensors", a),
+                       doctest::Contains("reserved for checksums"), tg::Error);
+  // A checksum for a tensor that is not there, or a tensor without one, is corruption.
+  for (const std::string& meta :
+       {std::string("{\"tapegrad.crc32.v\":\"00000000\"}"), std::string("{\"tapegrad.crc32\":\"0\"}")}) {
+    const std::string bad =
+        "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"__metadata__\":" + meta +
+        "}";
+    CHECK(!read_error(dir, safetensors_bytes(bad, data)).empty());
+  }
+}
+
+// ----------------------------------------------------------------------- temporary files
+
+TEST_CASE("names up to NAME_MAX work, and no temporary file is left") {
+  TempDir dir("st_long_name");
+  const auto path = dir / (std::string(NAME_MAX - 12, 'n') + ".safetensors");
+  REQUIRE(path.filename().string().size() == NAME_MAX);
+  nn::write_safetensors(path, sample_archive());
+  nn::write_safetensors(path, sample_archive());  // replacing it too
+  CHECK(nn::read_safetensors(path).tensors.size() == sample_archive().tensors.size());
+  CHECK(temp_files_in(dir.path()) == 0);
+  CHECK(nn::detail::AtomicFile::temporary_prefix(path.filename().string()).size() + 21 <=
+        NAME_MAX);
+}
+
+TEST_CASE("saving onto a symbolic link writes through it: the link stays, its target changes") {
+  TempDir dir("st_symlink");
+  std::filesystem::create_directories(dir / "real");
+  const auto target = dir / "real" / "model.safetensors";
+  nn::TensorArchive old_archive;
+  old_archive.tensors["w"] = Tensor{1.0f};
+  nn::write_safetensors(target, old_archive);
+  std::filesystem::permissions(target, std::filesystem::perms(0600));
+  std::filesystem::create_symlink("real/model.safetensors", dir / "latest.safetensors");
+  nn::write_safetensors(dir / "latest.safetensors", sample_archive());
+  CHECK(std::filesystem::is_symlink(dir / "latest.safetensors"));
+  CHECK(nn::read_safetensors(target).tensors.size() == sample_archive().tensors.size());
+  CHECK((std::filesystem::status(target).permissions() & std::filesystem::perms::all) ==
+        std::filesystem::perms(0600));  // the replaced file's mode is kept
+  // A dangling link creates its target; a loop is an error.
+  std::filesystem::create_symlink("real/new.safetensors", dir / "dangling.safetensors");
+  nn::write_safetensors(dir / "dangling.safetensors", old_archive);
+  CHECK(std::filesystem::is_symlink(dir / "dangling.safetensors"));
+  CHECK(nn::read_safetensors(dir / "real" / "new.safetensors").tensors.at("w") == Tensor{1.0f});
+  std::filesystem::create_symlink("loop.safetensors", dir / "loop.safetensors");
+  CHECK_THROWS_WITH_AS(nn::write_safetensors(dir / "loop.safetensors", old_archive),
+                       doctest::Contains("more than 40 links"), tg::Error);
+  CHECK(temp_files_in(dir.path()) == 0);
+  CHECK(temp_files_in(dir / "real") == 0);
+}
+
+TEST_CASE("temporaries of writers that are gone are removed, those of live ones kept") {
+  TempDir dir("st_stale");
+  const auto path = dir / "model.safetensors";
+  const std::string prefix = nn::detail::AtomicFile::temporary_prefix("model.safetensors");
+  const pid_t dead = ::fork();  // a pid that surely belongs to no process once reaped
+  REQUIRE(dead >= 0);
+  if (dead == 0) _exit(0);
+  REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+  write_bytes(dir / (prefix + std::to_string(dead) + ".3"), "half a file");
+  write_bytes(dir / (prefix + std::to_string(::getppid()) + ".0"), "someone else's, running");
+  write_bytes(dir / (prefix + "notapid.0"), "not ours");
+  write_bytes(dir / ".other.safetensors.tg-tmp.1.0", "another target's");
+  nn::write_safetensors(path, sample_archive());
+  CHECK(!std::filesystem::exists(dir / (prefix + std::to_string(dead) + ".3")));
+  CHECK(std::filesystem::exists(dir / (prefix + std::to_string(::getppid()) + ".0")));
+  CHECK(std::filesystem::exists(dir / (prefix + "notapid.0")));
+  CHECK(std::filesystem::exists(dir / ".other.safetensors.tg-tmp.1.0"));
 }

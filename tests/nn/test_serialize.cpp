@@ -1,6 +1,9 @@
 // save / load: a module's state dict through a safetensors file, PyTorch's names both ways.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <map>
+
 #include "nn/nn.hpp"
 #include "test_util.hpp"
 
@@ -64,13 +67,16 @@ TEST_CASE("load errors name the file and the entry; strict=false skips missing a
       tg::Error);
   auto deeper = nn::Sequential(nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2), nn::Flatten(),
                                nn::Linear(8, 3), nn::Linear(3, 3));
-  CHECK_THROWS_WITH_AS(nn::load(deeper, path), doctest::Contains("expected key '4.weight'"),
+  CHECK_THROWS_WITH_AS(nn::load(deeper, path), doctest::Contains("Missing key(s) in state_dict: \"4.weight\", \"4.bias\"."),
                        tg::Error);
   CHECK_NOTHROW(nn::load(deeper, path, false));
   CHECK(deeper->at<nn::LinearImpl>(3).bias.value() ==
         nn::read_safetensors(path).tensors.at("3.bias"));
   auto shallower = nn::Sequential(nn::Conv2d(1, 2, 3));
-  CHECK_THROWS_WITH_AS(nn::load(shallower, path), doctest::Contains("unexpected key '1.bias'"),
+  CHECK_THROWS_WITH_AS(nn::load(shallower, path), doctest::Contains("Unexpected key(s) in state_dict: \"1.bias\", "
+                                         "\"1.num_batches_tracked\", \"1.running_mean\", "
+                                         "\"1.running_var\", \"1.weight\", \"3.bias\", "
+                                         "\"3.weight\"."),
                        tg::Error);
   CHECK_THROWS_WITH_AS(nn::load(shallower, dir / "absent.safetensors"),
                        doctest::Contains("absent.safetensors"), tg::Error);
@@ -89,4 +95,60 @@ TEST_CASE("a frozen, reloaded backbone with a new head: names and requires_grad 
   tg::sum(model(tg::randn(Shape{2, 1, 4, 4}))).backward();
   for (auto& [name, p] : model->named_parameters())
     CHECK_MESSAGE(p.has_grad() == (name.rfind("3.", 0) == 0), name);
+}
+
+TEST_CASE("BatchNorm statistics that make no sense do not load, and change nothing") {
+  TempDir dir("ser_bad_bn");
+  auto model = reference_model();
+  const auto good = nn::to_archive(model->state_dict());
+  struct Case {
+    const char* key;
+    float value;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"1.running_var", -1.0f, "expected '1.running_var' to hold variances (finite, >= 0), got -1"},
+      {"1.running_var", INFINITY, "expected '1.running_var' to hold variances"},
+      {"1.running_var", NAN, "expected '1.running_var' to hold variances"},
+      {"1.running_mean", INFINITY, "expected '1.running_mean' to hold finite means, got inf"},
+      {"1.num_batches_tracked", -5.0f, "expected '1.num_batches_tracked' to hold a count"},
+  };
+  for (const auto& c : cases) {
+    auto bad = good;
+    bad.tensors.at(c.key).data()[0] = c.value;
+    if (std::string(c.key) == "1.num_batches_tracked") bad.dtypes.erase(c.key);  // F32: -5 fits
+    nn::write_safetensors(dir / "bad.safetensors", bad);
+    auto target = reference_model();
+    target->at<nn::LinearImpl>(3).bias.value().data()[0] = 42.0f;
+    const auto before = target->state_dict();
+    CHECK_THROWS_WITH_AS(nn::load(target, dir / "bad.safetensors"),
+                         doctest::Contains(c.message), tg::Error);
+    CHECK(target->state_dict().at("3.bias") == before.at("3.bias"));
+    CHECK(target->state_dict().at("1.running_var") == before.at("1.running_var"));
+  }
+}
+
+TEST_CASE("strict load_state_dict lists every missing and unexpected key, as PyTorch") {
+  auto model = reference_model();
+  std::map<std::string, Tensor> dict;
+  for (const auto& e : model->state_dict()) dict[e.name] = e.value;
+  dict.erase("0.bias");
+  dict.erase("3.weight");
+  dict["extra.a"] = Tensor{1.0f};
+  dict["extra.b"] = Tensor{1.0f};
+  CHECK_THROWS_WITH_AS(model->load_state_dict(dict),
+                       doctest::Contains("Missing key(s) in state_dict: \"0.bias\", \"3.weight\". "
+                                         "Unexpected key(s) in state_dict: \"extra.a\", "
+                                         "\"extra.b\"."),
+                       tg::Error);
+  // Many hostile keys: the message stays short (100 keys of at most 60 bytes).
+  for (int i = 0; i < 5000; ++i) dict[std::string(1000, 'k') + std::to_string(i)] = Tensor{1.0f};
+  try {
+    model->load_state_dict(dict);
+    FAIL("expected a tg::Error");
+  } catch (const tg::Error& e) {
+    const std::string message = e.what();
+    CHECK(message.find("and 4902 more.") != std::string::npos);
+    CHECK(message.size() < 12'000);
+  }
 }
