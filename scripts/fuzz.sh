@@ -31,6 +31,11 @@ while read -r target; do
     "$work" "$root/fuzz/corpus/$target" 2>"$build/fuzz/$target.log" || status=$?
   grep -E "^stat::number_of_executed_units|^Done" "$build/fuzz/$target.log" || true
   rm -rf "$work"
+  # Regression inputs too slow to keep in a corpus run once each (fuzz/regressions/<target>-*).
+  for input in "$root/fuzz/regressions/$target"-*; do
+    [ -e "$input" ] || continue
+    [ "$status" -ne 0 ] || "$build/fuzz/fuzz_$target" "$input" 2>>"$build/fuzz/$target.log" || status=$?
+  done
   if [ "$status" -ne 0 ]; then
     tail -n 60 "$build/fuzz/$target.log"
     echo "fuzz: $target FAILED (exit $status); log: $build/fuzz/$target.log" >&2
