@@ -2,6 +2,8 @@
 // The Optimizer base: parameter groups (each with its own options), per-parameter state
 // (step count and buffers such as momentum or Adam's moments), and the state's save/restore as
 // named tensors plus string scalars (the content of a safetensors file, see checkpoint.hpp).
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -142,8 +144,17 @@ class BasicOptimizer : public Optimizer {
   void visit_options(std::size_t group, OptionVisitor& visitor) override {
     for_each_option(options(group), visitor);
   }
+  // PyTorch's schedules can leave lr a little below 0 (LinearLR to end_factor 0 by rounding,
+  // about -2e-18; OneCycleLR's last linear phase, -3e-5 in our golden runs), and a checkpoint
+  // taken there must resume; anything further below 0 is not a schedule's doing.
+  static constexpr double schedule_undershoot = 1e-4;
   void check_group(std::size_t group) const override {
-    check_options(options(group), name().c_str());
+    Options loaded = options(group);
+    TG_CHECK(std::isfinite(loaded.lr) && loaded.lr >= -schedule_undershoot, name(),
+             ": expected lr >= 0 and finite (a schedule may leave it up to 1e-4 below), got ",
+             loaded.lr);
+    loaded.lr = std::max(loaded.lr, 0.0);
+    check_options(loaded, name().c_str());
   }
   void update(std::size_t group, Tensor& value, const Tensor& grad, ParamState& state) override {
     update_param(options_[group], value, grad, state);

@@ -193,9 +193,9 @@ TEST_CASE("checkpoints whose options or counters make no sense do not load, and 
   };
   const std::string max = "9223372036854775807";
   const Case cases[] = {
-      {"optim.param_groups.0.lr", "inf", "SGD: expected a finite lr, got inf"},
-      {"optim.param_groups.0.lr", "nan", "SGD: expected lr >= 0, got nan"},
-      {"optim.param_groups.2.lr", "-0.5", "SGD: expected lr >= 0, got -0.5"},
+      {"optim.param_groups.0.lr", "inf", "SGD: expected lr >= 0 and finite"},
+      {"optim.param_groups.0.lr", "nan", "SGD: expected lr >= 0 and finite"},
+      {"optim.param_groups.2.lr", "-0.5", "SGD: expected lr >= 0 and finite"},
       {"optim.param_groups.0.momentum", "1e308", "expected momentum in [0, 1], got 1e+308"},
       {"optim.param_groups.0.momentum", "inf", "expected momentum in [0, 1], got inf"},
       {"optim.param_groups.1.weight_decay", "inf", "expected a finite weight_decay, got inf"},
@@ -238,6 +238,11 @@ TEST_CASE("checkpoints whose options or counters make no sense do not load, and 
                          doctest::Contains("load_state_dict: expected 'bn."), tg::Error);
     CHECK_MESSAGE(Snapshot(target) == before, key);
   }
+  // An lr a hair below 0, where PyTorch's schedules can end (LinearLR to 0 by rounding), loads.
+  rewrite(dir / "good.safetensors", dir / "bad.safetensors",
+          [&](nn::TensorArchive& a) { a.metadata.at("optim.param_groups.2.lr") = "-1.8503717077085943e-18"; });
+  CHECK(load_checkpoint(dir / "bad.safetensors", target.net, target.opt, &target.schedule) == 1);
+  CHECK(target.opt.lr(2) == doctest::Approx(-1.85e-18).epsilon(1e-3));
   // The untouched file loads into the same objects.
   CHECK(load_checkpoint(dir / "good.safetensors", target.net, target.opt, &target.schedule) == 1);
   CHECK(target.opt.state(0, 0).step == 1);
