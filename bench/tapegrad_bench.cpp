@@ -204,6 +204,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     tg::set_num_threads(args.threads);
+    std::fputs(tg::build_info().c_str(), stderr);  // stdout carries only the JSON lines
     tg::manual_seed(0);
     for (const Workload& w : tg::bench::select(args.workload))
       tg::bench::print_result("tapegrad", w, tg::get_num_threads(), run(w));
