@@ -1,6 +1,7 @@
 #include "autograd/kernels/gemm.hpp"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -110,6 +111,27 @@ const Selection& selection() {
   return forced == GemmLibrary::openblas ? openblas : automatic;
 }
 
+// dnnl_sgemm called outside a parallel region spreads even a tiny product over all threads; on
+// 2 busy cores the MLP's last layer (64 x 10 x 256) then took 17 ms a call instead of 16 us,
+// waiting for a descheduled thread. Below ~1M multiply-adds (conv's grain per task too) the
+// calling thread does it alone. omp_set_num_threads changes only the calling thread's setting.
+constexpr std::int64_t min_parallel_macs = std::int64_t(1) << 20;
+
+struct SingleThreadIfSmall {
+  int saved = 0;
+  explicit SingleThreadIfSmall(std::int64_t macs) {
+    if (macs < min_parallel_macs && !omp_in_parallel() && omp_get_max_threads() > 1) {
+      saved = omp_get_max_threads();
+      omp_set_num_threads(1);
+    }
+  }
+  ~SingleThreadIfSmall() {
+    if (saved) omp_set_num_threads(saved);
+  }
+  SingleThreadIfSmall(const SingleThreadIfSmall&) = delete;
+  SingleThreadIfSmall& operator=(const SingleThreadIfSmall&) = delete;
+};
+
 }  // namespace
 
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
@@ -125,6 +147,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   if (selection().library == GemmLibrary::onednn) {
     // Inside an OpenMP region (omp_in_parallel) dnnl_sgemm runs on the calling thread alone,
     // outside it on OpenMP's threads: OpenMP stays the one owner of the threads.
+    const SingleThreadIfSmall small(m * n * k);
     const dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha,
                                             a, lda, b, ldb, beta, c, ldc);
     TG_ASSERT(status == dnnl_success, "gemm: dnnl_sgemm failed with status ", int(status));
