@@ -1,4 +1,4 @@
-// Matrix products through cblas_sgemm (row-major).
+// Matrix products through kernels::gemm (row-major; the BLAS chosen for this CPU).
 #include "autograd/linalg.hpp"
 
 #include "autograd/elementwise.hpp"

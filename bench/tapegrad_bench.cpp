@@ -271,6 +271,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     tg::set_num_threads(args.threads);
+    std::fputs(tg::build_info().c_str(), stderr);  // stdout carries only the JSON lines
     tg::manual_seed(0);
     const std::string threading = "tg::set_num_threads(" + std::to_string(args.threads) + "): " +
                                   std::to_string(tg::get_num_threads()) + " OpenMP threads";

@@ -23,3 +23,16 @@ endif()
 add_library(tapegrad_openblas INTERFACE)
 target_include_directories(tapegrad_openblas SYSTEM INTERFACE ${TAPEGRAD_CBLAS_INCLUDE})
 target_link_libraries(tapegrad_openblas INTERFACE ${TAPEGRAD_OPENBLAS} OpenMP::OpenMP_CXX)
+
+# oneDNN (its OpenMP build, the same threads): dnnl_sgemm picks its kernels from the CPU's
+# feature bits, where OpenBLAS picks them by CPU model and falls back to SSE3 on a CPU newer
+# than itself. GEMM uses it only then (autograd/kernels/gemm.cpp); without it, OpenBLAS alone.
+find_path(TAPEGRAD_DNNL_INCLUDE oneapi/dnnl/dnnl.h)
+find_library(TAPEGRAD_DNNL dnnl)
+if(TAPEGRAD_DNNL_INCLUDE AND TAPEGRAD_DNNL)
+  target_include_directories(tapegrad_openblas SYSTEM INTERFACE ${TAPEGRAD_DNNL_INCLUDE})
+  target_link_libraries(tapegrad_openblas INTERFACE ${TAPEGRAD_DNNL})
+else()
+  message(WARNING "oneDNN not found (apt-get install libdnnl-dev, or run scripts/deps.sh): GEMM "
+                  "runs on OpenBLAS alone, at SSE3 speed on a CPU newer than that OpenBLAS")
+endif()

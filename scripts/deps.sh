@@ -7,6 +7,7 @@ packages=(
   cmake g++ make pkg-config
   libxtensor-dev xtl-dev libxsimd-dev
   libopenblas-openmp-dev      # OpenBLAS built on OpenMP: one owner of the threads
+  libdnnl-dev                 # oneDNN's sgemm: full-width kernels where OpenBLAS lacks the CPU
   zlib1g-dev doctest-dev libstb-dev
   libpng-dev libjpeg62-turbo-dev   # image decoding: fuzzed upstream, patched by Debian security
   nlohmann-json3-dev          # safetensors headers are JSON

@@ -15,8 +15,9 @@ namespace tg::kernels {
 namespace {
 
 // Convolutions with at least this many output channels per group run their products through
-// small_gemm; thinner ones (an RGB stem with 5 filters) keep OpenBLAS, which handles a GEMM
-// dimension below one vector better (measured on the seed network's shapes).
+// small_gemm; thinner ones (an RGB stem with 5 filters) call the BLAS (kernels::gemm), which
+// handles a GEMM dimension below one vector better (measured on the seed network's shapes:
+// dnnl_sgemm 1.3-1.9x small_gemm there).
 constexpr std::int64_t min_small_gemm_channels = 16;
 
 bool uses_small_gemm(const ConvGeometry& g) { return g.out_per_group() >= min_small_gemm_channels; }
@@ -153,19 +154,32 @@ void input_grad_by_col2im(const BackwardArgs& a, const ConvGeometry& g, std::int
   }
 }
 
-// gw_g^T [K, Cout/groups] += cols [K, P] (leading dimension ld) @ gy_g^T [P, Cout/groups].
-// small_gemm wants gy_g^T's rows contiguous, so gy_g is transposed into gy_t first (a pass over
-// Cout x P floats, against the product's K times as many operations). For OpenBLAS this
-// orientation runs ~1.5x faster than gw_g = gy_g @ cols^T for the usual thin Cout, and for
-// K >= 128 another ~1.1x faster in slices of 64 positions (measured; a loss for small K).
+// gw_g^T [K, Cout/groups] += cols [K, P] (leading dimension ld) @ gy_g^T [P, Cout/groups];
+// `scratch` holds P x Cout/groups floats for small_gemm, Cout/groups x K for the BLAS.
 void weight_grad_gemm(const float* cols, std::int64_t ld, const float* gy_g, float* gw_t,
-                      std::int64_t cout_g, std::int64_t k, std::int64_t p, std::vector<float>& gy_t) {
+                      std::int64_t cout_g, std::int64_t k, std::int64_t p, std::vector<float>& scratch) {
   if (cout_g >= min_small_gemm_channels) {
+    // small_gemm wants gy_g^T's rows contiguous, so gy_g is transposed first (a pass over
+    // Cout x P floats, against the product's K times as many operations).
+    float* gy_t = scratch.data();
     for (std::int64_t i = 0; i < p; ++i)  // channels innermost: contiguous writes
       for (std::int64_t o = 0; o < cout_g; ++o) gy_t[i * cout_g + o] = gy_g[o * p + i];
-    small_gemm(k, cout_g, p, {cols, ld, 1}, {gy_t.data(), cout_g}, gw_t, cout_g, true);
+    small_gemm(k, cout_g, p, {cols, ld, 1}, {gy_t, cout_g}, gw_t, cout_g, true);
     return;
   }
+  if (p > k) {
+    // A long sum over positions (the seed conv: K = 75, P = 784): gw_g = gy_g @ cols^T, a wide
+    // product with Cout rows, added transposed. dnnl_sgemm: 1.7-2.1x the orientation below
+    // there, 0.9x when P < K (5 -> 10 on 14 x 14); OpenBLAS: on par or faster (measured).
+    float* gw_g = scratch.data();  // [Cout/groups, K]
+    gemm(false, true, cout_g, k, p, 1.0f, gy_g, p, cols, ld, 0.0f, gw_g, k);
+    for (std::int64_t r = 0; r < k; ++r)
+      for (std::int64_t o = 0; o < cout_g; ++o) gw_t[r * cout_g + o] += gw_g[o * k + r];
+    return;
+  }
+  // For OpenBLAS this orientation ran ~1.5x faster than gw_g = gy_g @ cols^T for the usual
+  // thin Cout, and for K >= 128 another ~1.1x faster in slices of 64 positions (measured; a
+  // loss for small K).
   const std::int64_t slice = k >= 128 ? 64 : p;
   for (std::int64_t j = 0; j < p; j += slice)
     gemm(false, true, k, cout_g, std::min(slice, p - j), 1.0f, cols + j, ld, gy_g + j, p, 1.0f,
@@ -183,14 +197,14 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
   std::vector<float> cols(workspace_size(g, a.gw && !weight_implicit));
   std::vector<float> dcols(a.w_flipped ? workspace_size(gt, !input_implicit)
                                        : workspace_size(g, a.gx != nullptr));
-  std::vector<float> gy_t(a.gw && !weight_implicit && uses_small_gemm(g) ? static_cast<std::size_t>(p * cout_g) : 0);
+  std::vector<float> scratch(a.gw && !weight_implicit ? static_cast<std::size_t>(uses_small_gemm(g) ? p * cout_g : cout_g * k) : 0);
   for (std::int64_t b = begin; b < end; ++b) {
     const float* gyb = a.gy + b * g.out_channels * p;
     if (weight_implicit) weight_implicit->accumulate_weight_grad(a.x + b * g.in_channels * hw, gyb, a.gw);
     for (std::int64_t grp = 0; grp < g.groups && a.gw && !weight_implicit; ++grp) {
       std::int64_t ld = 0;
       const float* c = group_columns(a.x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data(), ld);
-      weight_grad_gemm(c, ld, gyb + grp * cout_g * p, a.gw + grp * k * cout_g, cout_g, k, p, gy_t);
+      weight_grad_gemm(c, ld, gyb + grp * cout_g * p, a.gw + grp * k * cout_g, cout_g, k, p, scratch);
     }
     if (a.gx && a.w_flipped)
       forward_image(gyb, a.w_flipped, nullptr, a.gx + b * g.in_channels * hw, gt, dcols.data(),

@@ -2,7 +2,7 @@
 // 2-D convolution (PyTorch's cross-correlation) over contiguous NCHW buffers, parallel over the
 // images with a single-threaded product inside: stride-1 convs with >= 16 output channels run
 // implicitly (conv2d_implicit.hpp: small_gemm over shifted rows of a padded copy), other convs
-// with >= 16 output channels through im2col + small_gemm, thinner ones through im2col + OpenBLAS.
+// with >= 16 output channels through im2col + small_gemm, thinner ones through im2col + the BLAS of gemm.hpp.
 #include "autograd/kernels/im2col.hpp"
 
 namespace tg::kernels {

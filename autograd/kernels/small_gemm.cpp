@@ -1,6 +1,7 @@
 #include "autograd/kernels/small_gemm.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
@@ -118,6 +119,17 @@ void small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const LeftOperan
   gemm_columns<8, 2>(m, k, a, b_rows, c, ldc, accumulate, 0, split);
   if (split < n) gemm_columns<8, 1>(m, k, a, b_rows, c, ldc, accumulate, split, n);
 }
+
+// By the width of its registers; xsimd names the 256-bit ones "avx", "avx2" or "fma3+avx2".
+Isa small_gemm_isa() {
+  const std::string_view arch = small_gemm_arch();
+  if (sizeof(Vec) == 64) return Isa::avx512;
+  if (sizeof(Vec) == 32) return arch.find("avx2") != std::string_view::npos ? Isa::avx2 : Isa::avx;
+  if (sizeof(Vec) == 16 && build_isa() >= Isa::sse) return Isa::sse;
+  return Isa::scalar;  // not x86 vectors (NEON) or none
+}
+
+const char* small_gemm_arch() { return Vec::arch_type::name(); }
 
 std::int64_t padded_row_stride(std::int64_t n) {
   constexpr std::int64_t line = 16;  // floats per 64-byte cache line

@@ -8,6 +8,8 @@
 // 1.3-1.5x faster, except the 16-channel weight gradient (a 16 x 16 tile: on par).
 #include <cstdint>
 
+#include "autograd/kernels/gemm.hpp"
+
 namespace tg::kernels {
 
 /// A [m, k], read by broadcast: a(r, i) = data[r * row_stride + i * k_stride], or, given a
@@ -31,6 +33,10 @@ struct RightOperand {
 /// C [m, n] (row-major, leading dimension ldc) = A @ B, or C += A @ B when accumulate is set.
 void small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const LeftOperand& a,
                 const RightOperand& b, float* c, std::int64_t ldc, bool accumulate);
+
+/// The vectors small_gemm was compiled for (xsimd's widest at build time) and their name.
+Isa small_gemm_isa();
+const char* small_gemm_arch();
 
 /// A row stride of at least n floats for a B operand that does not alias in the L1 cache.
 std::int64_t padded_row_stride(std::int64_t n);

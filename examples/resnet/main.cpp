@@ -61,6 +61,7 @@ Config parse(int argc, char** argv) {
 
 int run(const Config& c) {
   if (c.threads > 0) set_num_threads(c.threads);
+  std::printf("%s", build_info().c_str());  // what runs where: the first thing to check when slow
   manual_seed(c.seed);
   examples::DataChoice d = examples::choose_data(c.data);
   if (c.limit_train) d.train = data::subset(d.train, c.limit_train);

@@ -8,6 +8,7 @@
 
 #include "autograd/kernels/batch_norm.hpp"
 #include "autograd/kernels/conv2d.hpp"
+#include "autograd/kernels/gemm.hpp"
 #include "autograd/kernels/small_gemm.hpp"
 #include "autograd/kernels/pool2d.hpp"
 #include "autograd/kernels/softmax.hpp"
@@ -178,6 +179,51 @@ TEST_CASE("kernels::small_gemm matches a naive product, for every tile shape and
         std::vector<float> out = c0;
         kernels::small_gemm(c.m, c.n, c.k, left, {b.data(), ldb}, out.data(), c.n, accumulate);
         check_all_close(out, expected, 1e-5, "small_gemm");
+      }
+  }
+}
+
+TEST_CASE("kernels::gemm matches a naive product, for every transpose, stride, alpha and beta") {
+  struct Case {
+    std::int64_t m, n, k;
+  };
+  // The thin shapes of a 5-channel conv and of an MLP's last layer, and one past every tile.
+  const std::vector<Case> cases = {{5, 784, 75}, {75, 5, 64}, {64, 10, 256}, {37, 41, 43}, {3, 2, 0}};
+  for (const auto library : {kernels::GemmLibrary::openblas, kernels::GemmLibrary::onednn,
+                             kernels::GemmLibrary::automatic}) {
+    try {
+      kernels::set_gemm_library(library);
+    } catch (const Error&) {
+      MESSAGE("oneDNN is not in this build: gemm checked on OpenBLAS only");
+      continue;
+    }
+    const std::string name = kernels::gemm_backend().library;
+    CAPTURE(name);
+  for (const Case& c : cases)
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true}) {
+        CAPTURE(c.m);
+        CAPTURE(c.n);
+        CAPTURE(c.k);
+        CAPTURE(ta);
+        CAPTURE(tb);
+        // Leading dimensions past the logical widths, as for a padded column matrix.
+        const std::int64_t lda = (ta ? c.m : c.k) + 2, ldb = (tb ? c.k : c.n) + 3, ldc = c.n + 1;
+        const auto a = random_values(static_cast<std::size_t>((ta ? c.k : c.m) * lda), 4);
+        const auto b = random_values(static_cast<std::size_t>((tb ? c.n : c.k) * ldb), 5);
+        const auto c0 = random_values(static_cast<std::size_t>(c.m * ldc), 6);
+        const float alpha = 0.5f, beta = -2.0f;
+        std::vector<double> expected(c0.begin(), c0.end());
+        for (std::int64_t r = 0; r < c.m; ++r)
+          for (std::int64_t j = 0; j < c.n; ++j) {
+            double sum = 0;
+            for (std::int64_t i = 0; i < c.k; ++i)
+              sum += double(ta ? a[i * lda + r] : a[r * lda + i]) * (tb ? b[j * ldb + i] : b[i * ldb + j]);
+            expected[r * ldc + j] = alpha * sum + beta * c0[r * ldc + j];
+          }
+        std::vector<float> out = c0;
+        kernels::gemm(ta, tb, c.m, c.n, c.k, alpha, a.data(), lda, b.data(), ldb, beta, out.data(), ldc);
+        check_all_close(out, expected, 1e-5, "gemm");  // the padding columns too: left as they were
       }
   }
 }
