@@ -8,12 +8,9 @@
 #include <thread>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "autograd/error.hpp"
 #include "autograd/random.hpp"
+#include "autograd/threads.hpp"
 
 namespace tg::data {
 
@@ -119,10 +116,8 @@ Batch EpochRun::make_batch(std::size_t b) const {
 }
 
 void EpochRun::worker_loop() {
-#ifdef _OPENMP
   // Data threads: whatever a transform calls must not start an OpenMP team of its own.
-  omp_set_num_threads(1);
-#endif
+  set_thread_limit(1);
   const std::size_t capacity = slots_.size();
   std::unique_lock lock(mutex_);
   for (;;) {
