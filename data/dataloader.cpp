@@ -29,8 +29,8 @@ class EpochRun {
 
   /// Batch `index` (>= every index asked before), waiting for it if needed.
   const Batch& batch(std::size_t index);
-  /// Asks the workers to finish and joins them (idempotent).
-  void stop();
+  /// Asks the workers to finish and joins them (idempotent); `why` is what later use reports.
+  void stop(const char* why = "the loader was destroyed");
 
  private:
   struct Slot {
@@ -60,6 +60,7 @@ class EpochRun {
   std::vector<Slot> slots_;
   std::size_t next_claim_ = 0, next_deliver_ = 0;
   bool stopping_ = false;
+  const char* stop_reason_ = "";
   std::vector<std::thread> workers_;
 };
 
@@ -145,14 +146,14 @@ Batch EpochRun::take(std::size_t b) {
   {
     std::unique_lock lock(mutex_);
     // Once stopped (the loader is gone), the dataset may be gone too: touch nothing.
-    TG_CHECK(!stopping_, "DataLoader: the loader was destroyed while this epoch was running");
+    TG_CHECK(!stopping_, "DataLoader: this iterator's epoch is over: ", stop_reason_);
     if (workers_.empty()) {
       lock.unlock();
       return make_batch(b);
     }
     Slot& ready = slots_[b % slots_.size()];
     produced_.wait(lock, [&] { return ready.ready || stopping_; });
-    TG_CHECK(!stopping_, "DataLoader: the loader was destroyed while this epoch was running");
+    TG_CHECK(!stopping_, "DataLoader: this iterator's epoch is over: ", stop_reason_);
     slot = std::move(ready);
     ready = Slot{};
     next_deliver_ = b + 1;
@@ -187,9 +188,10 @@ const Batch& EpochRun::batch(std::size_t index) {
   return current_;
 }
 
-void EpochRun::stop() {
+void EpochRun::stop(const char* why) {
   {
     std::lock_guard lock(mutex_);
+    if (!stopping_) stop_reason_ = why;
     stopping_ = true;
   }
   consumed_.notify_all();
@@ -221,7 +223,8 @@ DataLoader::~DataLoader() {
 }
 
 DataLoader::Iterator DataLoader::begin() {
-  if (auto previous = active_.lock()) previous->stop();
+  if (auto previous = active_.lock())
+    previous->stop("begin() started a new epoch (iterate with the iterator it returned)");
   auto run = std::make_shared<detail::EpochRun>(dataset_, options_, transform_, epoch_++, size());
   active_ = run;
   return Iterator(std::move(run), 0);
