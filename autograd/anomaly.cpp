@@ -101,16 +101,16 @@ void anomaly_on_record(const char* op, const Tensor& value, std::span<const Vari
            earlier_nan_hint(inputs), " (found by tg::autograd::DetectAnomalyGuard)");
   if (backward == nullptr || !*backward) return;
   // The gradient check needs this op's module path, which only forward knows.
-  *backward = [inner = std::move(*backward), op, path = std::move(path),
+  *backward = [inner = std::move(*backward), op, location = where(path),
                shapes = shapes_of(inputs)](Tensor grad, const BackwardCtx& ctx) -> TensorList {
     TensorList grads = inner(std::move(grad), ctx);
-    anomaly_check_gradients(op, ctx, grads, shapes, path);
+    anomaly_check_gradients(op, ctx, grads, shapes, location);
     return grads;
   };
 }
 
 void anomaly_check_gradients(const char* op, const BackwardCtx& ctx, const TensorList& grads,
-                             const std::string& input_shapes, const std::string& module_path) {
+                             const std::string& input_shapes, const std::string& location) {
   for (std::size_t i = 0; i < grads.size() && i < ctx.num_inputs(); ++i) {
     if (!ctx.needs(i)) continue;
     const NonFinite bad = scan(grads[i]);
@@ -121,10 +121,10 @@ void anomaly_check_gradients(const char* op, const BackwardCtx& ctx, const Tenso
         shapes += (k ? ", " : "") + (ctx.needs(k) ? shape_str(ctx.input(k).shape()) : "-");
     const bool output_bad = scan(ctx.output()).count != 0;
     TG_CHECK(false, "anomaly detected: the backward of ", op, " returned ", describe(bad, grads[i]),
-             " in the gradient of input ", i, ", for inputs of shapes ", shapes, ", ",
-             module_path.empty() ? std::string("(module path: run forward under the guard too "
-                                               "to record it)")
-                                 : where(module_path),
+             " in the gradient of input ", i, " (shape ", shape_str(grads[i].shape()),
+             "), for inputs of shapes ", shapes, ", ",
+             location.empty() ? "module unknown (run forward under the guard too to record it)"
+                              : location,
              output_bad ? "; its forward result was already non-finite"
                         : "; its forward result was finite (e.g. sqrt or log at 0, or an "
                           "exploding gradient: lower the learning rate or clip gradients)",
