@@ -69,6 +69,30 @@ std::string earlier_nan_hint(std::span<const Variable> inputs) {
          "an invalid point; a lower learning rate often helps)";
 }
 
+// `location`: "in module ...", "outside any module", or "" when forward was not recorded.
+void check_gradients(const char* op, const BackwardCtx& ctx, const TensorList& grads,
+                     const std::string& input_shapes, const std::string& location) {
+  for (std::size_t i = 0; i < grads.size() && i < ctx.num_inputs(); ++i) {
+    if (!ctx.needs(i)) continue;
+    const NonFinite bad = scan(grads[i]);
+    if (bad.count == 0) continue;
+    std::string shapes = input_shapes;
+    if (shapes.empty())  // inputs that need no gradient may be absent: only these are known
+      for (std::size_t k = 0; k < ctx.num_inputs(); ++k)
+        shapes += (k ? ", " : "") + (ctx.needs(k) ? shape_str(ctx.input(k).shape()) : "-");
+    const bool output_bad = scan(ctx.output()).count != 0;
+    TG_CHECK(false, "anomaly detected: the backward of ", op, " returned ", describe(bad, grads[i]),
+             " in the gradient of input ", i, " (shape ", shape_str(grads[i].shape()),
+             "), for inputs of shapes ", shapes, ", ",
+             location.empty() ? "module unknown (run forward under the guard too to record it)"
+                              : location,
+             output_bad ? "; its forward result was already non-finite"
+                        : "; its forward result was finite (e.g. sqrt or log at 0, or an "
+                          "exploding gradient: lower the learning rate or clip gradients)",
+             " (found by tg::autograd::DetectAnomalyGuard)");
+  }
+}
+
 }  // namespace
 
 namespace autograd {
@@ -104,32 +128,14 @@ void anomaly_on_record(const char* op, const Tensor& value, std::span<const Vari
   *backward = [inner = std::move(*backward), op, location = where(path),
                shapes = shapes_of(inputs)](Tensor grad, const BackwardCtx& ctx) -> TensorList {
     TensorList grads = inner(std::move(grad), ctx);
-    anomaly_check_gradients(op, ctx, grads, shapes, location);
+    check_gradients(op, ctx, grads, shapes, location);
     return grads;
   };
 }
 
 void anomaly_check_gradients(const char* op, const BackwardCtx& ctx, const TensorList& grads,
-                             const std::string& input_shapes, const std::string& location) {
-  for (std::size_t i = 0; i < grads.size() && i < ctx.num_inputs(); ++i) {
-    if (!ctx.needs(i)) continue;
-    const NonFinite bad = scan(grads[i]);
-    if (bad.count == 0) continue;
-    std::string shapes = input_shapes;
-    if (shapes.empty())  // inputs that need no gradient may be absent: only these are known
-      for (std::size_t k = 0; k < ctx.num_inputs(); ++k)
-        shapes += (k ? ", " : "") + (ctx.needs(k) ? shape_str(ctx.input(k).shape()) : "-");
-    const bool output_bad = scan(ctx.output()).count != 0;
-    TG_CHECK(false, "anomaly detected: the backward of ", op, " returned ", describe(bad, grads[i]),
-             " in the gradient of input ", i, " (shape ", shape_str(grads[i].shape()),
-             "), for inputs of shapes ", shapes, ", ",
-             location.empty() ? "module unknown (run forward under the guard too to record it)"
-                              : location,
-             output_bad ? "; its forward result was already non-finite"
-                        : "; its forward result was finite (e.g. sqrt or log at 0, or an "
-                          "exploding gradient: lower the learning rate or clip gradients)",
-             " (found by tg::autograd::DetectAnomalyGuard)");
-  }
+                             const std::string& input_shapes, const std::string& module_path) {
+  check_gradients(op, ctx, grads, input_shapes, module_path.empty() ? "" : where(module_path));
 }
 
 void push_module(const void* module, std::string segment, std::string type_name) {

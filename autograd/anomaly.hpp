@@ -43,11 +43,10 @@ inline thread_local bool anomaly_on = false;
 void anomaly_on_record(const char* op, const Tensor& value, std::span<const Variable> inputs,
                        BackwardFn* backward);
 /// Backward hook (engine, anomaly mode only): throws when a gradient holds NaN/Inf.
-/// `input_shapes` and `location` ("in module ...") are known when the op was recorded in
-/// anomaly mode.
+/// `input_shapes` and `module_path` are known when the op was recorded in anomaly mode.
 void anomaly_check_gradients(const char* op, const BackwardCtx& ctx, const TensorList& grads,
                              const std::string& input_shapes = {},
-                             const std::string& location = {});
+                             const std::string& module_path = {});
 
 /// The module-path stack (pushed by tg::nn::ModuleScope while anomaly mode is on).
 void push_module(const void* module, std::string segment, std::string type_name);

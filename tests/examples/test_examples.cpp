@@ -132,10 +132,14 @@ TEST_CASE("resnet stops on a NaN loss with the epoch and step, or skips the batc
   CHECK(anomaly.output.find("resnet: epoch 1, step ") != std::string::npos);
   CHECK(anomaly.output.find(": anomaly detected: ") != std::string::npos);
   CHECK(anomaly.output.find("in module ResNetCifar.") != std::string::npos);
-  RunResult skip = run("resnet", common + " --on-nonfinite skip");
+  // 8 batches: fewer than the 10 bad ones in a row after which skipping gives up.
+  RunResult skip = run("resnet", common + " --on-nonfinite skip --limit-train 256");
   INFO(skip.output);
   CHECK(skip.exit_code == 0);
   CHECK(skip.output.find("; skipping this batch (1 skipped so far)") != std::string::npos);
+  RunResult give_up = run("resnet", common + " --on-nonfinite skip");  // 20 batches
+  CHECK(give_up.exit_code != 0);
+  CHECK(give_up.output.find("10 batches in a row were non-finite, giving up") != std::string::npos);
   CHECK(run("resnet", common + " --on-nonfinite maybe").exit_code != 0);
 }
 
