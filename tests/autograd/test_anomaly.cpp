@@ -34,8 +34,7 @@ TEST_CASE("an infinite gradient is reported by the backward of the op that made 
   CHECK_THROWS_WITH_AS(y.backward({.retain_graph = true}),
                        Contains("the backward of sqrt returned 1 of 2 values non-finite"), Error);
   CHECK_THROWS_WITH_AS(y.backward(),
-                       Contains("in the gradient of input 0 (shape [2]), for inputs of shapes [2], "
-                                "outside any module"),
+                       Contains("in the gradient of input 0 (shape [2]), for inputs of shapes [2]"),
                        Error);
 }
 
@@ -46,7 +45,7 @@ TEST_CASE("a guard around backward alone still checks the gradients") {
     DetectAnomalyGuard guard;
     CHECK_THROWS_WITH_AS(y.backward({.retain_graph = true}),
                          Contains("the backward of sqrt returned 1 of 2"), Error);
-    CHECK_THROWS_WITH_AS(y.backward({.retain_graph = true}), Contains("module unknown"), Error);
+    CHECK_THROWS_WITH_AS(y.backward({.retain_graph = true}), Contains("module not recorded"), Error);
   }
   y.backward();  // off again: the inf reaches the gradient silently
   CHECK(std::isinf(x.grad()(0)));
