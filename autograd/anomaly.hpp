@@ -38,12 +38,12 @@ namespace tg::detail {
 /// The anomaly-mode flag the recording and backward hooks test (constant-initialised: cheap).
 inline thread_local bool anomaly_on = false;
 
-/// Forward hook (record_op, anomaly mode only): throws when `value` holds NaN/Inf; wraps
-/// `backward` (when given) so that its gradients are checked with this op's module path.
+/// Forward hook (record_op, anomaly mode only): throws when `value` holds NaN/Inf. `backward`
+/// is left as it is (relu absorption rewrites rules); the engine checks the gradients.
 void anomaly_on_record(const char* op, const Tensor& value, std::span<const Variable> inputs,
                        BackwardFn* backward);
 /// Backward hook (engine, anomaly mode only): throws when a gradient holds NaN/Inf.
-/// `input_shapes` and `module_path` are known when the op was recorded in anomaly mode.
+/// `input_shapes` and `module_path` may be given when known (the error says "not recorded").
 void anomaly_check_gradients(const char* op, const BackwardCtx& ctx, const TensorList& grads,
                              const std::string& input_shapes = {},
                              const std::string& module_path = {});
