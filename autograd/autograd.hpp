@@ -1,5 +1,6 @@
 #pragma once
 // Everything of autograd: tensors, Variable, ops, NoGradGuard, gradcheck, seeds, threads.
+#include "autograd/anomaly.hpp"
 #include "autograd/build_info.hpp"
 #include "autograd/elementwise.hpp"
 #include "autograd/error.hpp"

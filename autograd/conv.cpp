@@ -29,7 +29,9 @@ void check_options(const Conv2dOptions& o) {
 }
 
 void check_shapes(const Shape& xs, const Shape& ws, const Variable& bias, std::int64_t groups) {
-  TG_CHECK(xs.size() == 4, "conv2d: expected input [N, C, H, W] (4-D), got ", shape_str(xs));
+  TG_CHECK(xs.size() == 4, "conv2d: expected input [N, C, H, W] (4-D), got ", shape_str(xs),
+           xs.size() == 3 ? "; for one image [C, H, W] add the batch dimension: "
+                            "x.view({1, C, H, W})" : "");
   TG_CHECK(ws.size() == 4 && ws[0] >= 1 && ws[1] >= 1 && ws[2] >= 1 && ws[3] >= 1,
            "conv2d: expected weight [Cout, Cin/groups, kH, kW] with every size >= 1, got ",
            shape_str(ws));

@@ -2,6 +2,7 @@
 // gradient has arrived, accumulates into inputs, and frees the graph as it goes.
 #include <atomic>
 
+#include "autograd/anomaly.hpp"
 #include "autograd/error.hpp"
 #include "autograd/kernels/map.hpp"
 #include "autograd/variable.hpp"
@@ -80,7 +81,9 @@ void run_node(Node& node, bool retain_graph) {
   TG_CHECK(!node.released, "backward: expected a graph that is still there, got one already "
            "freed by an earlier backward (at op ", node.op, "); pass {.retain_graph = true} to "
            "the first backward to run backward twice");
-  send_to_inputs(node, node.backward(std::move(g), BackwardCtx(node)));
+  TensorList grads = node.backward(std::move(g), BackwardCtx(node));
+  if (detail::anomaly_on) detail::anomaly_check_gradients(node.op, BackwardCtx(node), grads);
+  send_to_inputs(node, std::move(grads));
   if (!retain_graph) {
     // Frees the saved state and, once no one else holds them, the intermediate values.
     node.backward = nullptr;

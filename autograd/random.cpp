@@ -2,6 +2,7 @@
 
 #include "autograd/error.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -101,11 +102,20 @@ void Generator::set_state(const std::string& state) {
   has_spare_ = has_spare == 1;
 }
 
+namespace {
+// The seed a thread's default generator starts from: the last manual_seed of any thread.
+std::atomic<std::uint64_t> global_seed{0};
+}  // namespace
+
 Generator& default_generator() {
-  static Generator generator(0);
+  // One per thread (see random.hpp): no lock on the hot path and no cross-thread interleaving.
+  thread_local Generator generator(global_seed.load(std::memory_order_relaxed));
   return generator;
 }
 
-void manual_seed(std::uint64_t seed) { default_generator().seed_with(seed); }
+void manual_seed(std::uint64_t seed) {
+  global_seed.store(seed, std::memory_order_relaxed);
+  default_generator().seed_with(seed);
+}
 
 }  // namespace tg

@@ -1,5 +1,8 @@
 #include "autograd/variable.hpp"
 
+#include <iterator>
+
+#include "autograd/anomaly.hpp"
 #include "autograd/error.hpp"
 
 namespace tg {
@@ -102,6 +105,9 @@ Variable record(const char* op, Tensor value, const Inputs& inputs, BackwardFn b
   if (grad_mode_enabled)
     for (const Variable& in : inputs) any_requires = any_requires || (in.defined() && in.requires_grad());
   auto node = std::make_shared<Node>(std::move(value));
+  if (detail::anomaly_on)  // anomaly mode: check the result, and later its gradients
+    detail::anomaly_on_record(op, node->value, {std::data(inputs), std::size(inputs)},
+                              any_requires ? &backward : nullptr);
   if (!any_requires) return Variable(std::move(node));
   node->requires_grad = true;
   node->op = op;

@@ -3,7 +3,7 @@ add_library(tapegrad_options INTERFACE)
 target_compile_features(tapegrad_options INTERFACE cxx_std_20)
 target_compile_options(tapegrad_options INTERFACE
   $<BUILD_INTERFACE:-Wall -Wextra>
-  $<$<AND:$<CONFIG:Release>,$<NOT:$<BOOL:${TAPEGRAD_SANITIZE}>>>:-O3>)
+  $<$<AND:$<CONFIG:Release>,$<NOT:$<BOOL:${TAPEGRAD_SANITIZE}>>,$<NOT:$<BOOL:${TAPEGRAD_TSAN}>>>:-O3>)
 if(TAPEGRAD_NATIVE)
   # Exported too: xsimd's allocator alignment (64 bytes with AVX-512, 16 with SSE) is part of
   # tg::Tensor's type, so every program using tapegrad must see the same instruction set.
@@ -13,6 +13,10 @@ if(TAPEGRAD_SANITIZE)
   target_compile_options(tapegrad_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1)
   target_link_options(tapegrad_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(TAPEGRAD_TSAN)
+  target_compile_options(tapegrad_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer -O1)
+  target_link_options(tapegrad_options INTERFACE -fsanitize=thread)
 endif()
 # XTENSOR_USE_XSIMD comes with xtensor::use_xsimd.
 

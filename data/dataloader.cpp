@@ -9,12 +9,9 @@
 #include <thread>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "autograd/error.hpp"
 #include "autograd/random.hpp"
+#include "autograd/threads.hpp"
 
 namespace tg::data {
 
@@ -35,8 +32,8 @@ class EpochRun {
 
   /// Batch `index` (>= every index asked before), waiting for it if needed.
   const Batch& batch(std::size_t index);
-  /// Asks the workers to finish and joins them (idempotent).
-  void stop();
+  /// Asks the workers to finish and joins them (idempotent); `why` is what later use reports.
+  void stop(const char* why = "the loader was destroyed");
 
  private:
   struct Slot {
@@ -66,6 +63,7 @@ class EpochRun {
   std::vector<Slot> slots_;
   std::size_t next_claim_ = 0, next_deliver_ = 0;
   bool stopping_ = false;
+  const char* stop_reason_ = "";
   std::vector<std::thread> workers_;
 };
 
@@ -137,10 +135,8 @@ Batch EpochRun::make_batch(std::size_t b) const {
 }
 
 void EpochRun::worker_loop() {
-#ifdef _OPENMP
   // Data threads: whatever a transform calls must not start an OpenMP team of its own.
-  omp_set_num_threads(1);
-#endif
+  set_thread_limit(1);
   const std::size_t capacity = slots_.size();
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -168,14 +164,14 @@ Batch EpochRun::take(std::size_t b) {
   {
     std::unique_lock lock(mutex_);
     // Once stopped (the loader is gone), the dataset may be gone too: touch nothing.
-    TG_CHECK(!stopping_, "DataLoader: the loader was destroyed while this epoch was running");
+    TG_CHECK(!stopping_, "DataLoader: this iterator's epoch is over: ", stop_reason_);
     if (workers_.empty()) {
       lock.unlock();
       return make_batch(b);
     }
     Slot& ready = slots_[b % slots_.size()];
     produced_.wait(lock, [&] { return ready.ready || stopping_; });
-    TG_CHECK(!stopping_, "DataLoader: the loader was destroyed while this epoch was running");
+    TG_CHECK(!stopping_, "DataLoader: this iterator's epoch is over: ", stop_reason_);
     slot = std::move(ready);
     ready = Slot{};
     next_deliver_ = b + 1;
@@ -210,9 +206,10 @@ const Batch& EpochRun::batch(std::size_t index) {
   return current_;
 }
 
-void EpochRun::stop() {
+void EpochRun::stop(const char* why) {
   {
     std::lock_guard lock(mutex_);
+    if (!stopping_) stop_reason_ = why;
     stopping_ = true;
   }
   consumed_.notify_all();
@@ -244,7 +241,8 @@ DataLoader::~DataLoader() {
 }
 
 DataLoader::Iterator DataLoader::begin() {
-  if (auto previous = active_.lock()) previous->stop();
+  if (auto previous = active_.lock())
+    previous->stop("begin() started a new epoch (iterate with the iterator it returned)");
   auto run = std::make_shared<detail::EpochRun>(dataset_, options_, transform_, epoch_++, size());
   active_ = run;
   return Iterator(std::move(run), 0);

@@ -52,7 +52,9 @@ void Conv2dImpl::reset_parameters() {
 Variable Conv2dImpl::forward(const Variable& x) {
   TG_CHECK(x.dim() == 4 && x.shape()[1] == static_cast<std::size_t>(in_channels),
            "Conv2d: expected input of shape [N, C, H, W] with C = ", in_channels, ", got ",
-           shape_str(x.shape()));
+           shape_str(x.shape()),
+           x.dim() == 3 ? "; for one image [C, H, W] add the batch dimension: "
+                          "x.view({1, C, H, W})" : "");
   tg::Conv2dOptions f;
   f.groups = options.groups;
   f.stride_h = options.stride.h, f.stride_w = options.stride.w;

@@ -31,9 +31,22 @@ void LinearImpl::reset_parameters() {
   }
 }
 
+namespace {
+// Images fed straight to a classifier: [N, 1, 28, 28] into Linear(784, 10) wants a flatten.
+std::string flatten_hint(const Shape& shape, std::int64_t in_features) {
+  if (shape.size() < 3) return {};
+  std::size_t per_sample = 1;
+  for (std::size_t d = 1; d < shape.size(); ++d) per_sample *= shape[d];
+  if (per_sample != static_cast<std::size_t>(in_features)) return {};
+  return "; flatten each sample first: x.flatten(1) gives [" + std::to_string(shape[0]) + ", " +
+         std::to_string(in_features) + "] (or put nn::Flatten() before this layer)";
+}
+}  // namespace
+
 Variable LinearImpl::forward(const Variable& x) {
-  TG_CHECK(x.dim() >= 1 && x.shape().back() == static_cast<std::size_t>(in_features),
-           "Linear: expected input of shape [..., ", in_features, "], got ", shape_str(x.shape()));
+  const bool matches = x.dim() >= 1 && x.shape().back() == static_cast<std::size_t>(in_features);
+  TG_CHECK(matches, "Linear: expected input of shape [..., ", in_features, "], got ",
+           shape_str(x.shape()), flatten_hint(x.shape(), in_features));
   return linear(x, weight, bias);
 }
 

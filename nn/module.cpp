@@ -357,7 +357,20 @@ void note_call(const Module& module, const Shape& in, const Shape& out, std::uin
 
 }  // namespace detail
 
+void ModuleScope::enter(const Module& module) {
+  // The segment is the name the enclosing module registered this one under ("conv1"); a module
+  // with no enclosing scope (or not registered in it) is named by its type.
+  std::string segment;
+  if (auto* parent = static_cast<const Module*>(::tg::detail::current_module()))
+    for (const auto& [name, child] : parent->named_children())
+      if (child == &module) segment = name;
+  if (segment.empty()) segment = module.name();
+  ::tg::detail::push_module(&module, std::move(segment), module.name());
+  active_ = true;
+}
+
 Variable Layer::operator()(const Variable& x) {
+  ModuleScope scope(*this);  // names this layer in anomaly-mode errors
   Variable y = forward(x);
   if (detail::call_log())
     detail::note_call(*this, x.shape(), y.shape(), multiply_adds(x.shape(), y.shape()));
@@ -365,6 +378,7 @@ Variable Layer::operator()(const Variable& x) {
 }
 
 Variable Layer::operator()(Variable&& x) {
+  ModuleScope scope(*this);
   if (!detail::call_log()) return forward_owned(std::move(x));
   const Shape in = x.shape();
   Variable y = forward_owned(std::move(x));

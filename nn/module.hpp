@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "autograd/anomaly.hpp"
 #include "autograd/error.hpp"
 #include "autograd/variable.hpp"
 #include "nn/safetensors.hpp"
@@ -165,6 +166,26 @@ class Layer : public Module {
   Variable operator()(Variable&& x);
   /// Multiply-adds of one call with these input/output shapes (0 where not counted).
   virtual std::uint64_t multiply_adds(const Shape& /*in*/, const Shape& /*out*/) const { return 0; }
+};
+
+/// While alive, puts `module` on this thread's module path, which anomaly-mode errors name
+/// (tg::autograd::DetectAnomalyGuard): "ResNetCifar.layer1.0.conv1 (Conv2d)". Layer's call
+/// operator opens one; open one in a user module's forward (or around the call of the model)
+/// so that the path starts there. Costs one thread-local test when anomaly mode is off.
+class ModuleScope {
+ public:
+  explicit ModuleScope(const Module& module) {
+    if (::tg::detail::anomaly_on) enter(module);
+  }
+  ~ModuleScope() {
+    if (active_) ::tg::detail::pop_module();
+  }
+  ModuleScope(const ModuleScope&) = delete;
+  ModuleScope& operator=(const ModuleScope&) = delete;
+
+ private:
+  void enter(const Module& module);
+  bool active_ = false;
 };
 
 /// Prints the module tree as PyTorch does, followed by the parameter count when it has children.

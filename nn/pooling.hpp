@@ -53,6 +53,10 @@ class MaxPool2d : public ModuleHolder<MaxPool2dImpl> {
   /// `MaxPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
   MaxPool2d(const std::int64_t (&kernel_size)[2])
       : MaxPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  /// `MaxPool2d(2)`. An integer overload: with Size2 alone, `MaxPool2d(0)` was ambiguous (0 is
+  /// also a null std::shared_ptr for the empty holder); now kernel 0 throws a clear tg::Error.
+  MaxPool2d(std::int64_t kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false)
+      : MaxPool2d(Size2(kernel_size), stride, padding, ceil_mode) {}
   MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false)
       : ModuleHolder(std::make_shared<MaxPool2dImpl>(kernel_size, stride, padding, ceil_mode)) {}
 };
@@ -63,6 +67,10 @@ class MinPool2d : public ModuleHolder<MinPool2dImpl> {
   /// `MinPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
   MinPool2d(const std::int64_t (&kernel_size)[2])
       : MinPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  /// `MinPool2d(2)`. An integer overload: with Size2 alone, `MinPool2d(0)` was ambiguous (0 is
+  /// also a null std::shared_ptr for the empty holder); now kernel 0 throws a clear tg::Error.
+  MinPool2d(std::int64_t kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false)
+      : MinPool2d(Size2(kernel_size), stride, padding, ceil_mode) {}
   MinPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false)
       : ModuleHolder(std::make_shared<MinPool2dImpl>(kernel_size, stride, padding, ceil_mode)) {}
 };
@@ -73,6 +81,10 @@ class AvgPool2d : public ModuleHolder<AvgPool2dImpl> {
   /// `AvgPool2d({2, 1})`: a non-square kernel (a braced pair alone would be ambiguous).
   AvgPool2d(const std::int64_t (&kernel_size)[2])
       : AvgPool2d(Size2(kernel_size[0], kernel_size[1])) {}
+  /// `AvgPool2d(2)` (an integer overload: see MaxPool2d).
+  AvgPool2d(std::int64_t kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false,
+            bool count_include_pad = true)
+      : AvgPool2d(Size2(kernel_size), stride, padding, ceil_mode, count_include_pad) {}
   AvgPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, bool ceil_mode = false,
             bool count_include_pad = true)
       : ModuleHolder(std::make_shared<AvgPool2dImpl>(kernel_size, stride, padding, ceil_mode,
@@ -93,6 +105,8 @@ class AdaptiveAvgPool2dImpl : public Layer {
 class AdaptiveAvgPool2d : public ModuleHolder<AdaptiveAvgPool2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// `AdaptiveAvgPool2d(1)` (an integer overload: see MaxPool2d).
+  AdaptiveAvgPool2d(std::int64_t output_size) : AdaptiveAvgPool2d(Size2(output_size)) {}
   AdaptiveAvgPool2d(Size2 output_size)
       : ModuleHolder(std::make_shared<AdaptiveAvgPool2dImpl>(output_size)) {}
 };

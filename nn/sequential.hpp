@@ -122,6 +122,7 @@ void SequentialImpl::push_back(const std::string& name, M&& module) {
       append(name, p, [p](Variable x) { return (*p)(std::move(x)); });
     } else {
       append(name, p, [p](const Variable& x) {
+        ModuleScope scope(*p);  // names it in anomaly-mode errors, as Layer's call does
         Variable y = p->forward(x);
         detail::note_call(*p, x.shape(), y.shape(), 0);
         return y;

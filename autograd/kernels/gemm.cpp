@@ -21,6 +21,8 @@
 // OpenBLAS knows the CPU (its kernels as wide as oneDNN's) it stays: measured with its AVX-512
 // kernels it is on par with dnnl_sgemm, and faster on the smallest products.
 
+#include "autograd/threads.hpp"
+
 namespace tg::kernels {
 
 namespace {
@@ -138,6 +140,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
           std::int64_t ldc) {
   if (m == 0 || n == 0) return;
+  detail::sync_blas_threads();  // set_num_threads applies to threads started before or after it
   if (k == 0) {  // an empty sum, which dnnl_sgemm refuses: C = beta * C (0 when beta is 0)
     for (std::int64_t r = 0; r < m; ++r)
       for (std::int64_t j = 0; j < n; ++j) c[r * ldc + j] = beta == 0.0f ? 0.0f : beta * c[r * ldc + j];

@@ -86,6 +86,52 @@ void Progress::draw(bool final) const {
   std::fflush(stdout);
 }
 
+OnNonFinite parse_on_nonfinite(const std::string& text) {
+  if (text == "stop") return OnNonFinite::Stop;
+  TG_CHECK(text == "skip", "--on-nonfinite: expected stop or skip, got '", text, "'");
+  return OnNonFinite::Skip;
+}
+
+namespace {
+// The first parameter whose gradient holds NaN/Inf, or -1.
+std::ptrdiff_t first_nonfinite_grad(const std::vector<Variable>& parameters) {
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    if (!parameters[i].has_grad()) continue;
+    for (float g : parameters[i].grad())
+      if (!std::isfinite(g)) return std::ptrdiff_t(i);
+  }
+  return -1;
+}
+}  // namespace
+
+bool NonFiniteCheck::usable(double loss, const std::vector<Variable>& parameters, int epoch,
+                            std::size_t step) {
+  const bool loss_ok = std::isfinite(loss);
+  const std::ptrdiff_t bad_grad = loss_ok ? first_nonfinite_grad(parameters) : -1;
+  if (loss_ok && bad_grad < 0) {
+    in_a_row_ = 0;
+    return true;
+  }
+  std::ostringstream what;
+  what << "epoch " << epoch << ", step " << step << ": ";
+  if (!loss_ok)
+    what << "the loss is " << loss;
+  else
+    what << "the gradient of parameter " << bad_grad << " (shape "
+         << shape_str(parameters[std::size_t(bad_grad)].shape()) << ") holds NaN/Inf";
+  const std::string advice =
+      " (the run is diverging: try a lower --lr or more --warmup-epochs; rerun with "
+      "--detect-anomaly to find the op that made the first NaN/Inf)";
+  TG_CHECK(policy_ == OnNonFinite::Skip, what.str(), advice,
+           "; stopped before the weights took it (--on-nonfinite skip skips such batches)");
+  ++skipped_;
+  TG_CHECK(++in_a_row_ <= max_skips_, what.str(), ": ", max_skips_,
+           " batches in a row were non-finite, giving up", advice);
+  std::fprintf(stderr, "\nwarning: %s; skipping this batch (%zu skipped so far)\n",
+               what.str().c_str(), skipped_);
+  return false;
+}
+
 void append_csv(const std::filesystem::path& path, const std::string& header, const std::string& line) {
   const bool fresh = !std::filesystem::exists(path);
   std::ofstream out(path, std::ios::app);

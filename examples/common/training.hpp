@@ -48,6 +48,32 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+/// What a training loop does with a batch whose loss or gradients are NaN or Inf.
+enum class OnNonFinite { Stop, Skip };
+
+/// Parses "stop" or "skip"; throws tg::Error naming the option otherwise.
+OnNonFinite parse_on_nonfinite(const std::string& text);
+
+/// Keeps NaN/Inf out of the weights: call after backward and before the optimizer's step.
+/// A finite loss with finite gradients passes. Otherwise Stop throws a tg::Error naming the
+/// epoch and step and suggesting a lower learning rate or --detect-anomaly; Skip prints a
+/// warning and says to skip the step (and throws after `max_skips_in_a_row` bad batches).
+class NonFiniteCheck {
+ public:
+  explicit NonFiniteCheck(OnNonFinite policy, int max_skips_in_a_row = 10)
+      : policy_(policy), max_skips_(max_skips_in_a_row) {}
+  /// true: step on this batch; false: skip it (Skip only). epoch and step count from 1.
+  bool usable(double loss, const std::vector<Variable>& parameters, int epoch, std::size_t step);
+  /// Batches skipped so far.
+  std::size_t skipped() const { return skipped_; }
+
+ private:
+  OnNonFinite policy_;
+  int max_skips_;
+  int in_a_row_ = 0;
+  std::size_t skipped_ = 0;
+};
+
 /// Appends one line to a CSV file, writing `header` first when the file is new.
 void append_csv(const std::filesystem::path& path, const std::string& header, const std::string& line);
 

@@ -4,6 +4,9 @@
 // at the end it draws curves, the confusion matrix, the first layer's kernels, feature maps and
 // misclassified test images into the output folder, and prints per-class accuracy.
 //
+// A NaN/Inf loss or gradient stops the run with the epoch and step (--on-nonfinite skip skips
+// the batch instead); --detect-anomaly names the op and module that made the first NaN/Inf.
+//
 // Run:   build/examples/resnet                  (Fashion-MNIST from Debian's package, 3 epochs)
 //        build/examples/resnet --help           (all options: --epochs, --depth, --data, --resume...)
 // Prints a progress bar per epoch (plain lines when not on a terminal), then test loss/accuracy.
@@ -24,7 +27,8 @@ using namespace tg;
 struct Config {
   int epochs = 3, batch_size = 128, depth = 20, workers = 2, threads = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0.0, warmup_epochs = 0.3;
-  bool nesterov = true, augment = true, resume = false;
+  bool nesterov = true, augment = true, resume = false, detect_anomaly = false;
+  std::string on_nonfinite = "stop";
   std::uint64_t seed = 0;
   std::size_t limit_train = 0, limit_test = 0;
   std::string data = "fashion-mnist", out = "out/resnet";
@@ -51,6 +55,12 @@ Config parse(int argc, char** argv) {
   app.add_flag("--resume", c.resume, "continue from the checkpoint in the output folder");
   app.add_option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
   app.add_option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
+  app.add_option("--on-nonfinite", c.on_nonfinite,
+                 "on a NaN/Inf loss or gradient: stop (with the epoch and step) or skip the batch")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stop", "skip"}));
+  app.add_flag("--detect-anomaly", c.detect_anomaly,
+               "check every op's result and gradient for NaN/Inf and name the first (slow)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,6 +73,9 @@ int run(const Config& c) {
   if (c.threads > 0) set_num_threads(c.threads);
   std::printf("%s", build_info().c_str());  // what runs where: the first thing to check when slow
   manual_seed(c.seed);
+  // Anomaly mode is per thread: the forward and backward passes all run on this one.
+  autograd::DetectAnomalyGuard anomaly(c.detect_anomaly);
+  examples::NonFiniteCheck nonfinite(examples::parse_on_nonfinite(c.on_nonfinite));
   examples::DataChoice d = examples::choose_data(c.data);
   if (c.limit_train) d.train = data::subset(d.train, c.limit_train);
   if (c.limit_test) d.test = data::subset(d.test, c.limit_test);
@@ -78,6 +91,7 @@ int run(const Config& c) {
 
   optim::SGD opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum,
                                       .weight_decay = c.weight_decay, .nesterov = c.nesterov});
+  const std::vector<Variable> opt_parameters = model.parameters();
   const auto steps = std::int64_t(train.size()) * c.epochs;
   const auto warmup = std::clamp<std::int64_t>(std::int64_t(c.warmup_epochs * double(train.size())), 1, steps - 1);
   optim::LinearLR warm(opt, {.start_factor = 0.1, .total_iters = warmup});
@@ -99,14 +113,25 @@ int run(const Config& c) {
   for (int epoch = first_epoch; epoch < c.epochs; ++epoch) {
     model.train();
     examples::Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs), train.size());
+    std::size_t step = 0;
     for (const auto& batch : train) {
+      ++step;
       opt.zero_grad();
-      const Variable logits = model.forward(batch.images);
-      const Variable loss = cross_entropy(logits, batch.labels, loss_options);
-      loss.backward();
-      opt.step();
-      schedule.step();
-      progress.update(batch.labels.size(), loss.item(), examples::count_correct(logits.value(), batch.labels));
+      Variable logits, loss;
+      try {
+        nn::ModuleScope scope(model);  // anomaly errors name the path from "ResNetCifar"
+        logits = model.forward(batch.images);
+        loss = cross_entropy(logits, batch.labels, loss_options);
+        loss.backward();
+      } catch (const Error& e) {
+        throw Error("epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step) + ": " +
+                    e.what());
+      }
+      const bool usable = nonfinite.usable(loss.item(), opt_parameters, epoch + 1, step);
+      if (usable) opt.step();
+      schedule.step();  // a skipped batch still counts, so the schedule keeps its length
+      if (usable)
+        progress.update(batch.labels.size(), loss.item(), examples::count_correct(logits.value(), batch.labels));
     }
     progress.finish();
     model.eval();

@@ -1,5 +1,10 @@
 // Seeded generators, factories and the thread setting.
+#include <omp.h>
+
 #include <atomic>
+#include <latch>
+#include <thread>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -87,4 +92,87 @@ TEST_CASE("a generator's state round-trips through text, spare normal included")
   CHECK_THROWS_WITH_AS(b.set_state("not a state"), doctest::Contains("Generator::set_state: expected"), Error);
   CHECK_THROWS_AS(b.set_state(saved + " extra"), Error);
   CHECK_THROWS_AS(b.set_state("0 0 0 0 0 0"), Error);  // the all-zero state never moves
+}
+
+namespace {
+
+// A small training run drawing from the default generator at every step (init, data, dropout):
+// its final weights are a fingerprint of the stream it drew.
+Tensor train_from_seed(std::uint64_t seed) {
+  manual_seed(seed);
+  Variable w = randn({32, 8}, true);
+  for (int step = 0; step < 100; ++step) {
+    Variable x = randn({64, 32});
+    Variable y = dropout(matmul(x, w), 0.3f);
+    Variable loss = mean(y * y);
+    w.zero_grad();
+    loss.backward();
+    NoGradGuard no_grad;
+    w.value() -= 0.05f * w.grad();
+  }
+  return w.value();
+}
+
+}  // namespace
+
+TEST_CASE("two threads that each manual_seed and train reproduce their one-at-a-time results") {
+  const Tensor alone_a = train_from_seed(11), alone_b = train_from_seed(12);
+  REQUIRE(alone_a != alone_b);
+  int reproduced = 0;
+  for (int run = 0; run < 5; ++run) {
+    Tensor a, b;
+    std::latch start(2);  // both begin together, so that their draws overlap
+    std::thread ta([&] { start.arrive_and_wait(), a = train_from_seed(11); });
+    std::thread tb([&] { start.arrive_and_wait(), b = train_from_seed(12); });
+    ta.join();
+    tb.join();
+    reproduced += (a == alone_a && b == alone_b) ? 1 : 0;
+  }
+  CHECK(reproduced == 5);
+}
+
+TEST_CASE("a thread's default generator starts from the last manual_seed of any thread") {
+  manual_seed(5);
+  const Tensor here = randn({4}).value();
+  Tensor there;
+  manual_seed(5);
+  std::thread([&] { there = randn({4}).value(); }).join();
+  CHECK(there == here);
+  // and its draws do not move the calling thread's stream
+  manual_seed(5);
+  std::thread([] { randn({100}); }).join();
+  CHECK(randn({4}).value() == here);
+}
+
+TEST_CASE("set_num_threads applies to threads started later, and a thread limit to one thread") {
+  const int before = get_num_threads();
+  // The team size inside the library's own parallel region, seen from a thread.
+  auto probe = [] {
+    std::atomic<int> team{0};
+    parallel_for(1 << 20, 1, [&](std::int64_t, std::int64_t) { team = omp_get_num_threads(); });
+    return team.load();
+  };
+  set_num_threads(1);
+  int in_new_thread = -1, gets = -1, openmp_after_gemm = -1;
+  std::thread([&] {
+    in_new_thread = probe();
+    gets = get_num_threads();
+    matmul(randn({8, 8}), randn({8, 8}));  // OpenBLAS reads the thread's OpenMP setting
+    openmp_after_gemm = omp_get_max_threads();
+  }).join();
+  CHECK(in_new_thread == 1);
+  CHECK(gets == 1);
+  CHECK(openmp_after_gemm == 1);
+  set_num_threads(2);
+  std::thread([&] { in_new_thread = probe(); }).join();
+  CHECK(in_new_thread == 2);
+  int limited = -1;
+  std::thread([&] {
+    set_thread_limit(1);
+    limited = probe();
+  }).join();
+  CHECK(limited == 1);
+  CHECK(probe() == 2);  // the limit stayed in its thread
+  CHECK_THROWS_WITH_AS(set_thread_limit(-1), doctest::Contains("set_thread_limit: expected"), Error);
+  set_num_threads(before);
 }

@@ -186,6 +186,9 @@ TEST_CASE("leaving an epoch early or destroying the loader joins the workers") {
     auto second = loader.begin();
     CHECK(thread_count() == before + 3);
     (void)*second;
+    ++first;  // the old iterator says why it cannot go on
+    CHECK_THROWS_WITH_AS(*first, doctest::Contains("epoch is over: begin() started a new epoch"),
+                         tg::Error);
   }
   CHECK(thread_count() == before);
 }

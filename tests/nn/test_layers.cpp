@@ -37,6 +37,11 @@ TEST_CASE("Linear computes x W^T + b and checks its input") {
                        doctest::Contains("Linear: expected input of shape [..., 3], got [4, 5]"),
                        tg::Error);
   CHECK_THROWS_AS(nn::Linear(0, 2), tg::Error);
+  // Images fed straight to a classifier: the message says to flatten them.
+  CHECK_THROWS_WITH_AS(nn::Linear(784, 10)(tg::zeros(Shape{4, 1, 28, 28})),
+                       doctest::Contains("got [4, 1, 28, 28]; flatten each sample first: "
+                                         "x.flatten(1) gives [4, 784]"),
+                       tg::Error);
 }
 
 TEST_CASE("Conv2d output shapes follow (H + 2p - d(k-1) - 1) / s + 1") {
@@ -70,6 +75,13 @@ TEST_CASE("Conv2d computes a cross-correlation and checks channels and options")
   CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 3, {.groups = 2}), doctest::Contains("divisible by groups"),
                        tg::Error);
   CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 0), doctest::Contains("positive kernel_size"), tg::Error);
+  // One image without its batch dimension: the message says how to add it.
+  CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 3)(tg::zeros(Shape{3, 8, 8})),
+                       doctest::Contains("got [3, 8, 8]; for one image [C, H, W] add the batch "
+                                         "dimension: x.view({1, C, H, W})"),
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(tg::conv2d(tg::zeros(Shape{3, 8, 8}), tg::zeros(Shape{4, 3, 3, 3})),
+                       doctest::Contains("add the batch dimension"), tg::Error);
   CHECK_THROWS_WITH_AS(nn::Conv2d(3, 4, 3, {.stride = 0}), doctest::Contains("positive stride"),
                        tg::Error);
 }
@@ -92,6 +104,15 @@ TEST_CASE("pooling layers: values on a 4x4 ramp and output shapes") {
       doctest::Contains("MaxPool2d: expected input of shape [N, C, H, W], got [4, 4]"), tg::Error);
   CHECK_THROWS_WITH_AS(nn::MaxPool2d(2, 2, 2), doctest::Contains("padding <= kernel_size / 2"),
                        tg::Error);
+  // A literal 0 is a kernel size (it was ambiguous with the empty holder's null pointer).
+  CHECK_THROWS_WITH_AS([] { nn::MaxPool2d p(0); }(),
+                       doctest::Contains("MaxPool2d: expected a positive kernel_size, got (0, 0)"),
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(nn::AvgPool2d(0), doctest::Contains("positive kernel_size"), tg::Error);
+  CHECK_THROWS_WITH_AS(nn::MinPool2d(0), doctest::Contains("positive kernel_size"), tg::Error);
+  CHECK_THROWS_WITH_AS(nn::AdaptiveAvgPool2d(0), doctest::Contains("positive output_size"),
+                       tg::Error);
+  CHECK(nn::MaxPool2d(nullptr).is_empty());
 }
 
 TEST_CASE("activations, Softmax, Flatten and Identity") {

@@ -255,4 +255,41 @@ TEST_CASE("Sequential hands each output to the next step: Conv-BN-ReLU fuses, it
   relu_layer(v);
   CHECK(v.value() == v_before);
   CHECK(std::string(relu_layer(bn.forward(z)).op_name()) == "batch_norm_relu");
+
+namespace {
+
+// A user module that names itself on the anomaly path (its forward opens a ModuleScope).
+struct ConvNet : nn::Module {
+  nn::Sequential features{nn::Conv2d(1, 2, 3), nn::Flatten()};
+  nn::Linear fc{2, 3};
+  ConvNet() {
+    register_module("features", features);
+    register_module("fc", fc);
+  }
+  Variable forward(const Variable& x) {
+    nn::ModuleScope scope(*this);
+    return fc(features(x));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("anomaly mode names the module path of the op that met a NaN") {
+  ConvNet net;
+  tg::Tensor image = tg::zeros(Shape{1, 1, 3, 3}).value();
+  image(0, 0, 1, 1) = NAN;
+  CHECK(std::isnan(net.forward(Variable(image)).value()(0, 0)));  // off: silent
+  tg::autograd::DetectAnomalyGuard guard;
+  CHECK_THROWS_WITH_AS(net.forward(Variable(image)),
+                       doctest::Contains("conv2d returned 2 of 2 values non-finite"), tg::Error);
+  CHECK_THROWS_WITH_AS(net.forward(Variable(image)),
+                       doctest::Contains("inputs of shapes [1, 1, 3, 3], [2, 1, 3, 3], [2], in module "
+                                         "ConvNet.features.0 (Conv2d)"),
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(net.forward(Variable(image)),
+                       doctest::Contains("input 0 already holds 1 of 9 values non-finite"), tg::Error);
+  // The stack unwound with the error: a layer called alone is named by its type.
+  CHECK(tg::autograd::current_module_path().empty());
+  CHECK_THROWS_WITH_AS(net.fc(tg::full(Shape{1, 2}, INFINITY)),
+                       doctest::Contains("in module Linear; input 0 already holds"), tg::Error);
 }

@@ -1,6 +1,7 @@
 // The Optimizer base: parameter groups, frozen parameters, zero_grad, option checks, and the
 // state round trip (a resumed optimizer continues bit for bit).
 #include "optim_test_util.hpp"
+#include "nn/nn.hpp"
 
 using namespace tg;
 using namespace tg::optim;
@@ -216,4 +217,64 @@ TEST_CASE("load_state_dict refuses another optimizer's state and changes nothing
   target.load_state_dict(good);
   CHECK(target.lr(0) == 0.1);
   CHECK(target.state(0, 1).step == 1);
+}
+
+namespace {
+
+// A small regression model and batch; SGD at lr 1e4 overshoots further at every step.
+struct Diverging {
+  nn::Linear fc1{4, 8}, fc2{8, 1};
+  Variable x, target;
+  Diverging() {
+    manual_seed(3);
+    fc1 = nn::Linear(4, 8);
+    fc2 = nn::Linear(8, 1);
+    x = randn({16, 4});
+    target = randn({16, 1});
+  }
+  std::vector<Variable> parameters() const {
+    auto p = fc1->parameters(), q = fc2->parameters();
+    p.insert(p.end(), q.begin(), q.end());
+    return p;
+  }
+  // One training step; returns the loss.
+  float step(SGD& opt) {
+    Variable loss = mse_loss(fc2(fc1(x)), target);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    return loss.item();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("SGD at lr 1e4 goes non-finite silently; anomaly mode stops at the first bad op") {
+  int first_bad = -1;
+  {
+    Diverging run;
+    SGD opt(run.parameters(), {.lr = 1e4});
+    for (int s = 0; s < 40 && first_bad < 0; ++s)
+      if (!std::isfinite(run.step(opt))) first_bad = s;
+  }
+  REQUIRE(first_bad > 0);  // it did train silently until there
+  Diverging run;
+  SGD opt(run.parameters(), {.lr = 1e4});
+  autograd::DetectAnomalyGuard guard;
+  int stopped = -1;
+  std::string message;
+  for (int s = 0; s < 40 && stopped < 0; ++s) {
+    try {
+      run.step(opt);
+    } catch (const Error& e) {
+      stopped = s;
+      message = e.what();
+    }
+  }
+  CHECK(stopped == first_bad);  // the step whose loss overflowed, before its update
+  CHECK(message.find("anomaly detected: mse_loss returned 1 of 1 values non-finite") == 0);
+  CHECK(message.find("for inputs of shapes [16, 1], [16, 1]") != std::string::npos);
+  CHECK(message.find("its inputs are finite: this op made the NaN/Inf") != std::string::npos);
+  for (const Variable& p : run.parameters())  // no NaN/Inf reached a parameter
+    for (float v : p.value()) CHECK(std::isfinite(v));
 }
