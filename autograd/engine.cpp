@@ -2,6 +2,7 @@
 // gradient has arrived, accumulates into inputs, and frees the graph as it goes.
 #include <atomic>
 
+#include "autograd/backward_callbacks.hpp"
 #include "autograd/error.hpp"
 #include "autograd/kernels/map.hpp"
 #include "autograd/variable.hpp"
@@ -122,6 +123,7 @@ void Variable::backward_from(const Tensor& grad_output, BackwardOptions options)
   // The engine owns the gradients it passes on (rules may update them in place), so the
   // caller's grad_output is copied, on all threads when it is large.
   run_backward(node_, kernels::map(grad_output, [](float v) { return v; }), options.retain_graph);
+  run_post_backward_callbacks();
 }
 
 }  // namespace tg
