@@ -7,7 +7,7 @@
 #include "distributed/distributed.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
-#include "test_util.hpp"
+#include "distributed/mpi/mpi_test_util.hpp"
 
 namespace {
 
@@ -28,64 +28,24 @@ struct SmallCNN : nn::Module {
   Variable forward(const Variable& x) { return fc(pool(tg::relu(conv(x))).flatten()); }
 };
 
-constexpr std::size_t kBatch = 8;
-
-// Rows [begin, end) of step `step`'s global batch (the same numbers on every rank).
-std::pair<Variable, tg::Labels> batch(int step, std::size_t begin, std::size_t end) {
-  const tg::Tensor all = tg::test::uniform({kBatch, 1, 8, 8}, -1, 1, 1000 + std::uint64_t(step));
-  tg::Tensor x = tg::empty({end - begin, 1, 8, 8});
-  std::copy(all.data() + begin * 64, all.data() + end * 64, x.data());
-  tg::Labels y = tg::Labels::from_shape({end - begin});
-  for (std::size_t i = begin; i < end; ++i) y(i - begin) = std::int64_t((3 * i + std::size_t(step)) % 5);
-  return {Variable(x), y};
-}
-
-// Trains `model` 10 steps on rows [begin, end); returns each step's loss.
-std::vector<float> train(SmallCNN& model, std::size_t begin, std::size_t end) {
-  tg::optim::SGD opt(model.parameters(), {.lr = 0.1, .momentum = 0.9});
-  std::vector<float> losses;
-  for (int step = 0; step < 10; ++step) {
-    opt.zero_grad();
-    auto [x, y] = batch(step, begin, end);
-    auto loss = tg::cross_entropy(model.forward(x), y);
-    loss.backward();
-    opt.step();
-    losses.push_back(loss.item());
-  }
-  return losses;
-}
-
-void check_same_parameters(const nn::Module& a, const nn::Module& b) {
-  const auto pa = a.named_parameters(), pb = b.named_parameters();
-  REQUIRE(pa.size() == pb.size());
-  for (std::size_t i = 0; i < pa.size(); ++i) {
-    CAPTURE(pa[i].first);
-    tg::test::check_close(pa[i].second.value(), pb[i].second.value(), 1e-5, 1e-4);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("DDP on per-rank slices equals one process on the global batch, any bucket size") {
   const std::size_t r = std::size_t(dist::rank()), n = std::size_t(dist::world_size());
-  REQUIRE(kBatch % n == 0);
+  REQUIRE(tg::test::kBatch % n == 0);
   tg::manual_seed(100);
   SmallCNN reference;
-  const std::vector<float> ref_losses = train(reference, 0, kBatch);
+  const std::vector<float> ref_losses = tg::test::train(reference, 0, tg::test::kBatch);
   for (double cap : {25.0, 0.0005}) {  // one bucket; a bucket per parameter or two
     CAPTURE(cap);
     tg::manual_seed(100 + r);  // different on each rank: DDP must copy rank 0's weights
     SmallCNN model;
     dist::DistributedDataParallel ddp(model, {.bucket_cap_mb = cap, .first_bucket_cap_mb = cap});
     if (cap < 1) CHECK(ddp.bucket_names().size() >= 3);
-    const std::size_t per = kBatch / n;
-    std::vector<float> losses = train(model, r * per, (r + 1) * per);
-    for (std::size_t s = 0; s < losses.size(); ++s) {
-      tg::Tensor l = tg::filled({1}, losses[s]);
-      dist::all_reduce(l, dist::ReduceOp::Avg);  // the global batch's mean loss
-      CHECK(l(0) == doctest::Approx(ref_losses[s]).epsilon(1e-4));
-    }
-    check_same_parameters(model, reference);
+    const std::size_t per = tg::test::kBatch / n;
+    std::vector<float> losses = tg::test::train(model, r * per, (r + 1) * per);
+    tg::test::check_global_losses(losses, ref_losses);
+    tg::test::check_same_state(model, reference);
   }
 }
 
@@ -139,7 +99,7 @@ TEST_CASE("no_sync: micro-batches accumulate locally; the synced backward averag
   dist::DistributedDataParallel ddp(model);
   // Rank q's micro-batch m is row q*3 + m... of step m's batch: three micro-batches per rank.
   auto micro = [&](SmallCNN& m, std::size_t rank, int k) {
-    auto [x, y] = batch(k, rank, rank + 1);
+    auto [x, y] = tg::test::batch(k, rank, rank + 1);
     tg::cross_entropy(m.forward(x), y).backward();
   };
   {
