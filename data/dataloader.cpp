@@ -22,7 +22,7 @@ namespace detail {
 
 SamplerOptions sampler_options(const DataLoaderOptions& o) {
   return {.shuffle = o.shuffle, .drop_last = o.drop_last, .seed = o.seed,
-          .world_size = o.world_size, .rank = o.rank};
+          .world_size = o.world_size, .rank = o.rank, .pad = o.pad_shards};
 }
 
 // One epoch: its sample order, and (with workers) the threads filling a ring of `capacity`

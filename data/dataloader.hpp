@@ -33,6 +33,9 @@ struct DataLoaderOptions {
   /// first indices (truncated instead with drop_last), rank r taking entries r, r+R, r+2R...
   int world_size = 1;
   int rank = 0;             ///< this rank, in [0, world_size)
+  /// false: no padding, each sample on exactly one rank, ranks may run one batch more or less
+  /// than others (evaluation: count every test image once, then all_reduce the counts).
+  bool pad_shards = true;
 };
 
 namespace detail {

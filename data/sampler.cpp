@@ -16,6 +16,7 @@ void check_sampler_options(const SamplerOptions& o) {
 
 std::size_t samples_per_rank(std::size_t n, const SamplerOptions& o) {
   const std::size_t r = std::size_t(o.world_size);
+  if (!o.pad) return n / r + (std::size_t(o.rank) < n % r ? 1 : 0);
   return o.drop_last ? n / r : (n + r - 1) / r;
 }
 

@@ -14,9 +14,12 @@ struct SamplerOptions {
   std::uint64_t seed = 0;
   int world_size = 1;      ///< number of ranks sharing the dataset
   int rank = 0;            ///< this rank, in [0, world_size)
+  bool pad = true;         ///< false: no padding or truncation, each index on exactly one rank
+                           ///< (ranks may differ by one sample: evaluation, not DDP training)
 };
 
-/// Number of samples each rank visits per epoch: ceil(n / world_size), or floor with drop_last.
+/// Number of samples `options.rank` visits per epoch: ceil(n / world_size), or floor with
+/// drop_last; without pad, the entries rank, rank + R... below n.
 std::size_t samples_per_rank(std::size_t dataset_size, const SamplerOptions& options);
 
 /// The epoch's indices for options.rank: the permutation (or 0..n-1), padded by repeating its

@@ -81,3 +81,16 @@ TEST_CASE("a rank outside [0, world_size) or a world size below 1 is an error") 
   CHECK_THROWS_WITH_AS(epoch_indices(5, {.world_size = 0}, 0),
                        doctest::Contains("expected world_size >= 1, got 0"), tg::Error);
 }
+
+TEST_CASE("without padding: each index on exactly one rank, counts differing by at most one") {
+  std::map<std::size_t, int> count;
+  for (int r = 0; r < 4; ++r) {
+    const SamplerOptions o{.shuffle = true, .seed = 2, .world_size = 4, .rank = r, .pad = false};
+    const auto mine = epoch_indices(10, o, 0);
+    CHECK(mine.size() == (r < 2 ? 3u : 2u));
+    CHECK(tg::data::samples_per_rank(10, o) == mine.size());
+    for (std::size_t i : mine) ++count[i];
+  }
+  CHECK(count.size() == 10);
+  for (auto [i, c] : count) CHECK(c == 1);
+}
