@@ -3,19 +3,12 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(tapegrad_installed tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
-    tapegrad_options tapegrad_openblas)
-set(tapegrad_areas autograd nn optim data)
-if(TARGET tapegrad_distributed)
-  list(APPEND tapegrad_installed tapegrad_distributed)
-  list(APPEND tapegrad_areas distributed)
-endif()
-set(TAPEGRAD_WITH_MPI ${MPI_CXX_FOUND})
-install(TARGETS ${tapegrad_installed}
+install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
+                tapegrad_distributed tapegrad_options tapegrad_openblas
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-foreach(area ${tapegrad_areas})
+foreach(area autograd nn optim data distributed)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${area} DESTINATION include/tapegrad
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()

@@ -1,6 +1,8 @@
-// MPI behind the process group. Only this file includes mpi.h. Two duplicates of
+// MPI behind the process group (comm_single.cpp stands in when MPI was not found). Only this
+// file includes mpi.h. Two duplicates of
 // MPI_COMM_WORLD keep traffic apart: one for tensors and gradients, one for DDP's small
 // control messages, which may run while gradient allreduces are still in flight.
+#ifdef TAPEGRAD_WITH_MPI
 #include "distributed/comm.hpp"
 
 #include <mpi.h>
@@ -28,15 +30,6 @@ struct World {
 World& world() {
   static World w;
   return w;
-}
-
-// Whether mpirun (Open MPI, MPICH/Hydra) or srun started this process: only then is there a
-// world to join, and MPI_Init is not called for a plain run (it would start a daemon).
-bool launched_by_mpi() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK",
-                          "SLURM_STEP_NUM_TASKS"})
-    if (std::getenv(var) != nullptr) return true;
-  return false;
 }
 
 // An exception escaping main() on one rank would leave the others blocked in a collective:
@@ -82,7 +75,8 @@ void init() {
   World& w = world();
   if (w.initialized) return;
   w.initialized = true;
-  if (!launched_by_mpi()) return;
+  // A plain run does not call MPI_Init (Open MPI would start a daemon for a world of one).
+  if (detail::launched_world_size() == 0) return;
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   w.mpi = true;
@@ -216,3 +210,4 @@ void broadcast_floats(float* data, std::size_t n, int root) {
 }  // namespace detail
 
 }  // namespace tg::distributed
+#endif  // TAPEGRAD_WITH_MPI

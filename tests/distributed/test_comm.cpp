@@ -2,6 +2,9 @@
 // they are (all_gather stacks the one), and bad arguments are errors.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
+#include "distributed/backend.hpp"
 #include "distributed/comm.hpp"
 #include "test_util.hpp"
 
@@ -33,4 +36,19 @@ TEST_CASE("a broadcast root outside the world is an error") {
   tg::Tensor t = tg::filled({3}, 1.0f);
   CHECK_THROWS_WITH_AS(dist::broadcast(t, 1), doctest::Contains("broadcast: expected a root in [0, 1), got 1"),
                        tg::Error);
+}
+
+TEST_CASE("the launcher's world size is read from mpirun's, Hydra's or srun's environment") {
+  namespace detail = tg::distributed::detail;
+  CHECK(detail::launched_world_size() == 0);  // CTest runs this suite without a launcher
+  setenv("SLURM_STEP_NUM_TASKS", "3", 1);
+  CHECK(detail::launched_world_size() == 3);
+  setenv("OMPI_COMM_WORLD_SIZE", "2", 1);  // Open MPI's mpirun first
+  CHECK(detail::launched_world_size() == 2);
+  unsetenv("OMPI_COMM_WORLD_SIZE");
+  unsetenv("SLURM_STEP_NUM_TASKS");
+  setenv("PMIX_RANK", "0", 1);  // launched, size unknown
+  CHECK(detail::launched_world_size() == 1);
+  unsetenv("PMIX_RANK");
+  CHECK(detail::launched_world_size() == 0);
 }
