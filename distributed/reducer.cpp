@@ -1,7 +1,6 @@
 #include "distributed/reducer.hpp"
 
 #include <algorithm>
-#include <limits>
 
 #include "autograd/error.hpp"
 #include "distributed/comm.hpp"

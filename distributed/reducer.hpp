@@ -24,7 +24,7 @@ class Reducer {
  public:
   /// `params`: the trainable parameters in registration order, with their names.
   Reducer(std::vector<std::pair<std::string, Variable>> params, ReducerOptions options);
-  /// Hooks every parameter; the hooks hold `self` weakly (they outlive nothing).
+  /// Hooks every parameter; the hooks hold `self` weakly, so they do nothing once DDP is gone.
   static void attach(const std::shared_ptr<Reducer>& self);
 
   /// A parameter's gradient for this backward pass (before the engine accumulates it).
