@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "autograd/anomaly.hpp"
+#include "autograd/backward_callbacks.hpp"
 #include "autograd/error.hpp"
 #include "autograd/kernels/map.hpp"
 #include "autograd/variable.hpp"
@@ -125,6 +126,7 @@ void Variable::backward_from(const Tensor& grad_output, BackwardOptions options)
   // The engine owns the gradients it passes on (rules may update them in place), so the
   // caller's grad_output is copied, on all threads when it is large.
   run_backward(node_, kernels::map(grad_output, [](float v) { return v; }), options.retain_graph);
+  run_post_backward_callbacks();
 }
 
 }  // namespace tg

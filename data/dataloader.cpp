@@ -12,12 +12,18 @@
 #include "autograd/error.hpp"
 #include "autograd/random.hpp"
 #include "autograd/threads.hpp"
+#include "data/sampler.hpp"
 
 namespace tg::data {
 
 namespace detail {
 
 std::function<void(int)> worker_start_hook;
+
+SamplerOptions sampler_options(const DataLoaderOptions& o) {
+  return {.shuffle = o.shuffle, .drop_last = o.drop_last, .seed = o.seed,
+          .world_size = o.world_size, .rank = o.rank, .pad = o.pad_shards};
+}
 
 // One epoch: its sample order, and (with workers) the threads filling a ring of `capacity`
 // slots, batch b going to slot b % capacity, so that batches come out in order. A worker only
@@ -74,14 +80,7 @@ EpochRun::EpochRun(std::shared_ptr<const Dataset> dataset, const DataLoaderOptio
       transform_(std::move(transform)),
       epoch_(epoch),
       num_batches_(num_batches),
-      order_(dataset_->size()) {
-  std::iota(order_.begin(), order_.end(), std::size_t{0});
-  if (options_.shuffle) {
-    // Fisher-Yates from a stream of (seed, epoch) that no sample's (seed, epoch, index) hits.
-    Generator gen =
-        Generator::derive(options_.seed ^ 0x53485546464C45ull, epoch_, ~std::uint64_t{0});
-    for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen.below(i)]);
-  }
+      order_(epoch_indices(dataset_->size(), sampler_options(options_), epoch_)) {
   if (options_.num_workers == 0 || num_batches_ == 0) return;
   slots_.resize(std::size_t(options_.num_workers) * std::size_t(options_.prefetch_factor));
   workers_.reserve(std::size_t(options_.num_workers));
@@ -234,6 +233,7 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
            "DataLoader: expected num_workers in [0, 256], got ", options_.num_workers);
   TG_CHECK(options_.prefetch_factor >= 1 && options_.prefetch_factor <= 64,
            "DataLoader: expected prefetch_factor in [1, 64], got ", options_.prefetch_factor);
+  check_sampler_options(detail::sampler_options(options_));
 }
 
 DataLoader::~DataLoader() {
@@ -249,7 +249,8 @@ DataLoader::Iterator DataLoader::begin() {
 }
 
 std::size_t DataLoader::size() const {
-  const std::size_t n = dataset_->size(), bs = std::size_t(options_.batch_size);
+  const std::size_t n = samples_per_rank(dataset_->size(), detail::sampler_options(options_)),
+                    bs = std::size_t(options_.batch_size);
   return options_.drop_last ? n / bs : (n + bs - 1) / bs;
 }
 

@@ -29,6 +29,14 @@ struct DataLoaderOptions {
   int num_workers = 0;      ///< threads preparing batches; 0: in the calling thread
   std::uint64_t seed = 0;   ///< with the epoch and sample index, fixes shuffling and augmentation
   int prefetch_factor = 2;  ///< batches prepared ahead per worker
+  /// Data-parallel sharding (DistributedSampler): each rank of world_size visits
+  /// ceil(n / world_size) samples of the epoch's permutation, the list padded by repeating its
+  /// first indices (truncated instead with drop_last), rank r taking entries r, r+R, r+2R...
+  int world_size = 1;
+  int rank = 0;             ///< this rank, in [0, world_size)
+  /// false: no padding, each sample on exactly one rank, ranks may run one batch more or less
+  /// than others (evaluation: count every test image once, then all_reduce the counts).
+  bool pad_shards = true;
 };
 
 namespace detail {

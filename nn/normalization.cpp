@@ -1,5 +1,6 @@
 #include "nn/normalization.hpp"
 
+#include "autograd/elementwise.hpp"
 #include "autograd/normalization.hpp"
 #include "nn/format.hpp"
 #include "nn/init.hpp"
@@ -75,13 +76,21 @@ Variable BatchNormImpl::normalize(const Variable& x, bool relu) {
   if (x.dim() == 3) {  // [N, C, L] is normalised as [N, C, L, 1]
     auto x4 = x.view({static_cast<std::int64_t>(s[0]), static_cast<std::int64_t>(s[1]),
                       static_cast<std::int64_t>(s[2]), 1});
-    auto y = (relu ? batch_norm_relu : batch_norm)(x4, mean, var, weight, bias, use_batch_stats,
-                                                   static_cast<float>(factor), static_cast<float>(options.eps));
+    auto y = apply(x4, mean, var, use_batch_stats, static_cast<float>(factor), relu);
     return y.view({static_cast<std::int64_t>(s[0]), static_cast<std::int64_t>(s[1]),
                    static_cast<std::int64_t>(s[2])});
   }
-  return (relu ? batch_norm_relu : batch_norm)(x, mean, var, weight, bias, use_batch_stats,
-                                               static_cast<float>(factor), static_cast<float>(options.eps));
+  return apply(x, mean, var, use_batch_stats, static_cast<float>(factor), relu);
+}
+
+Variable BatchNormImpl::apply(const Variable& x, Tensor* mean, Tensor* var, bool batch_stats,
+                              float factor, bool relu) {
+  const float eps = static_cast<float>(options.eps);
+  if (batch_norm_fn) {
+    Variable y = batch_norm_fn(x, mean, var, weight, bias, batch_stats, factor, eps);
+    return relu ? tg::relu(y) : y;
+  }
+  return (relu ? batch_norm_relu : batch_norm)(x, mean, var, weight, bias, batch_stats, factor, eps);
 }
 
 std::string BatchNormImpl::extra_repr() const {

@@ -1,5 +1,6 @@
 #pragma once
 // BatchNorm1d and BatchNorm2d (torch.nn.BatchNorm1d/2d).
+#include <functional>
 #include <optional>
 
 #include "nn/module.hpp"
@@ -36,9 +37,17 @@ class BatchNormImpl : public Layer {
   BatchNormOptions options;
   Variable weight, bias;                                    ///< undefined unless affine
   Variable running_mean, running_var, num_batches_tracked;  ///< undefined unless tracked
+  /// Replaces tg::batch_norm when set: tg::distributed::convert_sync_batchnorm puts its
+  /// statistics-over-every-rank version here (nn knows nothing of MPI).
+  std::function<Variable(const Variable& x, Tensor* running_mean, Tensor* running_var,
+                         const Variable& weight, const Variable& bias, bool training,
+                         float momentum, float eps)>
+      batch_norm_fn;
 
  private:
   Variable normalize(const Variable& x, bool relu);
+  Variable apply(const Variable& x, Tensor* mean, Tensor* var, bool batch_stats, float factor,
+                 bool relu);
 };
 
 /// Input [N, C] or [N, C, L].

@@ -14,6 +14,7 @@ packages=(
   libcli11-dev                # the examples' command lines
   libplplot-dev plplot-driver-cairo   # the examples' plots (PNG through cairo)
   dataset-fashion-mnist       # the main job's data, in /usr/share/datasets/fashion-mnist
+  libopenmpi-dev openmpi-bin  # distributed/: data-parallel training over MPI (mpirun)
   "$@"
 )
 

@@ -9,12 +9,16 @@
 //
 // Run:   build/examples/resnet                  (Fashion-MNIST from Debian's package, 3 epochs)
 //        build/examples/resnet --help           (all options: --epochs, --depth, --data, --resume...)
+//        mpirun -np 2 -x OMP_NUM_THREADS=1 build/examples/resnet   (data-parallel: --batch-size
+//        is the global batch, split over the ranks; rank 0 alone prints and writes files)
 // Prints a progress bar per epoch (plain lines when not on a terminal), then test loss/accuracy.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
+#include "distributed/distributed.hpp"
 #include "examples/common/data_choice.hpp"
 #include "examples/common/pictures.hpp"
 #include "examples/common/resnet_cifar.hpp"
@@ -27,7 +31,7 @@ using namespace tg;
 struct Config {
   int epochs = 3, batch_size = 128, depth = 20, workers = 2, threads = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0.0, warmup_epochs = 0.3;
-  bool nesterov = true, augment = true, resume = false, detect_anomaly = false;
+  bool nesterov = true, augment = true, resume = false, detect_anomaly = false, sync_bn = true;
   std::string on_nonfinite = "stop";
   std::uint64_t seed = 0;
   std::size_t limit_train = 0, limit_test = 0;
@@ -53,6 +57,7 @@ Config parse(int argc, char** argv) {
   app.add_option("--data", c.data, "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR or folder:DIR")->capture_default_str();
   app.add_option("--out", c.out, "output folder (checkpoint, metrics.csv, pictures)")->capture_default_str();
   app.add_flag("--resume", c.resume, "continue from the checkpoint in the output folder");
+  app.add_flag("!--no-sync-bn", c.sync_bn, "under mpirun: BatchNorm statistics per rank, not global");
   app.add_option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
   app.add_option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
   app.add_option("--on-nonfinite", c.on_nonfinite,
@@ -69,7 +74,31 @@ Config parse(int argc, char** argv) {
   return c;
 }
 
+// Each rank evaluated its own test images: sum the counts so that every image counts once.
+void reduce_over_ranks(examples::Evaluation& e) {
+  const std::size_t k = e.confusion.size();
+  Tensor sums = zeros({k * k + 1}).value();
+  for (std::size_t t = 0; t < k; ++t)
+    for (std::size_t p = 0; p < k; ++p) sums(t * k + p) = float(e.confusion[t][p]);
+  sums(k * k) = float(e.loss * double(e.truth.size()));
+  distributed::all_reduce(sums);
+  double total = 0, correct = 0;
+  for (std::size_t t = 0; t < k; ++t)
+    for (std::size_t p = 0; p < k; ++p) {
+      e.confusion[t][p] = long(sums(t * k + p));
+      total += sums(t * k + p);
+      correct += t == p ? sums(t * k + p) : 0;
+    }
+  e.loss = total ? sums(k * k) / total : 0;
+  e.accuracy = total ? correct / total : 0;
+}
+
 int run(const Config& c) {
+  distributed::init();
+  const int world = distributed::world_size(), rank = distributed::rank();
+  const bool lead = rank == 0;  // prints and writes files
+  TG_CHECK(c.batch_size % world == 0, "resnet: expected --batch-size divisible by the ", world,
+           " ranks, got ", c.batch_size);
   if (c.threads > 0) set_num_threads(c.threads);
   std::printf("%s", build_info().c_str());  // what runs where: the first thing to check when slow
   manual_seed(c.seed);
@@ -80,13 +109,19 @@ int run(const Config& c) {
   if (c.limit_train) d.train = data::subset(d.train, c.limit_train);
   if (c.limit_test) d.test = data::subset(d.test, c.limit_test);
   examples::ResNetCifar model(c.depth, d.channels, d.classes);
-  std::printf("ResNet-%d on %s: %zu train / %zu test images, %zu parameters, %d threads\n", c.depth,
+  if (world > 1 && c.sync_bn) distributed::convert_sync_batchnorm(model);
+  distributed::DistributedDataParallel ddp(model);  // rank 0's weights; averaged gradients
+  if (lead)
+    std::printf("ResNet-%d on %s: %zu train / %zu test images, %zu parameters, %d threads\n", c.depth,
               d.name.c_str(), d.train->size(), d.test->size(), model.num_parameters(), get_num_threads());
 
-  data::DataLoader train(d.train, {.batch_size = c.batch_size, .shuffle = true,
-                                   .num_workers = c.workers, .seed = c.seed},
+  if (lead && world > 1) std::printf("data-parallel over %d ranks, %d images each per step\n", world, c.batch_size / world);
+  data::DataLoader train(d.train, {.batch_size = c.batch_size / world, .shuffle = true,
+                                   .num_workers = c.workers, .seed = c.seed,
+                                   .world_size = world, .rank = rank},
                          examples::train_transform(d, c.augment));
-  data::DataLoader test(d.test, {.batch_size = 500, .num_workers = c.workers},
+  data::DataLoader test(d.test, {.batch_size = 500, .num_workers = c.workers, .world_size = world,
+                                 .rank = rank, .pad_shards = false},
                         examples::test_transform(d));
 
   optim::SGD opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum,
@@ -104,15 +139,22 @@ int run(const Config& c) {
   if (c.resume) {
     first_epoch = int(optim::load_checkpoint(checkpoint, model, opt, &schedule));
     train.set_epoch(std::uint64_t(first_epoch));
-    std::printf("resumed from %s after epoch %d\n", checkpoint.c_str(), first_epoch);
-  } else {
+    if (lead) std::printf("resumed from %s after epoch %d\n", checkpoint.c_str(), first_epoch);
+  } else if (lead) {
     fs::remove(metrics);
   }
 
   const CrossEntropyOptions loss_options{.label_smoothing = float(c.label_smoothing)};
+  const auto evaluate = [&] {  // every test image once, over all ranks
+    auto e = examples::evaluate([&](const Variable& x) { return model.forward(x); }, test, d.classes);
+    reduce_over_ranks(e);
+    return e;
+  };
   for (int epoch = first_epoch; epoch < c.epochs; ++epoch) {
     model.train();
-    examples::Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs), train.size());
+    // Rank 0's progress stands for all (its train loss and accuracy are its share's).
+    std::optional<examples::Progress> progress;
+    if (lead) progress.emplace("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs), train.size());
     std::size_t step = 0;
     for (const auto& batch : train) {
       ++step;
@@ -130,26 +172,33 @@ int run(const Config& c) {
       const bool usable = nonfinite.usable(loss.item(), opt_parameters, epoch + 1, step);
       if (usable) opt.step();
       schedule.step();  // a skipped batch still counts, so the schedule keeps its length
-      if (usable)
-        progress.update(batch.labels.size(), loss.item(), examples::count_correct(logits.value(), batch.labels));
+      if (usable && progress)
+        progress->update(batch.labels.size(), loss.item(), examples::count_correct(logits.value(), batch.labels));
     }
-    progress.finish();
     model.eval();
-    const auto e = examples::evaluate([&](const Variable& x) { return model.forward(x); }, test, d.classes);
-    std::printf("  test loss %.4f  test accuracy %.2f%%  (%.0f train img/s)\n", e.loss, 100 * e.accuracy,
-                progress.images_per_second());
-    optim::save_checkpoint(checkpoint, model, opt, &schedule, epoch + 1);
-    char line[160];
-    std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.1f", epoch + 1, progress.mean_loss(),
-                  progress.accuracy(), e.loss, e.accuracy, progress.images_per_second());
-    examples::append_csv(metrics, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_s", line);
+    const auto e = evaluate();
+    if (lead) {
+      progress->finish();
+      std::printf("  test loss %.4f  test accuracy %.2f%%  (%.0f train img/s)\n", e.loss, 100 * e.accuracy,
+                  world * progress->images_per_second());
+      optim::save_checkpoint(checkpoint, model, opt, &schedule, epoch + 1);
+      char line[160];
+      std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.1f", epoch + 1, progress->mean_loss(),
+                    progress->accuracy(), e.loss, e.accuracy, world * progress->images_per_second());
+      examples::append_csv(metrics, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_s", line);
+    }
+    distributed::barrier();  // the checkpoint is complete before any rank may resume from it
   }
 
   model.eval();
-  const auto final_eval = examples::evaluate([&](const Variable& x) { return model.forward(x); }, test, d.classes);
+  const auto final_eval = evaluate();
+  if (!lead) return 0;
   std::printf("\nfinal test accuracy %.2f%%\n%s", 100 * final_eval.accuracy,
               examples::per_class_table(final_eval.confusion, d.class_names).c_str());
-  examples::draw_pictures(out, model, d, final_eval);
+  // The pictures want every test image's prediction: rank 0 evaluates the whole set alone.
+  data::DataLoader whole(d.test, {.batch_size = 500, .num_workers = c.workers}, examples::test_transform(d));
+  examples::draw_pictures(out, model, d, world == 1 ? final_eval
+      : examples::evaluate([&](const Variable& x) { return model.forward(x); }, whole, d.classes));
   std::printf("pictures and metrics in %s\n", out.c_str());
   return 0;
 }
@@ -159,6 +208,7 @@ int main(int argc, char** argv) {
   try {
     return run(config);
   } catch (const std::exception& e) {
+    if (distributed::world_size() > 1) throw;  // ends every rank (MPI_Abort) with the message
     std::fprintf(stderr, "resnet: %s\n", e.what());
     return 1;
   }

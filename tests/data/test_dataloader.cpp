@@ -98,6 +98,26 @@ TEST_CASE("shuffling: a permutation per epoch, reproducible from seed and epoch"
   CHECK(epoch_order(other_seed) != e0);
 }
 
+TEST_CASE("world_size and rank: each rank its share, the same number of batches, any workers") {
+  const CountingDataset ds(11);
+  std::multiset<std::size_t> seen;
+  for (int rank = 0; rank < 3; ++rank) {
+    DataLoader loader(ds, {.batch_size = 2, .shuffle = true, .num_workers = rank, .seed = 5,
+                           .world_size = 3, .rank = rank});
+    CHECK(loader.size() == 2);  // ceil(11 / 3) = 4 samples, 2 batches, on every rank
+    const auto order = epoch_order(loader);
+    CHECK(order.size() == 4);
+    seen.insert(order.begin(), order.end());
+  }
+  CHECK(std::set<std::size_t>(seen.begin(), seen.end()).size() == 11);  // each index, + 1 pad
+  CHECK(seen.size() == 12);
+  DataLoader dropping(ds, {.batch_size = 3, .drop_last = true, .world_size = 3, .rank = 1});
+  CHECK(epoch_order(dropping) == std::vector<std::size_t>{1, 4, 7});
+  CHECK(dropping.size() == 1);
+  CHECK_THROWS_WITH_AS(DataLoader(ds, {.world_size = 2, .rank = -1}),
+                       doctest::Contains("DataLoader: expected rank in [0, 2)"), tg::Error);
+}
+
 TEST_CASE("the same seed gives the same batches, augmentation included, for 0, 1 and 3 workers") {
   const CountingDataset ds(37);
   const T::Compose augment(

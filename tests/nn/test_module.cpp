@@ -255,6 +255,7 @@ TEST_CASE("Sequential hands each output to the next step: Conv-BN-ReLU fuses, it
   relu_layer(v);
   CHECK(v.value() == v_before);
   CHECK(std::string(relu_layer(bn.forward(z)).op_name()) == "batch_norm_relu");
+}
 
 namespace {
 

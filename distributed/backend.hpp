@@ -1,0 +1,45 @@
+#pragma once
+// Internal: the few MPI operations DistributedDataParallel and SyncBatchNorm need beyond the
+// public collectives, so that only comm.cpp includes mpi.h.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace tg::distributed::detail {
+
+/// How many processes a launcher (mpirun, srun) started, from the environment it sets: 0 when
+/// none did (a plain run), 1 when one did without saying how many.
+int launched_world_size();
+
+/// A sum-allreduce in flight on the gradient communicator.
+class AsyncSum {
+ public:
+  /// Starts summing data[0, n) across ranks in place (MPI_Iallreduce).
+  AsyncSum(float* data, std::size_t n);
+  ~AsyncSum();
+  AsyncSum(const AsyncSum&) = delete;
+  AsyncSum& operator=(const AsyncSum&) = delete;
+  /// Lets MPI progress; whether the sum is complete (MPI_Test).
+  bool test();
+  /// Blocks until complete (MPI_Wait).
+  void wait();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Blocking sum of data[0, n) across ranks, in place, on the gradient communicator.
+void sum_in_place(float* data, std::size_t n);
+void sum_in_place(double* data, std::size_t n);
+/// Elementwise minimum of v[0, n) over ranks, in place, on a communicator of its own, so that
+/// it may run while gradient allreduces are still in flight (DDP's agreement on unused
+/// parameters).
+void control_min(std::int64_t* v, std::size_t n);
+/// Root's string on every rank (on the control communicator).
+void broadcast_string(std::string& s, int root);
+/// Root's bytes data[0, n) on every rank (sizes agreed beforehand).
+void broadcast_floats(float* data, std::size_t n, int root);
+
+}  // namespace tg::distributed::detail

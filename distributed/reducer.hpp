@@ -1,0 +1,65 @@
+#pragma once
+// Internal: DDP's gradient buckets. Parameters go into buckets in reverse registration order
+// (roughly the order backward produces their gradients); a hook on each parameter copies its
+// gradient into its bucket's flat buffer, and a full bucket starts its allreduce at once, in
+// bucket order on every rank. After backward, finish() agrees on unused parameters, waits for
+// the sums and writes the averages back into grad().
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/variable.hpp"
+#include "distributed/backend.hpp"
+
+namespace tg::distributed::detail {
+
+struct ReducerOptions {
+  std::size_t bucket_cap_bytes = 25u << 20;
+  std::size_t first_bucket_cap_bytes = 1u << 20;
+  bool find_unused_parameters = false;
+};
+
+class Reducer {
+ public:
+  /// `params`: the trainable parameters in registration order, with their names.
+  Reducer(std::vector<std::pair<std::string, Variable>> params, ReducerOptions options);
+  /// Hooks every parameter; the hooks hold `self` weakly, so they do nothing once DDP is gone.
+  static void attach(const std::shared_ptr<Reducer>& self);
+
+  /// A parameter's gradient for this backward pass (before the engine accumulates it).
+  void on_grad(std::size_t i, const Tensor& g);
+  /// After backward: agree on unused parameters, wait, average into grad(). Whether this was
+  /// a synchronised pass through the model.
+  bool finish();
+  int no_sync_depth = 0;
+  std::vector<std::vector<std::string>> bucket_names() const;
+
+ private:
+  struct Param {
+    std::string name;
+    Variable var;
+    std::size_t bucket = 0, offset = 0;
+    bool arrived = false;
+  };
+  struct Bucket {
+    std::vector<std::size_t> params;
+    std::vector<float> flat;
+    std::size_t pending = 0;  // parameters whose gradient has not arrived yet
+    std::unique_ptr<AsyncSum> sum;
+  };
+  void build_buckets(const ReducerOptions& options);
+  void contribute(std::size_t i, const Tensor* g);
+  void launch_ready();
+  void poll();
+  void wait_all();
+  void write_back(const std::vector<std::int64_t>& used_somewhere);
+  void reset();
+
+  std::vector<Param> params_;  // reverse registration order
+  std::vector<Bucket> buckets_;
+  bool find_unused_;
+  std::size_t next_launch_ = 0, arrived_ = 0;
+};
+
+}  // namespace tg::distributed::detail
