@@ -127,6 +127,38 @@ Variable cross_entropy(const Variable& logits, const Labels& labels, CrossEntrop
                    });
 }
 
+Variable cross_entropy(const Variable& logits, const Variable& target, CrossEntropyOptions options) {
+  TG_CHECK(logits.defined() && target.defined(), "cross_entropy: expected defined logits and target, got ",
+           logits.defined() ? "an undefined target" : "undefined logits");
+  TG_CHECK(logits.dim() == 2, "cross_entropy: expected logits [N, C] with probability targets, got ",
+           shape_str(logits.shape()));
+  TG_CHECK(target.shape() == logits.shape(), "cross_entropy: expected probability targets of the logits' shape ",
+           shape_str(logits.shape()), ", got ", shape_str(target.shape()),
+           " (class indices are passed as tg::Labels)");
+  const float ls = options.label_smoothing;
+  TG_CHECK(ls >= 0.0f && ls <= 1.0f, "cross_entropy: expected label_smoothing in [0, 1], got ", ls);
+  if (options.check_finite) check_finite(logits.value());
+  const auto n = static_cast<std::int64_t>(logits.shape()[0]);
+  const auto c = static_cast<std::int64_t>(logits.shape()[1]);
+  const Shape rows{static_cast<std::size_t>(n)};
+  Tensor loss = empty(rows), lse = empty(rows);
+  kernels::soft_cross_entropy_forward(logits.value().data(), target.value().data(), n, c, ls,
+                                      loss.data(), lse.data());
+  const Reduction reduction = options.reduction;
+  return record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits, target},
+                   [lse, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     Tensor gx = empty(ctx.input(0).shape());
+                     Tensor gt;
+                     if (ctx.needs(1)) gt = empty(ctx.input(1).shape());
+                     const LossGrad lg(g, reduction, static_cast<std::size_t>(n));
+                     const float* scale = lg.elementwise ? g.data() : &lg.scale;
+                     kernels::soft_cross_entropy_backward(ctx.input(0).data(), ctx.input(1).data(), lse.data(), n, c,
+                                                          ls, scale, !lg.elementwise, gx.data(),
+                                                          ctx.needs(1) ? gt.data() : nullptr);
+                     return grad_list(std::move(gx), std::move(gt));
+                   });
+}
+
 Variable nll_loss(const Variable& log_probs, const Labels& labels, Reduction reduction) {
   TG_CHECK(log_probs.defined(), "nll_loss: expected defined log_probs, got an undefined variable");
   check_labels("nll_loss", log_probs.shape(), labels);

@@ -21,6 +21,11 @@ Variable log_softmax(const Variable& x, std::int64_t dim = -1);
 /// smoothing ls: (1-ls)*nll + ls*mean over classes of -log p; gradient softmax - target.
 Variable cross_entropy(const Variable& logits, const Labels& labels,
                        CrossEntropyOptions options = {});
+/// torch cross_entropy with class probabilities: target [N, C] of floats (soft labels from
+/// MixUp/CutMix, or a distillation teacher's softmax); loss_i = -sum_c t'_ic * log_softmax(x)_ic
+/// with t' = (1-ls)*t + ls/C. Mean divides by N. Differentiable in both arguments.
+Variable cross_entropy(const Variable& logits, const Variable& target_probs,
+                       CrossEntropyOptions options = {});
 /// torch nll_loss: log-probabilities [N, C], labels [N].
 Variable nll_loss(const Variable& log_probs, const Labels& labels,
                   Reduction reduction = Reduction::Mean);

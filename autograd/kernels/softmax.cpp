@@ -108,4 +108,52 @@ void cross_entropy_backward(const float* logits, const std::int64_t* labels, con
   });
 }
 
+namespace {
+
+// log-sum-exp of one row, stable for logits of +-1000.
+double row_lse(const float* row, std::int64_t c) {
+  const float peak = *std::max_element(row, row + c);
+  double total = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) total += std::exp(row[j] - peak);
+  return peak + std::log(total);
+}
+
+}  // namespace
+
+void soft_cross_entropy_forward(const float* logits, const float* target, std::int64_t n,
+                                std::int64_t c, float label_smoothing, float* loss, float* lse) {
+  const double keep = 1.0 - label_smoothing, uniform = label_smoothing / static_cast<double>(c);
+  parallel_for(n, grain_for(c), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const float* row = logits + i * c;
+      const float* t = target + i * c;
+      const double l = row_lse(row, c);
+      double total = 0.0;
+      for (std::int64_t j = 0; j < c; ++j) total += (keep * t[j] + uniform) * (l - row[j]);
+      lse[i] = static_cast<float>(l);
+      loss[i] = static_cast<float>(total);
+    }
+  });
+}
+
+void soft_cross_entropy_backward(const float* logits, const float* target, const float* lse,
+                                 std::int64_t n, std::int64_t c, float label_smoothing,
+                                 const float* row_scale, bool shared_scale, float* gx, float* gt) {
+  const float keep = 1.0f - label_smoothing, uniform = label_smoothing / static_cast<float>(c);
+  parallel_for(n, grain_for(c), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const float* row = logits + i * c;
+      const float* t = target + i * c;
+      const float s = shared_scale ? row_scale[0] : row_scale[i];
+      // A target row need not sum to 1 (PyTorch does not ask it to).
+      float mass = 0.0f;
+      for (std::int64_t j = 0; j < c; ++j) mass += keep * t[j] + uniform;
+      for (std::int64_t j = 0; j < c; ++j)
+        gx[i * c + j] = s * (std::exp(row[j] - lse[i]) * mass - (keep * t[j] + uniform));
+      if (gt)
+        for (std::int64_t j = 0; j < c; ++j) gt[i * c + j] = -s * keep * (row[j] - lse[i]);
+    }
+  });
+}
+
 }  // namespace tg::kernels

@@ -28,4 +28,14 @@ void cross_entropy_backward(const float* logits, const std::int64_t* labels, con
                             std::int64_t n, std::int64_t c, float label_smoothing,
                             const float* row_scale, bool shared_scale, float* gx);
 
+/// Cross entropy of each row of logits [n, c] with a target distribution [n, c] (PyTorch's class
+/// probabilities), smoothed to t' = (1-ls)*t + ls/c: loss[i] = sum_j t'[i, j] * (lse_i - x[i, j]).
+void soft_cross_entropy_forward(const float* logits, const float* target, std::int64_t n,
+                                std::int64_t c, float label_smoothing, float* loss, float* lse);
+/// Its gradients, scaled per row as in cross_entropy_backward: gx[i, j] = s_i * (softmax(x_i)_j *
+/// sum_j t'[i, j] - t'[i, j]) and, when gt is not null, gt[i, j] = -s_i * (1-ls) * log_softmax(x_i)_j.
+void soft_cross_entropy_backward(const float* logits, const float* target, const float* lse,
+                                 std::int64_t n, std::int64_t c, float label_smoothing,
+                                 const float* row_scale, bool shared_scale, float* gx, float* gt);
+
 }  // namespace tg::kernels

@@ -139,6 +139,61 @@ TEST_CASE("cross_entropy gradients pass the finite-difference check (reductions,
   CHECK_MESSAGE(r.ok, r.message);
 }
 
+TEST_CASE("cross_entropy with class-probability targets matches PyTorch, in both arguments") {
+  struct GoldenCase {
+    const char* prefix;
+    CrossEntropyOptions options;
+  };
+  for (const GoldenCase& c : {GoldenCase{"ce_soft_mean", {}},
+                              GoldenCase{"ce_soft_sum_ls", {.reduction = Reduction::Sum, .label_smoothing = 0.2f}},
+                              GoldenCase{"ce_soft_none", {.reduction = Reduction::None, .label_smoothing = 0.1f}}}) {
+    const std::string p = c.prefix;
+    CAPTURE(p);
+    Variable x(golden::tensor(p + ".x"), true), t(golden::tensor(p + ".t"), true);
+    Variable loss = cross_entropy(x, t, c.options);
+    check_close(loss.value(), golden::tensor(p + ".y"), 1e-6, 1e-5);
+    loss.backward(golden::tensor(p + ".gy"));
+    check_close(x.grad(), golden::tensor(p + ".gx"), 1e-6, 1e-5);
+    check_close(t.grad(), golden::tensor(p + ".gt"), 1e-6, 1e-5);
+  }
+}
+
+TEST_CASE("cross_entropy with one-hot probability targets equals it with class indices") {
+  const Labels y = labels_of({1, 0, 3, 3, 2});
+  Tensor one_hot = filled({5, 4}, 0.0f);
+  for (std::size_t i = 0; i < 5; ++i) one_hot(i, static_cast<std::size_t>(y(i))) = 1.0f;
+  Variable a(test::uniform({5, 4}, -3, 3, 9), true), b(a.value(), true);
+  Variable by_index = cross_entropy(a, y, {.label_smoothing = 0.1f});
+  Variable by_probs = cross_entropy(b, Variable(one_hot), {.label_smoothing = 0.1f});
+  CHECK(by_probs.item() == doctest::Approx(by_index.item()).epsilon(1e-6));
+  by_index.backward(), by_probs.backward();
+  check_close(b.grad(), a.grad(), 1e-7, 1e-6);
+}
+
+TEST_CASE("cross_entropy with probability targets passes the finite-difference check") {
+  for (Reduction reduction : {Reduction::None, Reduction::Mean, Reduction::Sum})
+    for (float ls : {0.0f, 0.3f}) {
+      CAPTURE(int(reduction));
+      CAPTURE(ls);
+      auto fn = [&](const std::vector<Variable>& v) {
+        return cross_entropy(v[0], v[1], {.reduction = reduction, .label_smoothing = ls});
+      };
+      const GradcheckResult r = gradcheck(fn, {Variable(test::uniform({3, 4}, -3, 3, 11), true),
+                                               Variable(test::uniform({3, 4}, 0, 1, 12), true)});
+      CHECK_MESSAGE(r.ok, r.message);
+    }
+}
+
+TEST_CASE("cross_entropy with probability targets: a wrong target shape is a tg::Error") {
+  Variable x(filled({4, 10}, 0.0f), true);
+  CHECK_THROWS_WITH_AS(cross_entropy(x, Variable(filled({4, 9}, 0.1f))),
+                       "cross_entropy: expected probability targets of the logits' shape [4, 10], got [4, 9] "
+                       "(class indices are passed as tg::Labels)",
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(cross_entropy(Variable(filled({10}, 0.0f)), Variable(filled({10}, 0.1f))),
+                       doctest::Contains("expected logits [N, C] with probability targets, got [10]"), tg::Error);
+}
+
 TEST_CASE("cross_entropy is stable for logits of +-1000 and equals log_softmax + nll_loss") {
   Variable x(make({2, 2}, {1000, -1000, -1000, 1000}), true);
   const Labels y = labels_of({1, 1});

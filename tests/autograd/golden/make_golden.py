@@ -114,6 +114,13 @@ x = leaf("mse.x", (3, 4))
 t = leaf("mse.t", (3, 4))
 backward("mse", F.mse_loss(x, t, reduction="sum"), [("x", x), ("t", t)])
 
+# Class-probability targets (MixUp/CutMix soft labels); rows need not sum to 1 for PyTorch.
+for name, reduction, ls in [("ce_soft_mean", "mean", 0.0), ("ce_soft_sum_ls", "sum", 0.2),
+                            ("ce_soft_none", "none", 0.1)]:
+    x = leaf(name + ".x", (5, 4), -4, 4)
+    t = leaf(name + ".t", (5, 4), 0, 1)
+    backward(name, F.cross_entropy(x, t, reduction=reduction, label_smoothing=ls), [("x", x), ("t", t)])
+
 
 def fmt(v):
     s = "%.9g" % v
