@@ -1,6 +1,7 @@
 #pragma once
 // tapegrad's data library: datasets, augmentation, the DataLoader, and image files in and out.
 #include "autograd/error.hpp"
+#include "data/batch_transforms.hpp"
 #include "data/cifar.hpp"
 #include "data/dataloader.hpp"
 #include "data/dataset.hpp"

@@ -1,0 +1,66 @@
+#pragma once
+// Augmentation of a whole batch with torchvision.transforms.v2's semantics: MixUp and CutMix
+// blend each image with its neighbour in the batch (the batch rolled by one) and return soft
+// labels [N, num_classes], for tg::cross_entropy's probability targets. Like v2, they expect
+// integer class labels and draw lambda from Beta(alpha, alpha).
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "autograd/random.hpp"
+#include "data/dataloader.hpp"
+
+namespace tg::data {
+
+/// A batch whose labels are class probabilities [N, num_classes].
+struct SoftBatch {
+  Variable images;
+  Variable targets;
+};
+
+/// An augmentation of a batch: SoftBatch(const Batch&, Generator&).
+using BatchTransform = std::function<SoftBatch(const Batch& batch, Generator& gen)>;
+
+namespace transforms {
+
+/// One draw from Beta(a, b) (a, b > 0), by two Gamma draws (Marsaglia and Tsang).
+float sample_beta(float a, float b, Generator& gen);
+
+/// images = lam * images + (1 - lam) * images rolled by one along the batch, the one-hot labels
+/// likewise; lam ~ Beta(alpha, alpha).
+struct MixUp {
+  explicit MixUp(std::int64_t num_classes, float alpha = 1.0f);
+  SoftBatch operator()(const Batch& batch, Generator& gen) const;
+  /// The same with a given lam (what operator() does after drawing it).
+  SoftBatch apply(const Batch& batch, float lam) const;
+  std::int64_t num_classes;
+  float alpha;
+};
+
+/// A box [y1, y2) x [x1, x2) of each image replaced by the same box of its neighbour (the batch
+/// rolled by one); the labels mixed by the area kept. The box is centred at a uniformly random
+/// pixel, its sides sqrt(1 - lam) of the image's, clipped at the borders.
+struct CutMix {
+  explicit CutMix(std::int64_t num_classes, float alpha = 1.0f);
+  SoftBatch operator()(const Batch& batch, Generator& gen) const;
+  struct Box {
+    std::int64_t x1, y1, x2, y2;
+  };
+  /// The same with a given box; the label weight is 1 - box area / image area.
+  SoftBatch apply(const Batch& batch, Box box) const;
+  std::int64_t num_classes;
+  float alpha;
+};
+
+/// One of the transforms, chosen uniformly at random for each batch (v2.RandomChoice).
+struct RandomChoice {
+  explicit RandomChoice(std::vector<BatchTransform> choices);
+  SoftBatch operator()(const Batch& batch, Generator& gen) const;
+  std::vector<BatchTransform> choices;
+};
+
+/// One-hot labels [N, num_classes] as probabilities (what the batch transforms mix).
+Tensor one_hot(const Labels& labels, std::int64_t num_classes);
+
+}  // namespace transforms
+}  // namespace tg::data
