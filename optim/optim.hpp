@@ -8,3 +8,4 @@
 #include "optim/optimizer.hpp"
 #include "optim/rmsprop.hpp"
 #include "optim/sgd.hpp"
+#include "optim/swa_utils.hpp"

@@ -1,0 +1,95 @@
+// torch.optim.swa_utils: SWALR's rates against PyTorch 1.13's (printed by the script in the
+// comment below), and update_bn's statistics against the average over the pass, worked here.
+//
+//   from torch.optim.swa_utils import SWALR  # per case: SGD groups, SWALR, (step, lrs) x 7
+#include <vector>
+
+#include "nn/normalization.hpp"
+#include "optim/sgd.hpp"
+#include "optim/swa_utils.hpp"
+#include "test_util.hpp"
+
+using namespace tg;
+using namespace tg::optim;
+using swa_utils::AnnealStrategy;
+
+namespace {
+
+std::vector<std::vector<double>> lrs_over_steps(SGD& opt, LRScheduler& sched, int steps) {
+  std::vector<std::vector<double>> out{opt.lrs()};
+  for (int i = 0; i < steps; ++i) sched.step(), out.push_back(opt.lrs());
+  return out;
+}
+
+void check_rates(const std::vector<std::vector<double>>& got, const std::vector<std::vector<double>>& want) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t s = 0; s < got.size(); ++s)
+    for (std::size_t g = 0; g < want[s].size(); ++g) {
+      CAPTURE(s);
+      CAPTURE(g);
+      CHECK(got[s][g] == doctest::Approx(want[s][g]).epsilon(1e-12));
+    }
+}
+
+struct OnlyBatchNorm : nn::Module {
+  nn::BatchNorm2d bn{2};
+  OnlyBatchNorm() { register_module("bn", bn); }
+  Variable forward(const Variable& x) { return bn(x); }
+};
+
+struct ImagesOnly {
+  Variable images;
+};
+
+}  // namespace
+
+TEST_CASE("SWALR anneals to swa_lr with PyTorch 1.13's rates (cos, linear, two groups, no annealing)") {
+  Variable p0(filled({1}, 0.0f), true), p1(filled({1}, 0.0f), true);
+  {
+    SGD opt({p0}, {.lr = 0.1});
+    swa_utils::SWALR sched(opt, 0.05, 3, AnnealStrategy::Cos);
+    check_rates(lrs_over_steps(opt, sched, 7), {{0.1}, {0.0875}, {0.0625}, {0.05}, {0.05}, {0.05}, {0.05}, {0.05}});
+  }
+  {
+    SGD opt(std::vector<SGD::Group>{{{p0}, {.lr = 0.1}}, {{p1}, {.lr = 0.3}}}, {.lr = 0.1});
+    swa_utils::SWALR sched(opt, 0.05, 4, AnnealStrategy::Linear);
+    check_rates(lrs_over_steps(opt, sched, 7), {{0.1, 0.3}, {0.0875, 0.2375}, {0.075, 0.175}, {0.0625, 0.1125},
+                                                {0.05, 0.05}, {0.05, 0.05}, {0.05, 0.05}, {0.05, 0.05}});
+  }
+  {
+    SGD opt({p0}, {.lr = 0.2});
+    swa_utils::SWALR sched(opt, 0.01, 0);
+    check_rates(lrs_over_steps(opt, sched, 7), std::vector<std::vector<double>>(8, {0.01}));
+  }
+  SGD opt({p0}, {.lr = 0.1});
+  CHECK_THROWS_WITH_AS(swa_utils::SWALR(opt, std::vector<double>{0.1, 0.2}),
+                       "SWALR: expected one swa_lr per parameter group (1), got 2", tg::Error);
+  CHECK_THROWS_WITH_AS(swa_utils::SWALR(opt, 0.1, -1), "SWALR: expected anneal_epochs >= 0, got -1", tg::Error);
+}
+
+TEST_CASE("update_bn recomputes BatchNorm statistics as the average over one pass, then restores the model") {
+  OnlyBatchNorm model;
+  model.eval();
+  model.bn->running_mean.value() = filled({2}, 7.0f);  // stale statistics are discarded
+  std::vector<ImagesOnly> loader;
+  // Batch b: channel 0 holds b + {0, 1, 2, 3}, channel 1 holds 10 * (b + 1) everywhere.
+  for (int b = 0; b < 3; ++b) {
+    Tensor x = empty({2, 2, 1, 2});
+    for (std::size_t n = 0; n < 2; ++n)
+      for (std::size_t w = 0; w < 2; ++w) {
+        x(n, 0, 0, w) = static_cast<float>(b) + static_cast<float>(2 * n + w);
+        x(n, 1, 0, w) = 10.0f * static_cast<float>(b + 1);
+      }
+    loader.push_back({Variable(x)});
+  }
+  swa_utils::update_bn(loader, model);
+  // per batch: channel 0 mean b + 1.5, unbiased variance var({0,1,2,3}) = 5/3; channel 1 mean
+  // 10(b + 1), variance 0. Averaged over the three batches (momentum None):
+  CHECK(model.bn->running_mean.value()(0) == doctest::Approx(2.5));
+  CHECK(model.bn->running_mean.value()(1) == doctest::Approx(20.0));
+  CHECK(model.bn->running_var.value()(0) == doctest::Approx(5.0 / 3.0));
+  CHECK(model.bn->running_var.value()(1) == doctest::Approx(0.0));
+  CHECK(model.bn->num_batches_tracked.value()() == 3.0f);
+  CHECK(model.bn->options.momentum == 0.1);
+  CHECK_FALSE(model.is_training());
+}
