@@ -85,6 +85,22 @@ void check_finite(const Tensor& logits) {
              logits.data()[i], " at [", i / c, ", ", i % c, "] of ", shape_str(logits.shape()));
 }
 
+// What both forms of cross_entropy check and size: label smoothing in range, finite logits
+// when asked, and the [N, C] dimensions of the per-row results.
+struct CrossEntropyRows {
+  float ls;
+  std::int64_t n, c;
+  Shape rows;
+  CrossEntropyRows(const Tensor& logits, const CrossEntropyOptions& options)
+      : ls(options.label_smoothing),
+        n(static_cast<std::int64_t>(logits.shape()[0])),
+        c(static_cast<std::int64_t>(logits.shape()[1])),
+        rows{logits.shape()[0]} {
+    TG_CHECK(ls >= 0.0f && ls <= 1.0f, "cross_entropy: expected label_smoothing in [0, 1], got ", ls);
+    if (options.check_finite) check_finite(logits);
+  }
+};
+
 // ---- elementwise losses ----
 
 void check_same_shape(const char* op, const Variable& input, const Variable& target) {
@@ -105,13 +121,10 @@ Variable log_softmax(const Variable& x, std::int64_t dim) {
 Variable cross_entropy(const Variable& logits, const Labels& labels, CrossEntropyOptions options) {
   TG_CHECK(logits.defined(), "cross_entropy: expected defined logits, got an undefined variable");
   check_labels("cross_entropy", logits.shape(), labels);
-  const float ls = options.label_smoothing;
-  TG_CHECK(ls >= 0.0f && ls <= 1.0f, "cross_entropy: expected label_smoothing in [0, 1], got ", ls);
-  if (options.check_finite) check_finite(logits.value());
-  const auto n = static_cast<std::int64_t>(logits.shape()[0]);
-  const auto c = static_cast<std::int64_t>(logits.shape()[1]);
-  const Shape rows{static_cast<std::size_t>(n)};
-  Tensor loss = empty(rows), lse = empty(rows);
+  const CrossEntropyRows r(logits.value(), options);
+  const float ls = r.ls;
+  const std::int64_t n = r.n, c = r.c;
+  Tensor loss = empty(r.rows), lse = empty(r.rows);
   const Labels y = labels;  // contiguous int64, owned by the closure
   kernels::cross_entropy_forward(logits.value().data(), y.data(), n, c, ls, loss.data(),
                                  lse.data());
@@ -135,13 +148,10 @@ Variable cross_entropy(const Variable& logits, const Variable& target, CrossEntr
   TG_CHECK(target.shape() == logits.shape(), "cross_entropy: expected probability targets of the logits' shape ",
            shape_str(logits.shape()), ", got ", shape_str(target.shape()),
            " (class indices are passed as tg::Labels)");
-  const float ls = options.label_smoothing;
-  TG_CHECK(ls >= 0.0f && ls <= 1.0f, "cross_entropy: expected label_smoothing in [0, 1], got ", ls);
-  if (options.check_finite) check_finite(logits.value());
-  const auto n = static_cast<std::int64_t>(logits.shape()[0]);
-  const auto c = static_cast<std::int64_t>(logits.shape()[1]);
-  const Shape rows{static_cast<std::size_t>(n)};
-  Tensor loss = empty(rows), lse = empty(rows);
+  const CrossEntropyRows r(logits.value(), options);
+  const float ls = r.ls;
+  const std::int64_t n = r.n, c = r.c;
+  Tensor loss = empty(r.rows), lse = empty(r.rows);
   kernels::soft_cross_entropy_forward(logits.value().data(), target.value().data(), n, c, ls,
                                       loss.data(), lse.data());
   const Reduction reduction = options.reduction;
