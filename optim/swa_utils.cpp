@@ -9,6 +9,84 @@
 
 namespace tg::optim::swa_utils {
 
+AvgFn swa() {
+  return [](Tensor& a, const Tensor& c, std::int64_t n) {
+    const float inv = 1.0f / static_cast<float>(n + 1);
+    for (std::size_t i = 0; i < a.size(); ++i) a.data()[i] += (c.data()[i] - a.data()[i]) * inv;
+  };
+}
+
+AvgFn ema(double decay) {
+  TG_CHECK(decay >= 0.0 && decay <= 1.0, "ema: expected decay in [0, 1], got ", decay);
+  return [d = static_cast<float>(decay)](Tensor& a, const Tensor& c, std::int64_t) {
+    for (std::size_t i = 0; i < a.size(); ++i) a.data()[i] = d * a.data()[i] + (1.0f - d) * c.data()[i];
+  };
+}
+
+namespace detail {
+
+namespace {
+std::vector<Tensor> copies(const std::vector<std::pair<std::string, Variable>>& named) {
+  std::vector<Tensor> out;
+  for (const auto& [name, v] : named) out.push_back(v.value());
+  return out;
+}
+
+// Folds `from` into `into` (same order and shapes: the same architecture).
+void fold(std::vector<Tensor>& into, const std::vector<std::pair<std::string, Variable>>& from,
+          const AvgFn& avg_fn, std::int64_t n) {
+  TG_CHECK(into.size() == from.size(), "AveragedModel.update_parameters: expected a model with ", into.size(),
+           " tensors like the averaged one, got ", from.size());
+  for (std::size_t i = 0; i < into.size(); ++i) {
+    const Tensor& current = from[i].second.value();
+    TG_CHECK(current.shape() == into[i].shape(), "AveragedModel.update_parameters: ", from[i].first,
+             " has shape ", shape_str(current.shape()), ", the average ", shape_str(into[i].shape()));
+    if (n == 0)
+      into[i] = current;
+    else
+      avg_fn(into[i], current, n);
+  }
+}
+}  // namespace
+
+Averager::Averager(nn::Module& model, AvgFn avg_fn, bool use_buffers)
+    : model_(model), avg_fn_(std::move(avg_fn)), use_buffers_(use_buffers),
+      params_(copies(model.named_parameters())), buffers_(copies(model.named_buffers())) {}
+
+void Averager::update_parameters(const nn::Module& model) {
+  fold(params_, model.named_parameters(), avg_fn_, n_averaged_);
+  if (use_buffers_) fold(buffers_, model.named_buffers(), avg_fn_, n_averaged_);
+  ++n_averaged_;
+}
+
+void Averager::swap_with_model() {
+  auto params = model_.named_parameters();
+  auto buffers = model_.named_buffers();
+  for (std::size_t i = 0; i < params_.size(); ++i) std::swap(params[i].second.value(), params_[i]);
+  for (std::size_t i = 0; i < buffers_.size(); ++i) std::swap(buffers[i].second.value(), buffers_[i]);
+}
+
+nn::StateDict Averager::state_dict() const {
+  nn::StateDict dict;
+  const nn::StateDict live = model_.state_dict();  // for each entry's stored dtype
+  auto put = [&](const std::string& name, const Tensor& value) {
+    nn::Dtype dtype = nn::Dtype::F32;
+    for (const nn::StateEntry& e : live.entries())
+      if (e.name == name) dtype = e.dtype;
+    dict.insert("module." + name, value, dtype);
+  };
+  const auto params = model_.named_parameters();
+  const auto buffers = model_.named_buffers();
+  for (std::size_t i = 0; i < params_.size(); ++i) put(params[i].first, params_[i]);
+  for (std::size_t i = 0; i < buffers_.size(); ++i) put(buffers[i].first, buffers_[i]);
+  Tensor n = empty({});
+  n.data()[0] = static_cast<float>(n_averaged_);
+  dict.insert("n_averaged", n, nn::Dtype::I64);
+  return dict;
+}
+
+}  // namespace detail
+
 SWALR::SWALR(Optimizer& optimizer, double swa_lr, std::int64_t anneal_epochs, AnnealStrategy strategy)
     : SWALR(optimizer, std::vector<double>(optimizer.lrs().size(), swa_lr), anneal_epochs, strategy) {}
 

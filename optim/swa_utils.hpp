@@ -1,9 +1,16 @@
 #pragma once
-// torch.optim.swa_utils' scheduler and BatchNorm refresh: SWALR anneals each group's learning
-// rate to a constant SWA rate; update_bn recomputes BatchNorm statistics with a pass over the
-// data, as the averaged weights need (their running statistics belong to no single model).
+// torch.optim.swa_utils: AveragedModel keeps a running average (SWA) or an exponential moving
+// average (EMA) of a model's weights; SWALR anneals each group's learning rate to a constant SWA
+// rate; update_bn recomputes BatchNorm statistics with a pass over the data, as the averaged
+// weights need (their running statistics belong to no single model).
+//
+// Where it differs from PyTorch: modules are shallow handles here, so an AveragedModel cannot
+// deep-copy the model. It keeps its own copies of every parameter and buffer and evaluates by
+// swapping them into the model it was built from for the duration of a call (a pointer swap per
+// tensor, no copy), without recording a tape. Use the model and its average from one thread.
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -16,6 +23,74 @@ class BatchNormImpl;
 }
 
 namespace tg::optim::swa_utils {
+
+/// avg_fn(averaged, current, num_averaged): the new average, in place in `averaged`.
+using AvgFn = std::function<void(Tensor& averaged, const Tensor& current, std::int64_t num_averaged)>;
+/// The running mean (PyTorch's default avg_fn): a += (current - a) / (num_averaged + 1).
+AvgFn swa();
+/// The exponential moving average (PyTorch's get_ema_multi_avg_fn): a = decay a + (1 - decay) c.
+AvgFn ema(double decay);
+
+namespace detail {
+/// The type-independent part of AveragedModel: the averaged copies and the swapping.
+class Averager {
+ public:
+  Averager(nn::Module& model, AvgFn avg_fn, bool use_buffers);
+  void update_parameters(const nn::Module& model);
+  std::int64_t n_averaged() const { return n_averaged_; }
+  /// PyTorch's AveragedModel.state_dict(): "module.<name>" for each entry, then "n_averaged".
+  nn::StateDict state_dict() const;
+  /// Exchanges the averaged values with the model's (call twice to undo).
+  void swap_with_model();
+
+ private:
+  nn::Module& model_;
+  AvgFn avg_fn_;
+  bool use_buffers_;
+  std::int64_t n_averaged_ = 0;
+  std::vector<Tensor> params_, buffers_;  // in named_parameters() / named_buffers() order
+};
+/// Swaps the averaged values in for its lifetime.
+class SwappedIn {
+ public:
+  explicit SwappedIn(Averager& a) : a_(a) { a_.swap_with_model(); }
+  ~SwappedIn() { a_.swap_with_model(); }
+  SwappedIn(const SwappedIn&) = delete;
+  SwappedIn& operator=(const SwappedIn&) = delete;
+
+ private:
+  Averager& a_;
+};
+}  // namespace detail
+
+/// PyTorch's AveragedModel over `model` (see the note at the top): starts from a copy of its
+/// parameters and buffers; update_parameters(model) folds the model's current parameters (and,
+/// with use_buffers, buffers) into the average; forward(x) runs the model with the averaged
+/// values. Without use_buffers the buffers stay those of construction until update_bn.
+template <class M>
+class AveragedModel {
+ public:
+  AveragedModel(M& model, AvgFn avg_fn = swa(), bool use_buffers = false)
+      : model_(model), averager_(model, std::move(avg_fn), use_buffers) {}
+  void update_parameters(const M& model) { averager_.update_parameters(model); }
+  Variable forward(const Variable& x) {
+    detail::SwappedIn swapped(averager_);
+    NoGradGuard no_grad;
+    return model_.forward(x);
+  }
+  std::int64_t n_averaged() const { return averager_.n_averaged(); }
+  nn::StateDict state_dict() const { return averager_.state_dict(); }
+  /// Runs fn(model) with the averaged values swapped in (evaluation, saving them...).
+  template <class Fn>
+  decltype(auto) with_averaged(Fn&& fn) {
+    detail::SwappedIn swapped(averager_);
+    return std::forward<Fn>(fn)(model_);
+  }
+
+ private:
+  M& model_;
+  detail::Averager averager_;
+};
 
 /// How SWALR moves from the current rate to swa_lr: (1 - cos(pi t)) / 2, or t.
 enum class AnnealStrategy { Cos, Linear };
@@ -69,6 +144,13 @@ void update_bn(Loader& loader, Model& model) {
     throw;
   }
   detail::end_update_bn(model, refresh);
+}
+
+/// update_bn for an AveragedModel: the statistics recomputed with the averaged weights become
+/// the average's own buffers.
+template <class Loader, class M>
+void update_bn(Loader& loader, AveragedModel<M>& averaged) {
+  averaged.with_averaged([&](M& model) { update_bn(loader, model); });
 }
 
 }  // namespace tg::optim::swa_utils

@@ -1,7 +1,9 @@
 // torch.optim.swa_utils: SWALR's rates against PyTorch 1.13's (printed by the script in the
-// comment below), and update_bn's statistics against the average over the pass, worked here.
+// comment below), update_bn's statistics against the average over the pass, and AveragedModel's
+// SWA and EMA averages against their definitions, worked here.
 //
 //   from torch.optim.swa_utils import SWALR  # per case: SGD groups, SWALR, (step, lrs) x 7
+#include <cmath>
 #include <vector>
 
 #include "nn/normalization.hpp"
@@ -92,4 +94,61 @@ TEST_CASE("update_bn recomputes BatchNorm statistics as the average over one pas
   CHECK(model.bn->num_batches_tracked.value()() == 3.0f);
   CHECK(model.bn->options.momentum == 0.1);
   CHECK_FALSE(model.is_training());
+}
+
+namespace {
+void set_affine(OnlyBatchNorm& m, float w0, float w1, float b) {
+  m.bn->weight.value() = tg::test::make({2}, {w0, w1});
+  m.bn->bias.value() = filled({2}, b);
+}
+}  // namespace
+
+TEST_CASE("AveragedModel (SWA) averages the snapshots and runs the model with the average") {
+  OnlyBatchNorm model;
+  set_affine(model, 1, 2, 0);
+  swa_utils::AveragedModel averaged(model);
+  averaged.update_parameters(model);  // the first update copies
+  set_affine(model, 3, 4, 1);
+  averaged.update_parameters(model);
+  set_affine(model, 5, 9, 5);
+  averaged.update_parameters(model);
+  CHECK(averaged.n_averaged() == 3);
+  const nn::StateDict dict = averaged.state_dict();
+  tg::test::check_close(dict.at("module.bn.weight"), tg::test::make({2}, {3, 5}), 1e-6, 0);
+  tg::test::check_close(dict.at("module.bn.bias"), filled({2}, 2), 1e-6, 0);
+  CHECK(dict.contains("module.bn.running_mean"));
+  CHECK(dict.at("n_averaged")() == 3.0f);
+  // eval with running stats 0 and 1: y = x * weight / sqrt(1 + eps) + bias
+  model.eval();
+  const Variable y = averaged.forward(Variable(filled({1, 2, 1, 1}, 1.0f)));
+  CHECK(y.value()(0, 0, 0, 0) == doctest::Approx(3 / std::sqrt(1 + 1e-5) + 2));
+  CHECK(y.value()(0, 1, 0, 0) == doctest::Approx(5 / std::sqrt(1 + 1e-5) + 2));
+  CHECK(model.bn->weight.value()(1) == 9.0f);  // the model keeps its own values
+}
+
+TEST_CASE("AveragedModel with ema(decay) keeps decay * average + (1 - decay) * current") {
+  OnlyBatchNorm model;
+  set_affine(model, 1, 1, 0);
+  swa_utils::AveragedModel averaged(model, swa_utils::ema(0.9));
+  averaged.update_parameters(model);
+  set_affine(model, 11, 1, 0);
+  averaged.update_parameters(model);  // 0.9 * 1 + 0.1 * 11 = 2
+  set_affine(model, 2, 1, 0);
+  averaged.update_parameters(model);  // 0.9 * 2 + 0.1 * 2 = 2
+  set_affine(model, 12, 1, 0);
+  averaged.update_parameters(model);  // 0.9 * 2 + 0.1 * 12 = 3
+  CHECK(averaged.state_dict().at("module.bn.weight")(0) == doctest::Approx(3.0));
+  CHECK_THROWS_WITH_AS(swa_utils::ema(1.5), "ema: expected decay in [0, 1], got 1.5", tg::Error);
+}
+
+TEST_CASE("update_bn on an AveragedModel recomputes the average's statistics, not the model's") {
+  OnlyBatchNorm model;
+  swa_utils::AveragedModel averaged(model);
+  averaged.update_parameters(model);
+  std::vector<ImagesOnly> loader{{Variable(tg::test::make({2, 2, 1, 1}, {1, 5, 3, 7}))}};
+  swa_utils::update_bn(loader, averaged);
+  const nn::StateDict dict = averaged.state_dict();
+  tg::test::check_close(dict.at("module.bn.running_mean"), tg::test::make({2}, {2, 6}), 1e-6, 0);
+  tg::test::check_close(dict.at("module.bn.running_var"), tg::test::make({2}, {2, 2}), 1e-6, 0);
+  tg::test::check_close(model.bn->running_mean.value(), filled({2}, 0), 0, 0);
 }
