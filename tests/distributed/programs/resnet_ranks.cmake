@@ -6,7 +6,7 @@
 # to 2 is not a run of 2 (even in one process); that a resumed DDP run continues bit for bit is
 # tests/distributed/mpi/test_mpi_reproducibility.cpp's checkpoint case.
 # The loss is compared within 1e-4 relative, not to the digit: ranks sum gradients in another
-# order than one process does, a rounding difference that training amplifies (after 12 steps
+# order than one process does, a rounding difference that training amplifies (after 14 steps
 # about 3e-5 relative, as large as one process's own on 1 thread against 2;
 # tests/distributed/mpi/test_mpi_reproducibility.cpp bounds it).
 # Variables: MPIEXEC, RESNET, WORK.
