@@ -187,7 +187,8 @@ TEST_CASE("against one process with the global batch: the drift of float summati
   if (dist::rank() == 0) MESSAGE("ranks ", n, ", ", steps, " steps: one process vs itself with rows reversed ",
           order_drift, " tolerances; DDP vs one process ", ddp_drift, " tolerances");
   CHECK(order_drift > 0);  // summation order does show
-  CHECK(ddp_drift <= 10 * std::max(order_drift, 1.0));
+  CHECK(ddp_drift <= 10 * order_drift);  // (measured: 1.07x on 2 ranks, 1.00x on 4)
+  CHECK(ddp_drift < 1);  // and it is still within the issue's tolerance
 }
 
 namespace {
