@@ -178,9 +178,12 @@ TEST_CASE("against one process with the global batch: the drift of float summati
   permuted.load_state_dict(reference.state_dict());
   ddp_model.load_state_dict(reference.state_dict());
   tg::optim::SGD opt_ref(reference.parameters(), kSgd), opt_perm(permuted.parameters(), kSgd);
-  const int steps = 30;
-  train(reference, opt_ref, 0, steps, 0, kRows);
-  train(permuted, opt_perm, 0, steps, 0, kRows, reversed());
+  const int steps = 30, last = dist::world_size() - 1;
+  // Rank 0 trains the reference, the last rank the permuted run; then every rank gets both.
+  if (dist::rank() == 0) train(reference, opt_ref, 0, steps, 0, kRows);
+  if (dist::rank() == last) train(permuted, opt_perm, 0, steps, 0, kRows, reversed());
+  for (Variable& p : reference.parameters()) dist::broadcast(p.value(), 0);
+  for (Variable& p : permuted.parameters()) dist::broadcast(p.value(), last);
   train_ddp(ddp_model, steps, true);
   const double order_drift = tolerances_apart(permuted, reference);
   const double ddp_drift = tolerances_apart(ddp_model, reference);
@@ -193,10 +196,10 @@ TEST_CASE("against one process with the global batch: the drift of float summati
 
 namespace {
 
-// Two wide layers (1.15 MB of weights each) and a small head, on the flattened 8x8 images: 1 MB
-// and 25 MB bucket caps split it differently.
+// Two wide layers (0.6 MB of weights each) and a small head, on the flattened 8x8 images: after
+// a first bucket of 0.25 MB, caps of 1 MB and 25 MB split it differently.
 struct WideNet : nn::Module {
-  nn::Linear fc1{64, 4500}, fc2{4500, 64}, head{64, 5};
+  nn::Linear fc1{64, 2400}, fc2{2400, 64}, head{64, 5};
   WideNet() {
     register_module("fc1", fc1);
     register_module("fc2", fc2);
@@ -214,8 +217,9 @@ TEST_CASE("bucket caps of 1 MB and 25 MB train alike (exact on 2 ranks)") {
   small.load_state_dict(reference.state_dict());
   large.load_state_dict(reference.state_dict());
   tg::test::train(reference, 0, kRows);
-  dist::DistributedDataParallel ddp_small(small, {.bucket_cap_mb = 1}), ddp_large(large, {.bucket_cap_mb = 25});
-  CHECK(ddp_small.bucket_names().size() == 4);  // head + fc2.bias | fc2.weight | fc1.bias | fc1.weight
+  dist::DistributedDataParallel ddp_small(small, {.bucket_cap_mb = 1, .first_bucket_cap_mb = 0.25}),
+      ddp_large(large, {.bucket_cap_mb = 25, .first_bucket_cap_mb = 0.25});
+  CHECK(ddp_small.bucket_names().size() == 3);  // head + fc2.bias | fc2.weight + fc1.bias | fc1.weight
   CHECK(ddp_large.bucket_names().size() == 2);  // head + fc2.bias | the rest
   tg::test::train(small, r * per, (r + 1) * per);
   tg::test::train(large, r * per, (r + 1) * per);
