@@ -4,7 +4,7 @@
 // - DDP equals R replicas in one process that average their gradients (bit for bit on 2
 //   ranks): DDP itself adds no error, what remains against one process with the global batch is
 //   float summation order;
-// - that remainder, after 30 steps, is the size of the drift the one-process run shows against
+// - that remainder, after 20 steps, is the size of the drift the one-process run shows against
 //   itself with each batch's rows in another order (the same sums, added in another order);
 // - bucket caps of 1 MB and 25 MB train alike;
 // - a checkpoint written by rank 0 mid-run and resumed on every rank continues bit for bit.
@@ -119,10 +119,10 @@ void train_ddp(TinyResNet& model, int steps, bool sync, double bucket_mb = 25) {
 TEST_CASE("the same seed and rank count twice: bit-identical parameters, the same on every rank") {
   tg::manual_seed(3);
   TinyResNet a;
-  train_ddp(a, 10, true);
+  train_ddp(a, 6, true);
   tg::manual_seed(3);
   TinyResNet b;
-  train_ddp(b, 10, true);
+  train_ddp(b, 6, true);
   check_identical(a, b);
   for (auto& [name, p] : a.named_parameters()) {  // rank 0's values on every rank
     CAPTURE(name);
@@ -168,7 +168,7 @@ TEST_CASE("DDP equals R replicas in one process averaging their gradients (exact
 }
 
 TEST_CASE("against one process with the global batch: the drift of float summation order") {
-  // After 30 steps of SyncBatchNorm + DDP, the distance from the one-process run is of the
+  // After 20 steps of SyncBatchNorm + DDP, the distance from the one-process run is of the
   // size of the one-process run's distance from itself with every batch's rows reversed (the
   // same numbers summed in another order). Both grow with the steps: rounding, amplified by
   // training (see docs/distributed.md).
@@ -178,7 +178,7 @@ TEST_CASE("against one process with the global batch: the drift of float summati
   permuted.load_state_dict(reference.state_dict());
   ddp_model.load_state_dict(reference.state_dict());
   tg::optim::SGD opt_ref(reference.parameters(), kSgd), opt_perm(permuted.parameters(), kSgd);
-  const int steps = 30, last = dist::world_size() - 1;
+  const int steps = 20, last = dist::world_size() - 1;
   // Rank 0 trains the reference, the last rank the permuted run; then every rank gets both.
   if (dist::rank() == 0) train(reference, opt_ref, 0, steps, 0, kRows);
   if (dist::rank() == last) train(permuted, opt_perm, 0, steps, 0, kRows, reversed());
@@ -190,7 +190,7 @@ TEST_CASE("against one process with the global batch: the drift of float summati
   if (dist::rank() == 0) MESSAGE("ranks ", n, ", ", steps, " steps: one process vs itself with rows reversed ",
           order_drift, " tolerances; DDP vs one process ", ddp_drift, " tolerances");
   CHECK(order_drift > 0);  // summation order does show
-  CHECK(ddp_drift <= 10 * order_drift);  // (measured: 1.07x on 2 ranks, 1.00x on 4)
+  CHECK(ddp_drift <= 10 * order_drift);  // (measured: 1.04x on 2 ranks, 1.57x on 4)
   CHECK(ddp_drift < 1);  // and it is still within the issue's tolerance
 }
 
