@@ -49,6 +49,15 @@ inline void check_same_state(const nn::Module& a, const nn::Module& b) {
   }
 }
 
+// A fresh folder that every rank sees (made by rank 0; the ranks share a file system here).
+inline std::filesystem::path shared_temp_dir(const std::string& name) {
+  if (tg::distributed::rank() == 0) tg::test::temp_dir(name);
+  tg::distributed::barrier();
+  const char* root = std::getenv("TAPEGRAD_TEST_TMP");
+  return (root ? std::filesystem::path(root) : std::filesystem::temp_directory_path()) /
+         ("tapegrad_" + name);
+}
+
 // The mean over ranks of each step's local loss is the global batch's loss.
 inline void check_global_losses(const std::vector<float>& local, const std::vector<float>& reference) {
   REQUIRE(local.size() == reference.size());
