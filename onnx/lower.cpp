@@ -1,0 +1,311 @@
+#include "onnx/lower.hpp"
+
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "autograd/error.hpp"
+
+namespace tg::onnx::detail {
+
+namespace {
+
+using Ints = std::vector<std::int64_t>;
+
+// One op being lowered: its inputs' names, its scope, and where its result goes.
+struct Lowering {
+  GraphBuilder& g;
+  const TracedOp& op;
+  const BufferNames& buffers;
+  std::string scope;
+
+  std::string in(std::size_t i) const { return g.name_of(op.inputs.at(i)); }
+  bool has_input(std::size_t i) const { return i < op.inputs.size() && op.inputs[i].defined(); }
+  const Shape& in_shape(std::size_t i) const { return op.inputs.at(i).shape(); }
+  const Shape& out_shape() const { return op.output.shape(); }
+  ::onnx::NodeProto& node(const std::string& type, const std::vector<std::string>& inputs) {
+    return g.node(type, inputs, scope);
+  }
+  // The op's result is the first output of `n`.
+  void result(const ::onnx::NodeProto& n) { g.set_output(op.output, n.output(0)); }
+  // `type` applied to the output of `n`: the second node of a fused op (batch_norm_relu).
+  ::onnx::NodeProto& then(const ::onnx::NodeProto& n, const std::string& type) {
+    return node(type, {n.output(0)});
+  }
+  [[noreturn]] void unsupported(const std::string& why) const {
+    throw Error(::tg::detail::concat("export_onnx: ", op.op, " ", op.where(), " has no ONNX form: ",
+                                     why));
+  }
+};
+
+std::int64_t dim_of(const Shape& s, std::size_t d) { return static_cast<std::int64_t>(s.at(d)); }
+
+// Elementwise ops that map one to one onto an ONNX op with the same inputs.
+void direct(Lowering& l, const char* type) {
+  std::vector<std::string> inputs;
+  for (std::size_t i = 0; i < l.op.inputs.size(); ++i) inputs.push_back(l.in(i));
+  l.result(l.node(type, inputs));
+}
+
+void conv2d(Lowering& l) {
+  std::vector<std::string> inputs{l.in(0), l.in(1)};
+  if (l.has_input(2)) inputs.push_back(l.in(2));
+  auto& n = l.node("Conv", inputs);
+  const Shape& w = l.in_shape(1);
+  set_ints(n, "kernel_shape", {dim_of(w, 2), dim_of(w, 3)});
+  set_ints(n, "strides", l.op.ints_attr("strides"));
+  set_ints(n, "pads", l.op.ints_attr("pads"));
+  set_ints(n, "dilations", l.op.ints_attr("dilations"));
+  set_int(n, "group", l.op.int_attr("groups"));
+  l.result(n);
+}
+
+// ONNX's ceil_mode output size lacks PyTorch's rule that the last window must start inside
+// the input or its left padding; refuse the rare shapes where the two differ.
+void check_pool_size(Lowering& l, const Ints& k, const Ints& s, const Ints& p) {
+  for (std::size_t a = 0; a < 2; ++a) {
+    const std::int64_t in = dim_of(l.in_shape(0), l.in_shape(0).size() - 2 + a);
+    const std::int64_t out = dim_of(l.out_shape(), l.out_shape().size() - 2 + a);
+    const std::int64_t span = in + 2 * p[a] - k[a];
+    const std::int64_t onnx_out = (span + s[a] - 1) / s[a] + 1;
+    if (onnx_out != out)
+      l.unsupported(::tg::detail::concat("with ceil_mode its output size ", out,
+                                         " differs from ONNX's ", onnx_out, " for input ",
+                                         shape_str(l.in_shape(0)), "; use ceil_mode=false or padding"));
+  }
+}
+
+::onnx::NodeProto& pool(Lowering& l, const char* type, const std::string& input) {
+  if (l.in_shape(0).size() != 4) l.unsupported("ONNX pools [N, C, H, W] inputs only, got " + shape_str(l.in_shape(0)));
+  const Ints& k = l.op.ints_attr("kernel");
+  const Ints& s = l.op.ints_attr("strides");
+  const Ints& p = l.op.ints_attr("pads");
+  const bool ceil_mode = l.op.int_attr("ceil_mode") != 0;
+  if (ceil_mode) check_pool_size(l, k, s, p);
+  auto& n = l.node(type, {input});
+  set_ints(n, "kernel_shape", k);
+  set_ints(n, "strides", s);
+  set_ints(n, "pads", p);
+  if (ceil_mode) set_int(n, "ceil_mode", 1);
+  return n;
+}
+
+void max_pool2d(Lowering& l) { l.result(pool(l, "MaxPool", l.in(0))); }
+
+// min over a window = -max(-x).
+void min_pool2d(Lowering& l) {
+  auto& neg = l.node("Neg", {l.in(0)});
+  auto& max = pool(l, "MaxPool", neg.output(0));
+  l.result(l.then(max, "Neg"));
+}
+
+void avg_pool2d(Lowering& l) {
+  auto& n = pool(l, "AveragePool", l.in(0));
+  set_int(n, "count_include_pad", l.op.int_attr("count_include_pad"));
+  l.result(n);
+}
+
+// Global average pooling when the output is 1x1; fixed windows when it divides the input.
+void adaptive_avg_pool2d(Lowering& l) {
+  const Shape& xs = l.in_shape(0);
+  if (xs.size() != 4) l.unsupported("ONNX pools [N, C, H, W] inputs only, got " + shape_str(xs));
+  const Ints& o = l.op.ints_attr("output_size");
+  if (o[0] == 1 && o[1] == 1) return l.result(l.node("GlobalAveragePool", {l.in(0)}));
+  const std::int64_t h = dim_of(xs, 2), w = dim_of(xs, 3);
+  if (h % o[0] != 0 || w % o[1] != 0)
+    l.unsupported(::tg::detail::concat("output ", o[0], "x", o[1], " does not divide the input ",
+                                       shape_str(xs), " (ONNX pools with fixed windows)"));
+  auto& n = l.node("AveragePool", {l.in(0)});
+  set_ints(n, "kernel_shape", {h / o[0], w / o[1]});
+  set_ints(n, "strides", {h / o[0], w / o[1]});
+  l.result(n);
+}
+
+// A running statistic: its state-dict name when a module owns it, else a constant.
+std::string statistic(Lowering& l, const char* name) {
+  const auto* t = std::get_if<const Tensor*>(&l.op.attribute(name));
+  TG_ASSERT(t != nullptr && *t != nullptr, "export_onnx: batch_norm without ", name);
+  auto it = l.buffers.find(*t);
+  return it != l.buffers.end() ? it->second : l.g.constant(**t, name);
+}
+
+::onnx::NodeProto& batch_norm_node(Lowering& l) {
+  if (l.op.int_attr("training") != 0)
+    l.unsupported("it normalises with the batch's statistics (training mode, or a BatchNorm "
+                  "without running statistics); export a model in eval mode with tracked statistics");
+  const std::size_t c = l.in_shape(0).at(1);
+  const std::string scale = l.has_input(1) ? l.in(1) : l.g.constant(filled(Shape{c}, 1.0f), "ones");
+  const std::string bias = l.has_input(2) ? l.in(2) : l.g.constant(filled(Shape{c}, 0.0f), "zeros");
+  auto& n = l.node("BatchNormalization",
+                   {l.in(0), scale, bias, statistic(l, "running_mean"), statistic(l, "running_var")});
+  set_float(n, "epsilon", l.op.float_attr("eps"));
+  return n;
+}
+
+void batch_norm(Lowering& l) { l.result(batch_norm_node(l)); }
+void batch_norm_relu(Lowering& l) { l.result(l.then(batch_norm_node(l), "Relu")); }
+
+void add_relu(Lowering& l) { l.result(l.then(l.node("Add", {l.in(0), l.in(1)}), "Relu")); }
+
+// x op constant: add_scalar, mul_scalar, pow with a float exponent.
+void with_scalar(Lowering& l, const char* type, const char* attr) {
+  l.result(l.node(type, {l.in(0), l.g.scalar(l.op.float_attr(attr), l.scope + "/" + attr)}));
+}
+
+void mul_scalar(Lowering& l) {
+  if (l.op.float_attr("value") == -1.0f) return l.result(l.node("Neg", {l.in(0)}));
+  with_scalar(l, "Mul", "value");
+}
+
+void rdiv(Lowering& l) {
+  l.result(l.node("Div", {l.g.scalar(l.op.float_attr("value"), l.scope + "/value"), l.in(0)}));
+}
+
+void pow(Lowering& l) {
+  if (l.op.inputs.size() == 2) return direct(l, "Pow");
+  with_scalar(l, "Pow", "exponent");
+}
+
+void leaky_relu(Lowering& l) {
+  auto& n = l.node("LeakyRelu", {l.in(0)});
+  set_float(n, "alpha", l.op.float_attr("negative_slope"));
+  l.result(n);
+}
+
+// Clip's bounds are optional inputs: an empty name leaves that side open.
+void clamp(Lowering& l) {
+  const float lo = l.op.float_attr("min"), hi = l.op.float_attr("max");
+  l.result(l.node("Clip", {l.in(0), std::isinf(lo) ? "" : l.g.scalar(lo, l.scope + "/min"),
+                           std::isinf(hi) ? "" : l.g.scalar(hi, l.scope + "/max")}));
+}
+
+// [N, ...] -> [N, rest] is Flatten (what OpenCV and every runtime know best); other shapes are a
+// Reshape whose first entry is 0 ("keep the input's") when the batch size is kept, so that
+// a dynamic batch still works.
+void view(Lowering& l) {
+  const Shape& in = l.in_shape(0);
+  const Shape& out = l.out_shape();
+  const bool keeps_batch = !in.empty() && !out.empty() && in[0] == out[0];
+  if (keeps_batch && out.size() == 2 && in.size() >= 2) {
+    auto& n = l.node("Flatten", {l.in(0)});
+    set_int(n, "axis", 1);
+    return l.result(n);
+  }
+  Ints shape;
+  for (std::size_t d : out) shape.push_back(static_cast<std::int64_t>(d));
+  if (keeps_batch) shape[0] = 0;
+  l.result(l.node("Reshape", {l.in(0), l.g.int64s(shape, l.scope + "/shape")}));
+}
+
+void permute(Lowering& l) {
+  Ints perm = l.op.ints_attr("dims");
+  const auto rank = static_cast<std::int64_t>(l.in_shape(0).size());
+  for (auto& d : perm) d = d < 0 ? d + rank : d;
+  auto& n = l.node("Transpose", {l.in(0)});
+  set_ints(n, "perm", perm);
+  l.result(n);
+}
+
+void cat(Lowering& l) {
+  std::vector<std::string> inputs;
+  for (std::size_t i = 0; i < l.op.inputs.size(); ++i) inputs.push_back(l.in(i));
+  auto& n = l.node("Concat", inputs);
+  set_int(n, "axis", l.op.int_attr("dim"));
+  l.result(n);
+}
+
+void slice(Lowering& l) {
+  const std::string s = l.scope + "/slice";
+  l.result(l.node("Slice", {l.in(0), l.g.int64s({l.op.int_attr("start")}, s),
+                            l.g.int64s({l.op.int_attr("end")}, s), l.g.int64s({l.op.int_attr("dim")}, s),
+                            l.g.int64s({l.op.int_attr("step")}, s)}));
+}
+
+void softmax(Lowering& l, const char* type) {
+  auto& n = l.node(type, {l.in(0)});
+  set_int(n, "axis", l.op.int_attr("dim"));
+  l.result(n);
+}
+
+// x @ W^T + b: Gemm for [N, in] inputs; MatMul with W transposed (and Add) for [..., in].
+void linear(Lowering& l) {
+  if (l.in_shape(0).size() == 2) {
+    std::vector<std::string> inputs{l.in(0), l.in(1)};
+    if (l.has_input(2)) inputs.push_back(l.in(2));
+    auto& n = l.node("Gemm", inputs);
+    set_int(n, "transB", 1);
+    return l.result(n);
+  }
+  auto& wt = l.node("Transpose", {l.in(1)});
+  set_ints(wt, "perm", {1, 0});
+  auto& mm = l.node("MatMul", {l.in(0), wt.output(0)});
+  l.result(l.has_input(2) ? l.node("Add", {mm.output(0), l.in(2)}) : mm);
+}
+
+// Reductions over everything (no axes, keepdims 0) or along one dim.
+void reduce(Lowering& l, const char* type, bool axes_as_input) {
+  const bool along = l.op.op.ends_with("_dim");
+  std::vector<std::string> inputs{l.in(0)};
+  if (along && axes_as_input) inputs.push_back(l.g.int64s({l.op.int_attr("dim")}, l.scope + "/axes"));
+  auto& n = l.node(type, inputs);
+  if (along && !axes_as_input) set_ints(n, "axes", {l.op.int_attr("dim")});
+  set_int(n, "keepdims", along ? l.op.int_attr("keepdim") : 0);
+  l.result(n);
+}
+
+using LowerFn = std::function<void(Lowering&)>;
+
+const std::map<std::string, LowerFn>& table() {
+  static const std::map<std::string, LowerFn> t{
+      {"conv2d", conv2d}, {"max_pool2d", max_pool2d}, {"min_pool2d", min_pool2d},
+      {"avg_pool2d", avg_pool2d}, {"adaptive_avg_pool2d", adaptive_avg_pool2d},
+      {"batch_norm", batch_norm}, {"batch_norm_relu", batch_norm_relu},
+      {"relu", [](Lowering& l) { direct(l, "Relu"); }},
+      {"sigmoid", [](Lowering& l) { direct(l, "Sigmoid"); }},
+      {"tanh", [](Lowering& l) { direct(l, "Tanh"); }},
+      {"exp", [](Lowering& l) { direct(l, "Exp"); }},
+      {"log", [](Lowering& l) { direct(l, "Log"); }},
+      {"sqrt", [](Lowering& l) { direct(l, "Sqrt"); }},
+      {"abs", [](Lowering& l) { direct(l, "Abs"); }},
+      {"add", [](Lowering& l) { direct(l, "Add"); }},
+      {"sub", [](Lowering& l) { direct(l, "Sub"); }},
+      {"mul", [](Lowering& l) { direct(l, "Mul"); }},
+      {"div", [](Lowering& l) { direct(l, "Div"); }},
+      {"matmul", [](Lowering& l) { direct(l, "MatMul"); }},
+      {"add_relu", add_relu}, {"add_scalar", [](Lowering& l) { with_scalar(l, "Add", "value"); }},
+      {"mul_scalar", mul_scalar}, {"rdiv", rdiv}, {"pow", pow}, {"leaky_relu", leaky_relu},
+      {"clamp", clamp}, {"view", view}, {"permute", permute}, {"cat", cat}, {"slice", slice},
+      {"softmax", [](Lowering& l) { softmax(l, "Softmax"); }},
+      {"log_softmax", [](Lowering& l) { softmax(l, "LogSoftmax"); }},
+      {"linear", linear},
+      {"sum", [](Lowering& l) { reduce(l, "ReduceSum", true); }},
+      {"sum_dim", [](Lowering& l) { reduce(l, "ReduceSum", true); }},
+      {"max", [](Lowering& l) { reduce(l, "ReduceMax", false); }},
+      {"max_dim", [](Lowering& l) { reduce(l, "ReduceMax", false); }},
+  };
+  return t;
+}
+
+// "ResNetCifar.layer1.0.conv1 (Conv2d)" -> "ResNetCifar.layer1.0.conv1": node names.
+std::string scope_of(const std::string& module_path) {
+  return module_path.substr(0, module_path.find(" ("));
+}
+
+}  // namespace
+
+bool has_onnx_form(const std::string& op) { return table().count(op) != 0; }
+
+void lower(GraphBuilder& graph, const TracedOp& op, const BufferNames& buffers) {
+  Lowering l{graph, op, buffers, scope_of(op.module_path)};
+  auto it = table().find(op.op);
+  if (it == table().end()) {
+    l.unsupported(op.op == "dropout"
+                      ? std::string("dropout in training mode is random; export runs Dropout "
+                                    "modules in eval mode, pass training=false to tg::dropout")
+                      : "ONNX export supports the layers of a CNN (see onnx/export.hpp); "
+                        "losses and other ops are not exported");
+  }
+  it->second(l);
+}
+
+}  // namespace tg::onnx::detail
