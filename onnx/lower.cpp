@@ -1,5 +1,6 @@
 #include "onnx/lower.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -60,49 +61,57 @@ void conv2d(Lowering& l) {
   l.result(n);
 }
 
-// ONNX's ceil_mode output size lacks PyTorch's rule that the last window must start inside
-// the input or its left padding; refuse the rare shapes where the two differ.
-void check_pool_size(Lowering& l, const Ints& k, const Ints& s, const Ints& p) {
-  for (std::size_t a = 0; a < 2; ++a) {
-    const std::int64_t in = dim_of(l.in_shape(0), l.in_shape(0).size() - 2 + a);
-    const std::int64_t out = dim_of(l.out_shape(), l.out_shape().size() - 2 + a);
-    const std::int64_t span = in + 2 * p[a] - k[a];
-    const std::int64_t onnx_out = (span + s[a] - 1) / s[a] + 1;
-    if (onnx_out != out)
-      l.unsupported(::tg::detail::concat("with ceil_mode its output size ", out,
-                                         " differs from ONNX's ", onnx_out, " for input ",
-                                         shape_str(l.in_shape(0)), "; use ceil_mode=false or padding"));
-  }
-}
-
-::onnx::NodeProto& pool(Lowering& l, const char* type, const std::string& input) {
-  if (l.in_shape(0).size() != 4) l.unsupported("ONNX pools [N, C, H, W] inputs only, got " + shape_str(l.in_shape(0)));
+// Pads that give a floor-mode ONNX pooling exactly the op's output size: the op's own at the
+// start, and at the end what the last window needs. This writes PyTorch's ceil_mode (whose
+// last window must start inside the input or its left padding, a rule ONNX's ceil_mode lacks)
+// without the ceil_mode attribute; the extra end padding is never counted (max ignores it,
+// averages here never count it) and stays below the kernel size.
+Ints pool_pads(Lowering& l, const Shape& in, const Ints& begin) {
   const Ints& k = l.op.ints_attr("kernel");
   const Ints& s = l.op.ints_attr("strides");
-  const Ints& p = l.op.ints_attr("pads");
-  const bool ceil_mode = l.op.int_attr("ceil_mode") != 0;
-  if (ceil_mode) check_pool_size(l, k, s, p);
+  Ints pads{begin[0], begin[1], 0, 0};
+  for (std::size_t a = 0; a < 2; ++a) {
+    const std::int64_t out = dim_of(l.out_shape(), 2 + a);
+    pads[2 + a] = std::max<std::int64_t>(0, (out - 1) * s[a] + k[a] - dim_of(in, 2 + a) - begin[a]);
+  }
+  return pads;
+}
+
+// A pooling node over `input` (of shape `in`) with the op's window, padded `begin` at the start.
+::onnx::NodeProto& pool(Lowering& l, const char* type, const std::string& input, const Shape& in,
+                        const Ints& begin) {
+  if (in.size() != 4) l.unsupported("ONNX pools [N, C, H, W] inputs only, got " + shape_str(in));
   auto& n = l.node(type, {input});
-  set_ints(n, "kernel_shape", k);
-  set_ints(n, "strides", s);
-  set_ints(n, "pads", p);
-  if (ceil_mode) set_int(n, "ceil_mode", 1);
+  set_ints(n, "kernel_shape", l.op.ints_attr("kernel"));
+  set_ints(n, "strides", l.op.ints_attr("strides"));
+  set_ints(n, "pads", pool_pads(l, in, begin));
   return n;
 }
 
-void max_pool2d(Lowering& l) { l.result(pool(l, "MaxPool", l.in(0))); }
+Ints begin_pads(const Lowering& l) { return {l.op.ints_attr("pads")[0], l.op.ints_attr("pads")[1]}; }
+
+void max_pool2d(Lowering& l) { l.result(pool(l, "MaxPool", l.in(0), l.in_shape(0), begin_pads(l))); }
 
 // min over a window = -max(-x).
 void min_pool2d(Lowering& l) {
   auto& neg = l.node("Neg", {l.in(0)});
-  auto& max = pool(l, "MaxPool", neg.output(0));
-  l.result(l.then(max, "Neg"));
+  l.result(l.then(pool(l, "MaxPool", neg.output(0), l.in_shape(0), begin_pads(l)), "Neg"));
 }
 
+// Padding that counts is written as zeros (a Pad node) pooled without counted padding: exactly
+// PyTorch's divisor, windows running past the padded edge included, and the form every
+// runtime agrees on (OpenCV 4.6 ignores count_include_pad).
 void avg_pool2d(Lowering& l) {
-  auto& n = pool(l, "AveragePool", l.in(0));
-  set_int(n, "count_include_pad", l.op.int_attr("count_include_pad"));
-  l.result(n);
+  const Ints p = begin_pads(l);
+  if (l.op.int_attr("count_include_pad") == 0 || (p[0] == 0 && p[1] == 0)) {
+    auto& n = pool(l, "AveragePool", l.in(0), l.in_shape(0), p);
+    set_int(n, "count_include_pad", 0);
+    return l.result(n);
+  }
+  Shape padded = l.in_shape(0);
+  if (padded.size() == 4) padded[2] += 2 * p[0], padded[3] += 2 * p[1];
+  auto& pad = l.node("Pad", {l.in(0), l.g.int64s({0, 0, p[0], p[1], 0, 0, p[0], p[1]}, l.scope + "/pads")});
+  l.result(pool(l, "AveragePool", pad.output(0), padded, {0, 0}));
 }
 
 // Global average pooling when the output is 1x1; fixed windows when it divides the input.

@@ -38,8 +38,19 @@ Tensor run_tapegrad(nn::Module& model, Forward forward, const Tensor& input) {
 }
 
 /// The tolerance of every comparison here: |opencv - tapegrad| <= 1e-4 + 1e-4 * |tapegrad|.
+/// One check per tensor, reporting the worst element (a wrong op gets one message, not 1000).
 inline void check_runtime_close(const Tensor& opencv, const Tensor& tapegrad) {
-  check_close(opencv, tapegrad, 1e-4, 1e-4);
+  REQUIRE_MESSAGE(opencv.shape() == tapegrad.shape(), "OpenCV's shape ", shape_str(opencv.shape()),
+                  " != tapegrad's ", shape_str(tapegrad.shape()));
+  double worst = 0.0;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < opencv.size(); ++i) {
+    const double e = tapegrad.data()[i];
+    const double excess = std::fabs(opencv.data()[i] - e) / (1e-4 + 1e-4 * std::fabs(e));
+    if (!(excess <= worst)) worst = excess, at = i;  // NaN counts as the worst
+  }
+  CHECK_MESSAGE(worst <= 1.0, "element ", at, ": OpenCV ", opencv.data()[at], " != tapegrad ",
+                tapegrad.data()[at], " (", worst, " times the tolerance)");
 }
 
 }  // namespace tg::test
