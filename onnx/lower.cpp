@@ -251,15 +251,23 @@ void linear(Lowering& l) {
   l.result(l.has_input(2) ? l.node("Add", {mm.output(0), l.in(2)}) : mm);
 }
 
-// Reductions over everything (no axes, keepdims 0) or along one dim.
-void reduce(Lowering& l, const char* type, bool axes_as_input) {
+// Reductions over everything (no axes, keepdims 0) or along one dim (axes as an attribute).
+void reduce(Lowering& l, const char* type) {
   const bool along = l.op.op.ends_with("_dim");
-  std::vector<std::string> inputs{l.in(0)};
-  if (along && axes_as_input) inputs.push_back(l.g.int64s({l.op.int_attr("dim")}, l.scope + "/axes"));
-  auto& n = l.node(type, inputs);
-  if (along && !axes_as_input) set_ints(n, "axes", {l.op.int_attr("dim")});
+  auto& n = l.node(type, {l.in(0)});
+  if (along) set_ints(n, "axes", {l.op.int_attr("dim")});
   set_int(n, "keepdims", along ? l.op.int_attr("keepdim") : 0);
   l.result(n);
+}
+
+// A sum along a dim as ReduceMean times the length: opset 13 moved ReduceSum's axes into an
+// input, which OpenCV 4.6 cannot read; ReduceMean kept the attribute until opset 18.
+void sum_dim(Lowering& l) {
+  auto& mean = l.node("ReduceMean", {l.in(0)});
+  set_ints(mean, "axes", {l.op.int_attr("dim")});
+  set_int(mean, "keepdims", l.op.int_attr("keepdim"));
+  const auto n = static_cast<float>(l.in_shape(0).at(static_cast<std::size_t>(l.op.int_attr("dim"))));
+  l.result(l.node("Mul", {mean.output(0), l.g.scalar(n, l.scope + "/length")}));
 }
 
 using LowerFn = std::function<void(Lowering&)>;
@@ -287,10 +295,9 @@ const std::map<std::string, LowerFn>& table() {
       {"softmax", [](Lowering& l) { softmax(l, "Softmax"); }},
       {"log_softmax", [](Lowering& l) { softmax(l, "LogSoftmax"); }},
       {"linear", linear},
-      {"sum", [](Lowering& l) { reduce(l, "ReduceSum", true); }},
-      {"sum_dim", [](Lowering& l) { reduce(l, "ReduceSum", true); }},
-      {"max", [](Lowering& l) { reduce(l, "ReduceMax", false); }},
-      {"max_dim", [](Lowering& l) { reduce(l, "ReduceMax", false); }},
+      {"sum", [](Lowering& l) { reduce(l, "ReduceSum"); }}, {"sum_dim", sum_dim},
+      {"max", [](Lowering& l) { reduce(l, "ReduceMax"); }},
+      {"max_dim", [](Lowering& l) { reduce(l, "ReduceMax"); }},
   };
   return t;
 }

@@ -134,4 +134,46 @@ TEST_CASE("export_model: the file names its graph, inputs and initializers as Py
     if (init.name() == "layer1.1.downsample.0.weight") CHECK(init.dims_size() == 4);
 }
 
+TEST_CASE("export_model: runs in eval mode and leaves the model, its modes and grad mode as they were") {
+  SmallResNet model;
+  auto forward = [&](const Variable& v) { return model.forward(v); };
+  train_batch_norms(model, forward, {4, 3, 16, 16});
+  model.train();
+  model.layer1->eval();  // mixed modes come back mixed
+  const nn::StateDict before = model.state_dict();
+  const auto dir = test::temp_dir("onnx_modes");
+  const Tensor x = test::uniform({2, 3, 16, 16}, -1.0f, 1.0f, 5);
+  onnx::export_model(model, x, dir / "modes.onnx");
+  CHECK(model.is_training());
+  CHECK(!model.layer1->is_training());
+  CHECK(model.bn1->is_training());
+  CHECK(grad_enabled());
+  for (const auto& entry : model.state_dict()) {
+    INFO(entry.name);
+    test::check_close(entry.value, before.at(entry.name), 0.0, 0.0);
+  }
+  // The file holds the eval-mode model (running statistics), whatever mode it was called in.
+  test::check_runtime_close(test::run_opencv(dir / "modes.onnx", x), test::run_tapegrad(model, forward, x));
+  {
+    NoGradGuard no_grad;  // exporting from inference code works too and keeps grad mode off
+    onnx::export_model(model, x, dir / "no_grad.onnx", {.opset = 17});
+    CHECK(!grad_enabled());
+  }
+  CHECK(read_model(dir / "no_grad.onnx").opset_import(0).version() == 17);
+}
+
+TEST_CASE("export_model: bad options and a failed export leave no file") {
+  SimpleCNN model;
+  const auto dir = test::temp_dir("onnx_bad");
+  const Tensor x = test::uniform({1, 1, 28, 28}, -1.0f, 1.0f, 6);
+  CHECK_THROWS_WITH_AS(onnx::export_model(model, x, dir / "a.onnx", {.opset = 11}),
+                       doctest::Contains("expected opset 13 to 17, got 11"), Error);
+  CHECK_THROWS_WITH_AS(onnx::export_model(model, x, dir / "a.onnx", {.output_name = "input"}),
+                       doctest::Contains("two different, non-empty input and output names"), Error);
+  CHECK_THROWS_WITH_AS(onnx::export_model(model, test::uniform({1, 1, 20, 20}, -1.0f, 1.0f, 6), dir / "a.onnx"),
+                       doctest::Contains("view: expected a shape compatible with [1, 10, 2, 2]"), Error);
+  CHECK(std::filesystem::is_empty(dir));
+  CHECK(model.is_training());  // restored after the failed pass too
+}
+
 }  // namespace tg
