@@ -5,9 +5,9 @@ include(CMakePackageConfigHelpers)
 
 set(tapegrad_optional_targets)
 set(tapegrad_header_areas autograd nn optim data distributed)
-if(TARGET tapegrad_onnx)  # only where libonnx-dev is installed
-  list(APPEND tapegrad_optional_targets tapegrad_onnx)
-  list(APPEND tapegrad_header_areas onnx)
+if(TARGET tapegrad_deploy)  # only where libonnx-dev is installed
+  list(APPEND tapegrad_optional_targets tapegrad_deploy)
+  list(APPEND tapegrad_header_areas deploy)
 endif()
 install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
                 tapegrad_distributed tapegrad_options tapegrad_openblas ${tapegrad_optional_targets}

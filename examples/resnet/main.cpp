@@ -29,7 +29,7 @@
 #include "examples/common/training.hpp"
 #include "optim/optim.hpp"
 #ifdef TAPEGRAD_HAVE_ONNX
-#include "onnx/export.hpp"
+#include "deploy/export.hpp"
 #endif
 
 namespace fs = std::filesystem;

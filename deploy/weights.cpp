@@ -1,4 +1,4 @@
-#include "onnx/weights.hpp"
+#include "deploy/weights.hpp"
 
 #include <onnx/onnx_pb.h>
 

@@ -1,4 +1,4 @@
-#include "onnx/graph.hpp"
+#include "deploy/graph.hpp"
 
 #include <algorithm>
 

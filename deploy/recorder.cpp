@@ -1,4 +1,4 @@
-#include "onnx/recorder.hpp"
+#include "deploy/recorder.hpp"
 
 #include <cstring>
 

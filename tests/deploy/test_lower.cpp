@@ -4,8 +4,8 @@
 #include <functional>
 
 #include "nn/nn.hpp"
-#include "onnx/export.hpp"
-#include "onnx/opencv_runner.hpp"
+#include "deploy/export.hpp"
+#include "deploy/opencv_runner.hpp"
 
 namespace tg {
 namespace {

@@ -1,4 +1,4 @@
-#include "onnx/lower.hpp"
+#include "deploy/lower.hpp"
 
 #include <algorithm>
 #include <cmath>

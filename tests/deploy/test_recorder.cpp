@@ -3,7 +3,7 @@
 #include <thread>
 
 #include "nn/nn.hpp"
-#include "onnx/recorder.hpp"
+#include "deploy/recorder.hpp"
 #include "test_util.hpp"
 
 namespace tg {

@@ -1,4 +1,4 @@
-#include "onnx/export.hpp"
+#include "deploy/export.hpp"
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
@@ -8,9 +8,9 @@
 #include "autograd/anomaly.hpp"
 #include "autograd/error.hpp"
 #include "nn/atomic_file.hpp"
-#include "onnx/graph.hpp"
-#include "onnx/lower.hpp"
-#include "onnx/recorder.hpp"
+#include "deploy/graph.hpp"
+#include "deploy/lower.hpp"
+#include "deploy/recorder.hpp"
 
 #ifndef TAPEGRAD_VERSION
 #define TAPEGRAD_VERSION "unknown"

@@ -1,10 +1,10 @@
 #pragma once
-// Lowering: the ONNX nodes for each traced tapegrad op (internal to tapegrad_onnx).
+// Lowering: the ONNX nodes for each traced tapegrad op (internal to tapegrad_deploy).
 #include <string>
 #include <unordered_map>
 
-#include "onnx/graph.hpp"
-#include "onnx/recorder.hpp"
+#include "deploy/graph.hpp"
+#include "deploy/recorder.hpp"
 
 namespace tg::onnx::detail {
 

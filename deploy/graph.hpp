@@ -1,5 +1,5 @@
 #pragma once
-// Building an ONNX GraphProto from traced values (internal to tapegrad_onnx: includes the
+// Building an ONNX GraphProto from traced values (internal to tapegrad_deploy: includes the
 // generated protobuf header). Every tapegrad value (a Node) gets one ONNX name: the graph
 // input's, a parameter's or buffer's state-dict name, a node output's, or a constant's.
 #include <onnx/onnx_pb.h>  // defines ONNX_API, then includes the generated onnx-ml.pb.h

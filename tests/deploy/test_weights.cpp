@@ -3,8 +3,8 @@
 #include <fstream>
 
 #include "nn/nn.hpp"
-#include "onnx/export.hpp"
-#include "onnx/weights.hpp"
+#include "deploy/export.hpp"
+#include "deploy/weights.hpp"
 #include "test_util.hpp"
 
 namespace tg {

@@ -8,8 +8,8 @@
 #include <set>
 
 #include "nn/nn.hpp"
-#include "onnx/export.hpp"
-#include "onnx/opencv_runner.hpp"
+#include "deploy/export.hpp"
+#include "deploy/opencv_runner.hpp"
 
 namespace tg {
 namespace {
