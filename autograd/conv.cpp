@@ -3,6 +3,7 @@
 #include <string>
 
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 #include "autograd/kernels/conv2d.hpp"
 
 namespace tg {
@@ -92,6 +93,10 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
   Tensor y = empty(output_shape(g));
   kernels::conv2d_forward(x.value().data(), weight.value().data(),
                           bias.defined() ? bias.value().data() : nullptr, y.data(), g);
+  if (trace::active()) trace::attributes("conv2d", {{"strides", std::vector<std::int64_t>{g.stride_h, g.stride_w}},
+                                                  {"pads", std::vector<std::int64_t>{g.pad_h, g.pad_w, g.pad_h, g.pad_w}},
+                                                  {"dilations", std::vector<std::int64_t>{g.dilation_h, g.dilation_w}},
+                                                  {"groups", g.groups}});
   return record_op("conv2d", std::move(y), {x, weight, bias},
                    [g](Tensor gy, const BackwardCtx& ctx) -> TensorList {
                      const bool has_bias = ctx.num_inputs() > 2;

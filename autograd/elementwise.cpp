@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 #include "autograd/kernels/map.hpp"
 #include "autograd/kernels/relu.hpp"
 
@@ -186,11 +187,13 @@ Variable pow(const Variable& x, const Variable& y) {
 // ---- ops with a constant ----
 
 Variable add(const Variable& a, float s) {
+  if (trace::active()) trace::attributes("add_scalar", {{"value", s}});
   return record_op("add_scalar", map(a.value(), [s](float v) { return v + s; }), {a},
                    [](Tensor g, const BackwardCtx&) -> TensorList { return grad_list(std::move(g)); });
 }
 
 Variable mul(const Variable& a, float s) {
+  if (trace::active()) trace::attributes("mul_scalar", {{"value", s}});
   return record_op("mul_scalar", map(a.value(), [s](float v) { return v * s; }), {a},
                    [s](Tensor g, const BackwardCtx&) -> TensorList {
                      kernels::apply(g, [s](float v) { return v * s; });
@@ -201,6 +204,7 @@ Variable mul(const Variable& a, float s) {
 Variable neg(const Variable& a) { return mul(a, -1.0f); }
 
 Variable rdiv(float s, const Variable& a) {
+  if (trace::active()) trace::attributes("rdiv", {{"value", s}});
   return record_op("rdiv", map(a.value(), [s](float v) { return s / v; }), {a},
                    [](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      // d(s/x)/dx = -s/x^2 = -out/x
@@ -234,6 +238,7 @@ Variable log(const Variable& x) {
 }
 
 Variable pow(const Variable& x, float p) {
+  if (trace::active()) trace::attributes("pow", {{"exponent", p}});
   if (p == 2.0f)
     return unary("pow", x, [](float v) { return v * v; }, [](float in, float) { return 2.0f * in; });
   return unary("pow", x, [p](float v) { return std::pow(v, p); },
@@ -252,6 +257,7 @@ Variable abs(const Variable& x) {
 
 Variable clamp(const Variable& x, float lo, float hi) {
   TG_CHECK(!(lo > hi), "clamp: expected min <= max, got min = ", lo, ", max = ", hi);
+  if (trace::active()) trace::attributes("clamp", {{"min", lo}, {"max", hi}});
   return unary("clamp", x, [lo, hi](float v) { return std::min(std::max(v, lo), hi); },
                [lo, hi](float in, float) { return in >= lo && in <= hi ? 1.0f : 0.0f; });
 }
@@ -279,6 +285,7 @@ Variable relu(Variable x) {
 }
 
 Variable leaky_relu(const Variable& x, float negative_slope) {
+  if (trace::active()) trace::attributes("leaky_relu", {{"negative_slope", negative_slope}});
   return unary("leaky_relu", x, [negative_slope](float v) { return v > 0.0f ? v : v * negative_slope; },
                [negative_slope](float in, float) { return in > 0.0f ? 1.0f : negative_slope; });
 }

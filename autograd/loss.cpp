@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 #include "autograd/kernels/softmax.hpp"
 
 namespace tg {
@@ -31,6 +32,7 @@ Variable softmax_op(const char* op, const Variable& x, std::int64_t dim, bool lo
   const kernels::SoftmaxShape sh = softmax_shape(op, x.shape(), dim);
   Tensor y = empty(x.shape());
   kernels::softmax_forward(x.value().data(), y.data(), sh, log);
+  if (trace::active()) trace::attributes(op, {{"dim", dim}});
   return record_op(op, std::move(y), {x}, [sh, log](Tensor gy, const BackwardCtx& ctx) -> TensorList {
     Tensor gx = empty(gy.shape());
     kernels::softmax_backward(gy.data(), ctx.output().data(), gx.data(), sh, log);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 #include "autograd/kernels/batch_norm.hpp"
 #include "autograd/kernels/map.hpp"
 #include "autograd/kernels/relu.hpp"
@@ -112,6 +113,9 @@ Variable batch_norm_op(const char* name, bool relu, const Variable& x, Tensor* r
       invstd.data()[c] = 1.0f / std::sqrt(running_var->data()[c] + eps);
     kernels::batch_norm_apply(x.value().data(), sh, mean.data(), invstd.data(), w, b, relu, y.data());
   }
+  if (trace::active())
+    trace::attributes(name, {{"running_mean", running_mean}, {"running_var", running_var},
+                             {"eps", eps}, {"training", std::int64_t{training}}});
   Variable out = record_op(name, std::move(y), {x, weight, bias},
                            BatchNormBackward{sh, std::move(mean), std::move(invstd), training,
                                              has_weight, relu});

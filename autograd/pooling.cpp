@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 #include "autograd/kernels/pool2d.hpp"
 
 namespace tg {
@@ -69,6 +70,15 @@ Pool2dOptions square(std::int64_t kernel, std::int64_t stride, std::int64_t padd
           .count_include_pad = count_include_pad};
 }
 
+// What an exporter needs to redo the pooling (autograd/trace.hpp).
+std::vector<trace::Attr> pool_attributes(const kernels::PoolGeometry& g, const Pool2dOptions& o) {
+  return {{"kernel", std::vector<std::int64_t>{g.kernel_h, g.kernel_w}},
+          {"strides", std::vector<std::int64_t>{g.stride_h, g.stride_w}},
+          {"pads", std::vector<std::int64_t>{g.pad_h, g.pad_w, g.pad_h, g.pad_w}},
+          {"ceil_mode", std::int64_t{o.ceil_mode}},
+          {"count_include_pad", std::int64_t{o.count_include_pad}}};
+}
+
 Variable extremum_pool(const char* op, const Variable& x, const Pool2dOptions& o, bool minimum) {
   const kernels::PoolGeometry g = make_geometry(op, x.shape(), o);
   Tensor y = empty(output_shape(x.shape(), g.out_h, g.out_w));
@@ -78,6 +88,7 @@ Variable extremum_pool(const char* op, const Variable& x, const Pool2dOptions& o
     index = std::make_shared<std::vector<std::int32_t>>(y.size());
   kernels::extremum_pool2d_forward(x.value().data(), y.data(), index ? index->data() : nullptr, g,
                                    minimum);
+  if (trace::active()) trace::attributes(op, pool_attributes(g, o));
   return record_op(op, std::move(y), {x},
                    [g, index](Tensor gy, const BackwardCtx& ctx) -> TensorList {
                      TG_ASSERT(index, "pooling recorded without its indices");
@@ -117,6 +128,7 @@ Variable avg_pool2d(const Variable& x, const Pool2dOptions& options) {
   Tensor y = empty(output_shape(x.shape(), g.out_h, g.out_w));
   const bool include_pad = options.count_include_pad;
   kernels::avg_pool2d_forward(x.value().data(), y.data(), g, include_pad);
+  if (trace::active()) trace::attributes("avg_pool2d", pool_attributes(g, options));
   return record_op("avg_pool2d", std::move(y), {x},
                    [g, include_pad](Tensor gy, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());
@@ -139,6 +151,7 @@ Variable adaptive_avg_pool2d(const Variable& x, std::array<std::int64_t, 2> outp
   g.out_w = output_size[1];
   Tensor y = empty(output_shape(xs, g.out_h, g.out_w));
   kernels::adaptive_avg_pool2d_forward(x.value().data(), y.data(), g);
+  if (trace::active()) trace::attributes("adaptive_avg_pool2d", {{"output_size", std::vector<std::int64_t>{g.out_h, g.out_w}}});
   return record_op("adaptive_avg_pool2d", std::move(y), {x},
                    [g](Tensor gy, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());

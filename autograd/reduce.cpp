@@ -7,6 +7,7 @@
 
 #include "autograd/elementwise.hpp"
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 
 namespace tg {
 
@@ -70,6 +71,7 @@ Variable sum(const Variable& x, std::int64_t dim_arg, bool keepdim) {
   for (std::size_t o = 0; o < a.outer; ++o)
     for (std::size_t k = 0; k < a.n; ++k)
       for (std::size_t i = 0; i < a.inner; ++i) os[o * a.inner + i] += xs[(o * a.n + k) * a.inner + i];
+  if (trace::active()) trace::attributes("sum_dim", {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
   return record_op("sum_dim", std::move(out), {x},
                    [a](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      return grad_list(expand_along(g, ctx.input(0).shape(), a));
@@ -128,6 +130,7 @@ Variable max(const Variable& x, std::int64_t dim_arg, bool keepdim) {
     const std::size_t o = j / a.inner, i = j % a.inner;
     out.data()[j] = x.value().data()[(o * a.n + best[j]) * a.inner + i];
   }
+  if (trace::active()) trace::attributes("max_dim", {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
   return record_op("max_dim", std::move(out), {x},
                    [a, best = std::move(best)](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = filled(ctx.input(0).shape(), 0.0f);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 #include "autograd/reduce.hpp"
 
 namespace tg {
@@ -106,6 +107,7 @@ Variable permute(const Variable& x, const std::vector<std::int64_t>& dims_arg) {
     TG_CHECK(inverse[dims[d]] == rank, "permute: expected each dim once, got ", shape_str(dims_arg));
     inverse[dims[d]] = d;
   }
+  if (trace::active()) trace::attributes("permute", {{"dims", dims_arg}});
   return record_op("permute", permute_tensor(x.value(), dims), {x},
                    [inverse](Tensor g, const BackwardCtx&) -> TensorList {
                      return grad_list(permute_tensor(g, inverse));
@@ -160,6 +162,7 @@ Variable cat(const std::vector<Variable>& xs, std::int64_t dim_arg) {
     starts.push_back(at);
     at += p.n;
   }
+  if (trace::active()) trace::attributes("cat", {{"dim", std::int64_t(dim)}});
   return record_op("cat", std::move(out), xs,
                    [dim, starts](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      const Split3 o = split3(g.shape(), dim);
@@ -196,6 +199,7 @@ Variable slice(const Variable& x, std::int64_t dim_arg, std::int64_t start, std:
       std::memcpy(out.data() + (i * len + k) * p.inner,
                   x.value().data() + (i * p.n + std::size_t(start) + k * std::size_t(step)) * p.inner,
                   p.inner * sizeof(float));
+  if (trace::active()) trace::attributes("slice", {{"dim", std::int64_t(dim)}, {"start", start}, {"end", end}, {"step", step}});
   return record_op("slice", std::move(out), {x},
                    [p, len, start, step](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = filled(ctx.input(0).shape(), 0.0f);

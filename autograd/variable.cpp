@@ -4,6 +4,7 @@
 
 #include "autograd/anomaly.hpp"
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 
 namespace tg {
 
@@ -99,6 +100,12 @@ void Variable::add_hook(GradHook hook) {
 }
 
 namespace {
+// Tells a listening tracer (the ONNX exporter) about the op; one pointer test otherwise.
+Variable traced(const char* op, Variable out, std::span<const Variable> inputs) {
+  if (trace::detail::tracer) trace::detail::tracer->on_op(op, out, inputs);
+  return out;
+}
+
 template <class Inputs>
 Variable record(const char* op, Tensor value, const Inputs& inputs, BackwardFn backward) {
   bool any_requires = false;
@@ -108,13 +115,13 @@ Variable record(const char* op, Tensor value, const Inputs& inputs, BackwardFn b
   if (detail::anomaly_on)  // anomaly mode: check the result, and later its gradients
     detail::anomaly_on_record(op, node->value, {std::data(inputs), std::size(inputs)},
                               any_requires ? &backward : nullptr);
-  if (!any_requires) return Variable(std::move(node));
+  if (!any_requires) return traced(op, Variable(std::move(node)), {std::data(inputs), std::size(inputs)});
   node->requires_grad = true;
   node->op = op;
   node->backward = std::move(backward);
   node->inputs.reserve(inputs.size());
   for (const Variable& in : inputs) node->inputs.push_back(in.node());
-  return Variable(std::move(node));
+  return traced(op, Variable(std::move(node)), {std::data(inputs), std::size(inputs)});
 }
 }  // namespace
 

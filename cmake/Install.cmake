@@ -3,12 +3,18 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
+set(tapegrad_optional_targets)
+set(tapegrad_header_areas autograd nn optim data distributed)
+if(TARGET tapegrad_deploy)  # only where libonnx-dev is installed
+  list(APPEND tapegrad_optional_targets tapegrad_deploy)
+  list(APPEND tapegrad_header_areas deploy)
+endif()
 install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
-                tapegrad_distributed tapegrad_options tapegrad_openblas
+                tapegrad_distributed tapegrad_options tapegrad_openblas ${tapegrad_optional_targets}
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-foreach(area autograd nn optim data distributed)
+foreach(area ${tapegrad_header_areas})
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${area} DESTINATION include/tapegrad
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()

@@ -358,6 +358,8 @@ void note_call(const Module& module, const Shape& in, const Shape& out, std::uin
 }  // namespace detail
 
 void ModuleScope::enter(const Module& module) {
+  // Already the innermost (a scope around the model, then its own call operator): no "X.X".
+  if (::tg::detail::current_module() == &module) return;
   // The segment is the name the enclosing module registered this one under ("conv1"); a module
   // with no enclosing scope (or not registered in it) is named by its type.
   std::string segment;

@@ -21,6 +21,7 @@
 
 #include "autograd/anomaly.hpp"
 #include "autograd/error.hpp"
+#include "autograd/trace.hpp"
 #include "autograd/variable.hpp"
 #include "nn/safetensors.hpp"
 
@@ -171,11 +172,12 @@ class Layer : public Module {
 /// While alive, puts `module` on this thread's module path, which anomaly-mode errors name
 /// (tg::autograd::DetectAnomalyGuard): "ResNetCifar.layer1.0.conv1 (Conv2d)". Layer's call
 /// operator opens one; open one in a user module's forward (or around the call of the model)
-/// so that the path starts there. Costs one thread-local test when anomaly mode is off.
+/// so that the path starts there; the ONNX exporter's errors name it too. Costs two
+/// thread-local tests when neither runs.
 class ModuleScope {
  public:
   explicit ModuleScope(const Module& module) {
-    if (::tg::detail::anomaly_on) enter(module);
+    if (::tg::detail::anomaly_on || ::tg::trace::active()) enter(module);  // ONNX export names it too
   }
   ~ModuleScope() {
     if (active_) ::tg::detail::pop_module();

@@ -15,6 +15,8 @@ packages=(
   libplplot-dev plplot-driver-cairo   # the examples' plots (PNG through cairo)
   dataset-fashion-mnist       # the main job's data, in /usr/share/datasets/fashion-mnist
   libopenmpi-dev openmpi-bin  # distributed/: data-parallel training over MPI (mpirun)
+  libonnx-dev libprotobuf-dev # deploy/: ONNX export (generated protobuf classes, checker, shape inference)
+  libopencv-dnn-dev           # tests only: OpenCV's DNN module runs the exported ONNX files
   "$@"
 )
 

@@ -7,6 +7,10 @@
 // A NaN/Inf loss or gradient stops the run with the epoch and step (--on-nonfinite skip skips
 // the batch instead); --detect-anomaly names the op and module that made the first NaN/Inf.
 //
+// --export model.onnx writes the trained model as ONNX at the end (input "input": [batch, C, H, W]
+// pixels in [0, 1], the normalisation inside the graph; output "logits"), for OpenCV's DNN
+// module, ONNX Runtime or TensorRT (README, "Deploying").
+//
 // Run:   build/examples/resnet                  (Fashion-MNIST from Debian's package, 3 epochs)
 //        build/examples/resnet --help           (all options: --epochs, --depth, --data, --resume...)
 //        mpirun -np 2 -x OMP_NUM_THREADS=1 build/examples/resnet   (data-parallel: --batch-size
@@ -24,6 +28,9 @@
 #include "examples/common/resnet_cifar.hpp"
 #include "examples/common/training.hpp"
 #include "optim/optim.hpp"
+#ifdef TAPEGRAD_HAVE_ONNX
+#include "deploy/export.hpp"
+#endif
 
 namespace fs = std::filesystem;
 using namespace tg;
@@ -35,7 +42,7 @@ struct Config {
   std::string on_nonfinite = "stop";
   std::uint64_t seed = 0;
   std::size_t limit_train = 0, limit_test = 0;
-  std::string data = "fashion-mnist", out = "out/resnet";
+  std::string data = "fashion-mnist", out = "out/resnet", export_path;
 };
 
 Config parse(int argc, char** argv) {
@@ -64,6 +71,8 @@ Config parse(int argc, char** argv) {
                  "on a NaN/Inf loss or gradient: stop (with the epoch and step) or skip the batch")
       ->capture_default_str()
       ->check(CLI::IsMember({"stop", "skip"}));
+  app.add_option("--export", c.export_path, "at the end, write the model as ONNX to this file "
+                 "(input: pixels in [0, 1], normalisation included; output: logits)");
   app.add_flag("--detect-anomaly", c.detect_anomaly,
                "check every op's result and gradient for NaN/Inf and name the first (slow)");
   try {
@@ -93,7 +102,28 @@ void reduce_over_ranks(examples::Evaluation& e) {
   e.accuracy = total ? correct / total : 0;
 }
 
+// The trained model as ONNX: takes [batch, C, H, W] pixels in [0, 1] (the test transform's
+// normalisation is part of the graph, so a deployment feeds plain pixels) and gives the logits.
+void export_onnx(examples::ResNetCifar& model, const examples::DataChoice& d, const fs::path& path) {
+#ifdef TAPEGRAD_HAVE_ONNX
+  const auto c = std::size_t(d.channels), side = std::size_t(d.image_size);
+  Tensor mean = empty({c, 1, 1}), stddev = empty({c, 1, 1});
+  std::copy(d.mean.begin(), d.mean.end(), mean.begin());
+  std::copy(d.stddev.begin(), d.stddev.end(), stddev.begin());
+  const Variable m(mean), s(stddev);
+  onnx::export_model(model, [&](const Variable& x) { return model.forward((x - m) / s); },
+                     zeros({1, c, side, side}).value(), path, {.dynamic_batch = true});
+  std::printf("ONNX model in %s\n", path.c_str());
+#else
+  (void)model, (void)d, (void)path;
+#endif
+}
+
 int run(const Config& c) {
+#ifndef TAPEGRAD_HAVE_ONNX
+  TG_CHECK(c.export_path.empty(), "resnet: --export needs tapegrad built with ONNX support "
+           "(scripts/deps.sh installs libonnx-dev and libprotobuf-dev; then configure again)");
+#endif
   distributed::init();
   const int world = distributed::world_size(), rank = distributed::rank();
   const bool lead = rank == 0;  // prints and writes files
@@ -200,6 +230,7 @@ int run(const Config& c) {
   examples::draw_pictures(out, model, d, world == 1 ? final_eval
       : examples::evaluate([&](const Variable& x) { return model.forward(x); }, whole, d.classes));
   std::printf("pictures and metrics in %s\n", out.c_str());
+  if (!c.export_path.empty()) export_onnx(model, d, c.export_path);
   return 0;
 }
 

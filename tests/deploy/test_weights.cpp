@@ -1,0 +1,56 @@
+// load_weights: an exported file's initializers back into a fresh model give the same outputs;
+// missing entries and wrong shapes are errors that change nothing.
+#include <fstream>
+
+#include "nn/nn.hpp"
+#include "deploy/export.hpp"
+#include "deploy/weights.hpp"
+#include "test_util.hpp"
+
+namespace tg {
+
+namespace {
+nn::Sequential make_net() {
+  return nn::Sequential(nn::Conv2d(2, 4, 3, {.padding = 1}), nn::BatchNorm2d(4), nn::ReLU(),
+                        nn::Flatten(), nn::Linear(4 * 5 * 5, 3));
+}
+}  // namespace
+
+TEST_CASE("load_weights: a round trip through ONNX gives a model with the same outputs") {
+  manual_seed(1);
+  nn::Sequential trained = make_net();
+  {
+    NoGradGuard no_grad;  // running statistics away from 0/1
+    trained->forward(Variable(test::uniform({4, 2, 5, 5}, 0.0f, 3.0f, 1)));
+  }
+  const auto path = test::temp_dir("onnx_weights") / "net.onnx";
+  const Tensor x = test::uniform({2, 2, 5, 5}, -1.0f, 1.0f, 2);
+  onnx::export_model(trained, x, path);
+  manual_seed(2);
+  nn::Sequential fresh = make_net();
+  onnx::load_weights(fresh, path);
+  trained->eval();
+  fresh->eval();
+  NoGradGuard no_grad;
+  test::check_close(fresh->forward(Variable(x)).value(), trained->forward(Variable(x)).value(), 0.0, 0.0);
+}
+
+TEST_CASE("load_weights: a model that does not match is an error and stays as it was") {
+  nn::Sequential small = make_net();
+  const auto dir = test::temp_dir("onnx_weights_bad");
+  onnx::export_model(small, test::uniform({1, 2, 5, 5}, -1.0f, 1.0f, 3), dir / "net.onnx");
+  nn::Sequential other(nn::Conv2d(2, 4, 3, {.padding = 1}), nn::BatchNorm2d(4), nn::ReLU(),
+                       nn::Flatten(), nn::Linear(4 * 5 * 5, 3), nn::Linear(3, 2));
+  CHECK_THROWS_WITH_AS(onnx::load_weights(other, dir / "net.onnx"),
+                       doctest::Contains("got none for: 5.weight, 5.bias"), Error);
+  nn::Sequential wide(nn::Conv2d(2, 8, 3, {.padding = 1}), nn::BatchNorm2d(8), nn::ReLU(),
+                      nn::Flatten(), nn::Linear(8 * 5 * 5, 3));
+  const Tensor before = wide->named_parameters()[0].second.value();
+  CHECK_THROWS_AS(onnx::load_weights(wide, dir / "net.onnx"), Error);
+  test::check_close(wide->named_parameters()[0].second.value(), before, 0.0, 0.0);
+  std::ofstream(dir / "junk.onnx") << "not a model";
+  CHECK_THROWS_WITH_AS(onnx::load_weights(small, dir / "junk.onnx"),
+                       doctest::Contains("expected an ONNX model in"), Error);
+}
+
+}  // namespace tg
