@@ -4,11 +4,11 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
-                tapegrad_distributed tapegrad_options tapegrad_openblas
+                tapegrad_distributed tapegrad_vision tapegrad_options tapegrad_openblas
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-foreach(area autograd nn optim data distributed)
+foreach(area autograd nn optim data distributed vision)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${area} DESTINATION include/tapegrad
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()
