@@ -126,7 +126,8 @@ struct TrainStep {
 /// The whole parity check of one model. `eval_logits(x)` runs it in eval mode; `train_step(x,
 /// labels)` in training mode. Returns the number of gradients compared.
 template <class M>
-std::size_t check_parity(M& model, const Golden& g, const std::function<Variable(Variable)>& eval_logits,
+std::size_t check_parity(M& model, const Golden& g,
+                         const std::function<Variable(Variable)>& eval_logits,
                          const std::function<TrainStep(Variable, const Labels&)>& train_step) {
   check_manifest(model, g);
   model.load_state_dict(golden_state(g), /*strict=*/true);
