@@ -4,13 +4,13 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(tapegrad_optional_targets)
-set(tapegrad_header_areas autograd nn optim data distributed)
+set(tapegrad_header_areas autograd nn optim data distributed vision)
 if(TARGET tapegrad_deploy)  # only where libonnx-dev is installed
   list(APPEND tapegrad_optional_targets tapegrad_deploy)
   list(APPEND tapegrad_header_areas deploy)
 endif()
 install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
-                tapegrad_distributed tapegrad_options tapegrad_openblas ${tapegrad_optional_targets}
+                tapegrad_distributed tapegrad_vision tapegrad_options tapegrad_openblas ${tapegrad_optional_targets}
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

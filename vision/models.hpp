@@ -1,0 +1,10 @@
+#pragma once
+// The model zoo (library tapegrad_vision, namespace tg::vision::models): torchvision's
+// architectures with torchvision 0.14's state-dict names and shapes, so weights move between
+// PyTorch and tapegrad with tg::nn::save / tg::nn::load, plus LeNet-5.
+//   auto net = tg::vision::models::resnet18({.num_classes = 10, .in_channels = 1});
+//   auto g = tg::vision::models::googlenet({.num_classes = 10, .aux_logits = true});
+#include "vision/googlenet.hpp"
+#include "vision/lenet.hpp"
+#include "vision/resnet.hpp"
+#include "vision/vgg.hpp"
