@@ -2,8 +2,9 @@
 // Tracing: while a Tracer is installed on a thread, every op recorded there (record_op) is
 // reported to it with its inputs and result, and ops whose result depends on more than their
 // inputs (conv2d's stride, a pooling window, a softmax's axis...) announce those attributes
-// just before they record (one added line per op: no existing line changes). The ONNX exporter (onnx/) is the tracer. Off (the default), an op pays one
-// thread-local pointer test; kernels and backward rules know nothing of it.
+// just before they record (one added line per op: no existing line changes). The ONNX exporter
+// (deploy/) is the tracer. Off (the default), an op pays one thread-local pointer test; kernels
+// and backward rules know nothing of it.
 #include <cstdint>
 #include <span>
 #include <utility>
