@@ -17,6 +17,7 @@ packages=(
   libopenmpi-dev openmpi-bin  # distributed/: data-parallel training over MPI (mpirun)
   libonnx-dev libprotobuf-dev # deploy/: ONNX export (generated protobuf classes, checker, shape inference)
   libopencv-dnn-dev           # tests only: OpenCV's DNN module runs the exported ONNX files
+  python3-onnx                # tests only: ONNX's Python checker (full_check) reads the exported files
   "$@"
 )
 

@@ -4,6 +4,7 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>  // defines ONNX_API, then includes the generated onnx-ml.pb.h
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 
@@ -174,6 +175,32 @@ TEST_CASE("export_model: bad options and a failed export leave no file") {
                        doctest::Contains("view: expected a shape compatible with [1, 10, 2, 2]"), Error);
   CHECK(std::filesystem::is_empty(dir));
   CHECK(model.is_training());  // restored after the failed pass too
+}
+
+// The ONNX project's Python checker with full_check (its checker plus strict shape inference),
+// Debian's python3-onnx: a second reading of the files, independent of the C++ library that
+// wrote them.
+TEST_CASE("export_model: Python onnx's full check accepts the exported files") {
+  const auto dir = test::temp_dir("onnx_python_check");
+  SimpleCNN simple;
+  onnx::export_model(simple, test::uniform({1, 1, 28, 28}, -1.0f, 1.0f, 8), dir / "simple_cnn.onnx");
+  SmallResNet resnet;
+  train_batch_norms(resnet, [&](const Variable& x) { return resnet.forward(x); }, {4, 3, 16, 16});
+  onnx::export_model(resnet, test::uniform({2, 3, 16, 16}, -1.0f, 1.0f, 9), dir / "resnet.onnx",
+                     {.dynamic_batch = true});
+  for (const char* file : {"simple_cnn.onnx", "resnet.onnx"}) {
+    const std::string command = "/usr/bin/python3 -c \"import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), "
+                                "full_check=True); print('ok')\" " + (dir / file).string() + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string output;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    const int status = pclose(pipe);
+    INFO(file, ": ", output, " (needs python3-onnx: scripts/deps.sh installs it)");
+    CHECK(status == 0);
+    CHECK(output == "ok\n");
+  }
 }
 
 }  // namespace tg
