@@ -106,7 +106,16 @@ inline void check_logits(const Tensor& actual, const Tensor& expected) {
   check_close(actual, expected, 1e-4, 1e-4);
 }
 
-/// ||actual - expected|| <= 1e-3 ||expected||.
+// The sanitizer build compiles at -O1, so its sums run in other orders than Release's; through
+// ResNet-50's deep BatchNorm chain that moved conv1's gradient 1.9e-3 (relative) from PyTorch's
+// where Release is within 1e-3 (measured). That build is there for memory errors: it gets 5e-3.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr double kGradientTolerance = 5e-3;
+#else
+inline constexpr double kGradientTolerance = 1e-3;
+#endif
+
+/// ||actual - expected|| <= 1e-3 ||expected|| (5e-3 in the sanitizer build, see above).
 inline void check_relative(const std::string& name, const Tensor& actual, const Tensor& expected) {
   REQUIRE_MESSAGE(actual.shape() == expected.shape(), name);
   double diff = 0, norm = 0;
@@ -114,7 +123,7 @@ inline void check_relative(const std::string& name, const Tensor& actual, const 
     const double a = actual.data()[i], e = expected.data()[i];
     diff += (a - e) * (a - e), norm += e * e;
   }
-  CHECK_MESSAGE(std::sqrt(diff) <= 1e-3 * std::sqrt(norm) + 1e-12, name, ": |diff| ",
+  CHECK_MESSAGE(std::sqrt(diff) <= kGradientTolerance * std::sqrt(norm) + 1e-12, name, ": |diff| ",
                 std::sqrt(diff), ", |ref| ", std::sqrt(norm));
 }
 
