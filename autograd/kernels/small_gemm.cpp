@@ -107,17 +107,24 @@ void small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const LeftOperan
   const std::vector<const float*> own_rows = b.rows ? std::vector<const float*>() : row_table(b.data, b.row_stride, k);
   const float* const* b_rows = b.rows ? b.rows : own_rows.data();
   // One vector of columns and 16 rows when B is a single vector wide (a weight gradient with 16
-  // output channels). Otherwise 8 rows by two vectors, and a last panel of at most one vector
-  // by a one-vector tile, which halves the padding computed there (an 8 x 8 output computed
-  // on a 10-wide grid: 80 = 2 x 32 + 16 columns).
+  // output channels). Otherwise 8 rows by three vectors with AVX-512 (24 accumulators: 8 broadcasts and 3
+  // loads per 24 FMAs), and the last panel by two-vector tiles: a one-vector tile runs
+  // latency-bound at about half speed, so it takes only a remainder that cannot be avoided (an
+  // 8 x 8 output computed on a 10-wide grid: 80 = 48 + 32 columns; 64 channels: 32 + 32).
   if (n <= lanes) {
     gemm_columns<16, 1>(m, k, a, b_rows, c, ldc, accumulate, 0, n);
     return;
   }
-  constexpr std::int64_t wide = 2 * lanes;
-  const std::int64_t split = n % wide != 0 && n % wide <= lanes ? n - n % wide : n;
-  gemm_columns<8, 2>(m, k, a, b_rows, c, ldc, accumulate, 0, split);
-  if (split < n) gemm_columns<8, 1>(m, k, a, b_rows, c, ldc, accumulate, split, n);
+  // 8 x 3 needs 28 of AVX-512's 32 registers; with 16 (AVX2) it would spill, so 8 x 2 there.
+  constexpr int vecs = sizeof(Vec) == 64 ? 3 : 2;
+  constexpr std::int64_t wide = vecs * lanes;
+  std::int64_t bulk = n - n % wide;
+  // A remainder of one vector or less joins the last wide panel as two two-vector panels.
+  if (n % wide != 0 && n % wide <= lanes && bulk >= wide) bulk -= wide;
+  gemm_columns<8, vecs>(m, k, a, b_rows, c, ldc, accumulate, 0, bulk);
+  if (bulk == n) return;
+  if (n - bulk <= lanes) gemm_columns<8, 1>(m, k, a, b_rows, c, ldc, accumulate, bulk, n);
+  else gemm_columns<8, 2>(m, k, a, b_rows, c, ldc, accumulate, bulk, n);
 }
 
 // By the width of its registers; xsimd names the 256-bit ones "avx", "avx2" or "fma3+avx2".
