@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autograd/kernels/conv2d_implicit.hpp"
+#include "autograd/kernels/conv2d_winograd.hpp"
 #include "autograd/kernels/gemm.hpp"
 #include "autograd/kernels/small_gemm.hpp"
 #include "autograd/threads.hpp"
@@ -220,6 +221,10 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
 
 void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
                     const ConvGeometry& g) {
+  if (winograd_applies(g)) {
+    winograd_conv2d_forward(x, w, bias, y, g);
+    return;
+  }
   const bool implicit = implicit_conv_applies(g);
   parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
     // One scratch per task, reused for every image.
@@ -239,6 +244,14 @@ void conv2d_backward(const float* gy, const float* x, const float* w, float* gx,
   const std::size_t nb = gb ? static_cast<std::size_t>(g.out_channels) : 0;
   std::vector<float> w_flipped;
   if (gx && input_grad_is_conv(g)) w_flipped = flipped_weight(w, g);
+  // The input gradient as a convolution of its own when Winograd's transforms pay for it: a
+  // pass over the batch before the per-image loop below, which is then left the weights.
+  if (!w_flipped.empty() && winograd_applies(input_grad_geometry(g))) {
+    winograd_conv2d_forward(gy, w_flipped.data(), nullptr, gx, input_grad_geometry(g));
+    gx = nullptr;
+    w_flipped.clear();
+    if (!gw && !gb) return;
+  }
   // Each task sums its images into its own partials; they are added in task order afterwards
   // so that the result does not depend on which thread finished first.
   struct Partial {

@@ -82,6 +82,11 @@ const std::vector<ConvCase> conv_cases = {
     {2, 32, 5, 6, 32, 3, 3, 2, 1, 1, 1, 1, 1, 1},    // 2 groups, both directions implicit
     {1, 16, 7, 5, 16, 3, 2, 1, 1, 1, 2, 0, 1, 1},    // non-square kernel, uneven padding
     {3, 16, 8, 8, 24, 3, 3, 1, 1, 1, 0, 0, 1, 1},    // no padding: a grid as wide as the input
+    // 3x3, stride 1, padding 1, >= 32 channels, even sides: Winograd F(2x2, 3x3) both ways
+    {3, 32, 6, 10, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // 15 tiles: a partial vector of tiles
+    {20, 33, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // 3 chunks, the last partial; 33: a scalar tail
+    {1, 32, 16, 16, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // 64 tiles: several vectors per image
+    {2, 32, 7, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // odd height: not Winograd (implicit)
 };
 
 ConvGeometry geometry_of(const ConvCase& c) {

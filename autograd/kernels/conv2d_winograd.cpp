@@ -1,0 +1,235 @@
+#include "autograd/kernels/conv2d_winograd.hpp"
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "autograd/kernels/small_gemm.hpp"
+#include "autograd/threads.hpp"
+
+namespace tg::kernels {
+
+namespace {
+
+using Vec = xsimd::batch<float>;
+using Index = xsimd::batch<std::int32_t, Vec::arch_type>;
+constexpr std::int64_t lanes = static_cast<std::int64_t>(Vec::size);
+
+// Tiles of a chunk of images (the columns of its 16 products): wide enough for small_gemm's
+// panels, small enough that the transformed input and the products (16 x channels x tiles
+// floats each) stay in L2.
+constexpr std::int64_t target_tiles = 128;
+
+// The tiles of an image in groups of one vector (the last group repeats the last tile), and
+// where the chunked products live: [16][rows][ld] with ld >= the chunk's columns.
+struct Layout {
+  std::int64_t tiles_per_image, groups, cols_per_image, images_per_chunk, ld;
+  std::vector<Index> in_offsets, out_offsets;  // per group: tile corners in the padded input, in y
+
+  explicit Layout(const ConvGeometry& g)
+      : tiles_per_image((g.height / 2) * (g.width / 2)),
+        groups((tiles_per_image + lanes - 1) / lanes),
+        cols_per_image(groups * lanes),
+        images_per_chunk(std::max<std::int64_t>(1, target_tiles / cols_per_image)),
+        ld(padded_row_stride(images_per_chunk * cols_per_image)) {
+    const std::int64_t tiles_w = g.width / 2;
+    for (std::int64_t grp = 0; grp < groups; ++grp) {
+      alignas(64) std::int32_t in[lanes], out[lanes];
+      for (std::int64_t l = 0; l < lanes; ++l) {
+        const std::int64_t t = std::min(grp * lanes + l, tiles_per_image - 1);
+        const std::int64_t ty = t / tiles_w, tx = t % tiles_w;
+        in[l] = static_cast<std::int32_t>(2 * ty * (g.width + 2) + 2 * tx);
+        out[l] = static_cast<std::int32_t>(2 * ty * g.width + 2 * tx);
+      }
+      in_offsets.push_back(Index::load_aligned(in));
+      out_offsets.push_back(Index::load_aligned(out));
+    }
+  }
+};
+
+// xsimd 8 gathers and scatters element by element; AVX-512 and AVX2 have instructions for it.
+// (The uninitialised pass-through operand of the AVX-512 intrinsic is masked off entirely.)
+Vec gather(const float* base, const Index& index) {
+#if defined(__AVX512F__)
+  return _mm512_i32gather_ps(index, base, 4);
+#elif defined(__AVX2__)
+  return _mm256_i32gather_ps(base, index, 4);
+#else
+  return Vec::gather(base, index);
+#endif
+}
+
+void scatter(const Vec& v, float* base, const Index& index) {
+#if defined(__AVX512F__)
+  _mm512_i32scatter_ps(base, index, v, 4);
+#else
+  v.scatter(base, index);
+#endif
+}
+
+// U [16][Cout][Cin] = G f G^T for every filter f, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], one
+// vector of input channels at a time (the 9 taps of consecutive filters are 9 floats apart).
+template <class V, class Load>
+void transform_filter_vector(Load tap, float* u, std::int64_t xi_stride) {
+  V t[4][3];
+  for (int j = 0; j < 3; ++j) {
+    const V f0 = tap(j), f1 = tap(3 + j), f2 = tap(6 + j);
+    t[0][j] = f0;
+    t[1][j] = V(0.5f) * (f0 + f1 + f2);
+    t[2][j] = V(0.5f) * (f0 - f1 + f2);
+    t[3][j] = f2;
+  }
+  for (int i = 0; i < 4; ++i) {
+    const V row[4] = {t[i][0], V(0.5f) * (t[i][0] + t[i][1] + t[i][2]),
+                      V(0.5f) * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+    for (int j = 0; j < 4; ++j) {
+      if constexpr (std::is_same_v<V, float>) u[(i * 4 + j) * xi_stride] = row[j];
+      else row[j].store_unaligned(u + (i * 4 + j) * xi_stride);
+    }
+  }
+}
+
+std::vector<float> transform_filters(const float* w, std::int64_t cout, std::int64_t cin) {
+  std::vector<float> u(static_cast<std::size_t>(16 * cout * cin));
+  alignas(64) std::int32_t nine[lanes];
+  for (std::int64_t l = 0; l < lanes; ++l) nine[l] = static_cast<std::int32_t>(9 * l);
+  const Index taps = Index::load_aligned(nine);
+  const std::int64_t xi_stride = cout * cin;
+  for (std::int64_t o = 0; o < cout; ++o) {
+    std::int64_t c = 0;
+    for (; c + lanes <= cin; c += lanes) {
+      const float* f = w + (o * cin + c) * 9;
+      transform_filter_vector<Vec>([&](int k) { return gather(f + k, taps); }, u.data() + o * cin + c, xi_stride);
+    }
+    for (; c < cin; ++c) {
+      const float* f = w + (o * cin + c) * 9;
+      transform_filter_vector<float>([&](int k) { return f[k]; }, u.data() + o * cin + c, xi_stride);
+    }
+  }
+  return u;
+}
+
+// One image's channel, zero-padded by one on every side: rows of width + 2.
+void pad_plane(const float* x, std::int64_t h, std::int64_t w, float* padded) {
+  const std::int64_t pw = w + 2;
+  std::fill(padded, padded + pw, 0.0f);
+  std::fill(padded + (h + 1) * pw, padded + (h + 2) * pw, 0.0f);
+  for (std::int64_t i = 0; i < h; ++i) {
+    float* row = padded + (i + 1) * pw;
+    row[0] = 0.0f;
+    std::copy(x + i * w, x + (i + 1) * w, row + 1);
+    row[w + 1] = 0.0f;
+  }
+}
+
+// v[xi * xi_stride ..+lanes) = (B^T d B)[xi] for one vector of tiles d of a padded plane,
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+void transform_input(const float* padded, std::int64_t pw, const Index& corners, float* v,
+                     std::int64_t xi_stride) {
+  Vec t[4][4];
+  for (int j = 0; j < 4; ++j) {
+    const Vec d0 = gather(padded + j, corners), d1 = gather(padded + pw + j, corners);
+    const Vec d2 = gather(padded + 2 * pw + j, corners), d3 = gather(padded + 3 * pw + j, corners);
+    t[0][j] = d0 - d2;
+    t[1][j] = d1 + d2;
+    t[2][j] = d2 - d1;
+    t[3][j] = d1 - d3;
+  }
+  for (int i = 0; i < 4; ++i) {
+    (t[i][0] - t[i][2]).store_unaligned(v + (i * 4 + 0) * xi_stride);
+    (t[i][1] + t[i][2]).store_unaligned(v + (i * 4 + 1) * xi_stride);
+    (t[i][2] - t[i][1]).store_unaligned(v + (i * 4 + 2) * xi_stride);
+    (t[i][1] - t[i][3]).store_unaligned(v + (i * 4 + 3) * xi_stride);
+  }
+}
+
+// One vector of tiles' 2x2 outputs from the products m[xi * xi_stride ..+lanes): A^T m A +
+// bias, A^T = [1 1 1 0; 0 1 -1 -1], written to y at the tiles' corners.
+void transform_output(const float* m, std::int64_t xi_stride, float bias, const Index& corners,
+                      std::int64_t width, float* y) {
+  Vec t[2][4];
+  for (int j = 0; j < 4; ++j) {
+    const Vec m0 = Vec::load_unaligned(m + j * xi_stride), m1 = Vec::load_unaligned(m + (4 + j) * xi_stride);
+    const Vec m2 = Vec::load_unaligned(m + (8 + j) * xi_stride), m3 = Vec::load_unaligned(m + (12 + j) * xi_stride);
+    t[0][j] = m0 + m1 + m2;
+    t[1][j] = m1 - m2 - m3;
+  }
+  const Vec b(bias);
+  scatter(t[0][0] + t[0][1] + t[0][2] + b, y, corners);
+  scatter(t[0][1] - t[0][2] - t[0][3] + b, y + 1, corners);
+  scatter(t[1][0] + t[1][1] + t[1][2] + b, y + width, corners);
+  scatter(t[1][1] - t[1][2] - t[1][3] + b, y + width + 1, corners);
+}
+
+// A thread's scratch, kept between calls: fresh buffers of this size (about 1 MB) would come
+// from mmap and fault in page by page on every call (measured: 8% of the forward pass).
+float* scratch(std::vector<float>& buffer, std::int64_t size) {
+  if (buffer.size() < static_cast<std::size_t>(size)) buffer.resize(static_cast<std::size_t>(size));
+  return buffer.data();
+}
+
+// Per task: the transformed input, the products and a padded plane, reused chunk after chunk.
+class Chunker {
+ public:
+  Chunker(const ConvGeometry& g, const Layout& l) : g_(g), l_(l) {
+    thread_local std::vector<float> v, m, padded;
+    v_ = scratch(v, 16 * g.in_channels * l.ld);
+    m_ = scratch(m, 16 * g.out_channels * l.ld);
+    padded_ = scratch(padded, (g.height + 2) * (g.width + 2));
+  }
+
+  void run(const float* x, const float* u, const float* bias, float* y, std::int64_t first,
+           std::int64_t images) {
+    const std::int64_t cin = g_.in_channels, cout = g_.out_channels;
+    // V is [16][cin][ld] and M [16][cout][ld]: column b * cols_per_image + tile.
+    for (std::int64_t b = 0; b < images; ++b)
+      for (std::int64_t c = 0; c < cin; ++c) {
+        pad_plane(x + ((first + b) * cin + c) * g_.in_plane(), g_.height, g_.width, padded_);
+        for (std::int64_t grp = 0; grp < l_.groups; ++grp)
+          transform_input(padded_, g_.width + 2, l_.in_offsets[grp],
+                          v_ + c * l_.ld + b * l_.cols_per_image + grp * lanes, cin * l_.ld);
+      }
+    for (std::int64_t xi = 0; xi < 16; ++xi)
+      small_gemm(cout, images * l_.cols_per_image, cin, {u + xi * cout * cin, cin, 1},
+                 {v_ + xi * cin * l_.ld, l_.ld}, m_ + xi * cout * l_.ld, l_.ld, false);
+    for (std::int64_t b = 0; b < images; ++b)
+      for (std::int64_t o = 0; o < cout; ++o) {
+        float* plane = y + ((first + b) * cout + o) * g_.out_plane();
+        for (std::int64_t grp = 0; grp < l_.groups; ++grp)
+          transform_output(m_ + o * l_.ld + b * l_.cols_per_image + grp * lanes, cout * l_.ld,
+                           bias ? bias[o] : 0.0f, l_.out_offsets[grp], g_.width, plane);
+      }
+  }
+
+ private:
+  const ConvGeometry& g_;
+  const Layout& l_;
+  float *v_, *m_, *padded_;
+};
+
+}  // namespace
+
+bool winograd_applies(const ConvGeometry& g) {
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 1 &&
+         g.pad_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.groups == 1 &&
+         g.height % 2 == 0 && g.width % 2 == 0 && g.height >= 2 && g.width >= 2 &&
+         g.in_channels >= 32 && g.out_channels >= 32;
+}
+
+void winograd_conv2d_forward(const float* x, const float* w, const float* bias, float* y,
+                             const ConvGeometry& g) {
+  const Layout layout(g);
+  const std::vector<float> u = transform_filters(w, g.out_channels, g.in_channels);
+  const std::int64_t chunks = (g.batch + layout.images_per_chunk - 1) / layout.images_per_chunk;
+  parallel_for(chunks, 1, [&](std::int64_t begin, std::int64_t end) {
+    Chunker chunker(g, layout);
+    for (std::int64_t c = begin; c < end; ++c) {
+      const std::int64_t first = c * layout.images_per_chunk;
+      chunker.run(x, u.data(), bias, y, first, std::min(layout.images_per_chunk, g.batch - first));
+    }
+  });
+}
+
+}  // namespace tg::kernels
