@@ -27,6 +27,7 @@ constexpr std::int64_t target_tiles = 128;
 struct Layout {
   std::int64_t tiles_per_image, groups, cols_per_image, images_per_chunk, ld;
   std::vector<Index> in_offsets, out_offsets;  // per group: tile corners in the padded input, in y
+  std::vector<std::int32_t> in_corners, out_corners;  // the same as plain integers, lanes per group
 
   explicit Layout(const ConvGeometry& g)
       : tiles_per_image((g.height / 2) * (g.width / 2)),
@@ -44,6 +45,8 @@ struct Layout {
         out[l] = static_cast<std::int32_t>(2 * ty * g.width + 2 * tx);
       }
       in_offsets.push_back(Index::load_aligned(in));
+      in_corners.insert(in_corners.end(), in, in + lanes);
+      out_corners.insert(out_corners.end(), out, out + lanes);
       out_offsets.push_back(Index::load_aligned(out));
     }
   }
@@ -124,18 +127,48 @@ void pad_plane(const float* x, std::int64_t h, std::int64_t w, float* padded) {
   }
 }
 
+// d[i][j]: row i, column j of every tile of the group (one tile per lane).
+void load_tiles(const float* padded, std::int64_t pw, const std::int32_t* corners,
+                const Index& corner_vector, Vec (&d)[4][4]) {
+#if defined(__AVX512F__)
+  // A tile's row is 4 adjacent floats: 16 loads of 128 bits and a 4 x 4 transpose inside each
+  // 128-bit block beat 16 gathers of single floats (~2x on the transform, measured).
+  (void)corner_vector;
+  for (int i = 0; i < 4; ++i) {
+    const float* row = padded + i * pw;
+    __m512 a[4];  // a[k], block b: row i of tile 4b + k
+    for (int k = 0; k < 4; ++k) {
+      __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(row + corners[k]));
+      v = _mm512_insertf32x4(v, _mm_loadu_ps(row + corners[4 + k]), 1);
+      v = _mm512_insertf32x4(v, _mm_loadu_ps(row + corners[8 + k]), 2);
+      a[k] = _mm512_insertf32x4(v, _mm_loadu_ps(row + corners[12 + k]), 3);
+    }
+    const __m512 t0 = _mm512_unpacklo_ps(a[0], a[1]), t1 = _mm512_unpackhi_ps(a[0], a[1]);
+    const __m512 t2 = _mm512_unpacklo_ps(a[2], a[3]), t3 = _mm512_unpackhi_ps(a[2], a[3]);
+    d[i][0] = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    d[i][1] = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    d[i][2] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    d[i][3] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  }
+#else
+  (void)corners;
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) d[i][j] = gather(padded + i * pw + j, corner_vector);
+#endif
+}
+
 // v[xi * xi_stride ..+lanes) = (B^T d B)[xi] for one vector of tiles d of a padded plane,
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-void transform_input(const float* padded, std::int64_t pw, const Index& corners, float* v,
-                     std::int64_t xi_stride) {
+void transform_input(const float* padded, std::int64_t pw, const std::int32_t* corners,
+                     const Index& corner_vector, float* v, std::int64_t xi_stride) {
+  Vec d[4][4];
+  load_tiles(padded, pw, corners, corner_vector, d);
   Vec t[4][4];
   for (int j = 0; j < 4; ++j) {
-    const Vec d0 = gather(padded + j, corners), d1 = gather(padded + pw + j, corners);
-    const Vec d2 = gather(padded + 2 * pw + j, corners), d3 = gather(padded + 3 * pw + j, corners);
-    t[0][j] = d0 - d2;
-    t[1][j] = d1 + d2;
-    t[2][j] = d2 - d1;
-    t[3][j] = d1 - d3;
+    t[0][j] = d[0][j] - d[2][j];
+    t[1][j] = d[1][j] + d[2][j];
+    t[2][j] = d[2][j] - d[1][j];
+    t[3][j] = d[1][j] - d[3][j];
   }
   for (int i = 0; i < 4; ++i) {
     (t[i][0] - t[i][2]).store_unaligned(v + (i * 4 + 0) * xi_stride);
@@ -145,10 +178,36 @@ void transform_input(const float* padded, std::int64_t pw, const Index& corners,
   }
 }
 
+// Rows [a, b] of every tile of the group (one tile per lane) written to y at the corners + row.
+void store_tile_row(const Vec& a, const Vec& b, float* y, const std::int32_t* corners,
+                    const Index& corner_vector) {
+#if defined(__AVX512F__)
+  // Two adjacent floats per tile: interleave a and b, then 64-bit stores beat two scatters.
+  (void)corner_vector;
+  const __m512 lo = _mm512_unpacklo_ps(a, b), hi = _mm512_unpackhi_ps(a, b);  // tiles 4k+0,1 | 4k+2,3
+  // The block index of an extract must be a constant, also at -O1 (the sanitizer build).
+  const __m128 blocks[2][4] = {
+      {_mm512_castps512_ps128(lo), _mm512_extractf32x4_ps(lo, 1), _mm512_extractf32x4_ps(lo, 2),
+       _mm512_extractf32x4_ps(lo, 3)},
+      {_mm512_castps512_ps128(hi), _mm512_extractf32x4_ps(hi, 1), _mm512_extractf32x4_ps(hi, 2),
+       _mm512_extractf32x4_ps(hi, 3)}};
+  for (int k = 0; k < 4; ++k) {
+    _mm_storel_pi(reinterpret_cast<__m64*>(y + corners[4 * k]), blocks[0][k]);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(y + corners[4 * k + 1]), blocks[0][k]);
+    _mm_storel_pi(reinterpret_cast<__m64*>(y + corners[4 * k + 2]), blocks[1][k]);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(y + corners[4 * k + 3]), blocks[1][k]);
+  }
+#else
+  (void)corners;
+  scatter(a, y, corner_vector);
+  scatter(b, y + 1, corner_vector);
+#endif
+}
+
 // One vector of tiles' 2x2 outputs from the products m[xi * xi_stride ..+lanes): A^T m A +
 // bias, A^T = [1 1 1 0; 0 1 -1 -1], written to y at the tiles' corners.
-void transform_output(const float* m, std::int64_t xi_stride, float bias, const Index& corners,
-                      std::int64_t width, float* y) {
+void transform_output(const float* m, std::int64_t xi_stride, float bias, const std::int32_t* corners,
+                      const Index& corner_vector, std::int64_t width, float* y) {
   Vec t[2][4];
   for (int j = 0; j < 4; ++j) {
     const Vec m0 = Vec::load_unaligned(m + j * xi_stride), m1 = Vec::load_unaligned(m + (4 + j) * xi_stride);
@@ -157,10 +216,9 @@ void transform_output(const float* m, std::int64_t xi_stride, float bias, const 
     t[1][j] = m1 - m2 - m3;
   }
   const Vec b(bias);
-  scatter(t[0][0] + t[0][1] + t[0][2] + b, y, corners);
-  scatter(t[0][1] - t[0][2] - t[0][3] + b, y + 1, corners);
-  scatter(t[1][0] + t[1][1] + t[1][2] + b, y + width, corners);
-  scatter(t[1][1] - t[1][2] - t[1][3] + b, y + width + 1, corners);
+  store_tile_row(t[0][0] + t[0][1] + t[0][2] + b, t[0][1] - t[0][2] - t[0][3] + b, y, corners, corner_vector);
+  store_tile_row(t[1][0] + t[1][1] + t[1][2] + b, t[1][1] - t[1][2] - t[1][3] + b, y + width, corners,
+                 corner_vector);
 }
 
 // A thread's scratch, kept between calls: fresh buffers of this size (about 1 MB) would come
@@ -188,7 +246,7 @@ class Chunker {
       for (std::int64_t c = 0; c < cin; ++c) {
         pad_plane(x + ((first + b) * cin + c) * g_.in_plane(), g_.height, g_.width, padded_);
         for (std::int64_t grp = 0; grp < l_.groups; ++grp)
-          transform_input(padded_, g_.width + 2, l_.in_offsets[grp],
+          transform_input(padded_, g_.width + 2, l_.in_corners.data() + grp * lanes, l_.in_offsets[grp],
                           v_ + c * l_.ld + b * l_.cols_per_image + grp * lanes, cin * l_.ld);
       }
     for (std::int64_t xi = 0; xi < 16; ++xi)
@@ -199,7 +257,8 @@ class Chunker {
         float* plane = y + ((first + b) * cout + o) * g_.out_plane();
         for (std::int64_t grp = 0; grp < l_.groups; ++grp)
           transform_output(m_ + o * l_.ld + b * l_.cols_per_image + grp * lanes, cout * l_.ld,
-                           bias ? bias[o] : 0.0f, l_.out_offsets[grp], g_.width, plane);
+                           bias ? bias[o] : 0.0f, l_.out_corners.data() + grp * lanes, l_.out_offsets[grp],
+                           g_.width, plane);
       }
   }
 
