@@ -225,7 +225,7 @@ void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
     winograd_conv2d_forward(x, w, bias, y, g);
     return;
   }
-  const bool implicit = implicit_conv_applies(g);
+  const bool implicit = implicit_forward_applies(g);
   parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
     // One scratch per task, reused for every image.
     std::optional<ImplicitConv> scratch;

@@ -6,10 +6,15 @@
 
 namespace tg::kernels {
 
-bool implicit_conv_applies(const ConvGeometry& g) {
-  return g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 &&
-         !g.is_pointwise() && g.out_per_group() >= 16;
+namespace {
+bool shifted_rows_apply(const ConvGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && !g.is_pointwise();
 }
+}  // namespace
+
+bool implicit_conv_applies(const ConvGeometry& g) { return shifted_rows_apply(g) && g.out_per_group() >= 16; }
+
+bool implicit_forward_applies(const ConvGeometry& g) { return shifted_rows_apply(g) && g.out_per_group() >= 4; }
 
 ImplicitConv::ImplicitConv(const ConvGeometry& g)
     : g_(g),
