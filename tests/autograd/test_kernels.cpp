@@ -383,6 +383,41 @@ TEST_CASE("kernels max/min/avg pooling match naive loops") {
   }
 }
 
+TEST_CASE("kernels max pooling, 2x2 at stride 2 and the generic sweep: ties, NaN and -inf as PyTorch") {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  // Four 2x2 windows of a 4x4 plane: a tie (the first 3 wins), NaN after a larger value (NaN
+  // wins), two NaNs (the later one's position, as PyTorch's "> or isnan" keeps taking), all -inf
+  // (the first cell).
+  const std::vector<float> x = {1, 3,    7,   nan,   //
+                                3, 2,    9,   0,     //
+                                nan, 0,  -inf, -inf, //
+                                nan, 1,  -inf, -inf};
+  const std::vector<float> expected_y = {3, nan, nan, -inf};
+  const std::vector<std::int32_t> expected_index = {1, 3, 12, 10};
+  // The same windows as 2x2 at stride 2 (the register path) and, with ceil_mode's extra row and
+  // column of windows on a 5x5 plane holding the 4x4 one, through the generic sweep.
+  for (const bool generic : {false, true}) {
+    CAPTURE(generic);
+    const std::int64_t side = generic ? 5 : 4;
+    std::vector<float> plane(static_cast<std::size_t>(side * side), -5.0f);
+    for (std::int64_t i = 0; i < 4; ++i)
+      for (std::int64_t j = 0; j < 4; ++j) plane[i * side + j] = x[i * 4 + j];
+    PoolGeometry g{1, side, side, 2, 2, 2, 2, 0, 0};
+    g.out_h = g.out_w = kernels::pool_output_size(side, 2, 2, 0, generic);
+    std::vector<float> y(static_cast<std::size_t>(g.out_plane()));
+    std::vector<std::int32_t> index(y.size());
+    kernels::extremum_pool2d_forward(plane.data(), y.data(), index.data(), g, false);
+    for (std::int64_t w = 0; w < 4; ++w) {
+      CAPTURE(w);
+      const std::int64_t o = (w / 2) * g.out_w + w % 2;
+      const std::int64_t want = expected_index[w] / 4 * side + expected_index[w] % 4;
+      if (std::isnan(expected_y[w])) CHECK(std::isnan(y[o]));
+      else CHECK(y[o] == expected_y[w]);
+      CHECK(index[o] == want);
+    }
+  }
+}
+
 TEST_CASE("kernels adaptive_avg_pool2d matches naive loops, also upsampling") {
   for (auto [h, w, oh_n, ow_n] : std::vector<std::array<std::int64_t, 4>>{
            {7, 5, 3, 2}, {6, 6, 6, 6}, {5, 7, 1, 1}, {3, 2, 5, 4}, {10, 9, 4, 3}}) {
