@@ -450,6 +450,27 @@ TEST_CASE("kernels adaptive_avg_pool2d matches naive loops, also upsampling") {
 
 // ------------------------------------------------------------------------------ batch norm
 
+TEST_CASE("kernels batch norm statistics of data with a large mean keep their digits") {
+  // Values in [1000, 1000.05): E[x^2] - E[x]^2 in float would lose all of the variance (~2e-4).
+  for (auto [n, c, s] : std::vector<std::array<std::int64_t, 3>>{{8, 2, 64}, {5, 3, 1}}) {
+    CAPTURE(s);
+    const kernels::BatchNormShape sh{n, c, s};
+    const auto x = random_values(static_cast<std::size_t>(n * c * s), 84, 1000.0f, 1000.05f);
+    std::vector<float> mean(c), var(c), invstd(c), y(x.size());
+    kernels::batch_norm_train_forward(x.data(), sh, 1e-5f, nullptr, nullptr, false, mean.data(),
+                                      var.data(), invstd.data(), y.data());
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+      double m = 0, v = 0;
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < s; ++j) m += x[(i * c + ch) * s + j] / double(n * s);
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < s; ++j) v += std::pow(x[(i * c + ch) * s + j] - m, 2) / double(n * s);
+      CHECK(mean[ch] == doctest::Approx(m).epsilon(1e-7));
+      CHECK(var[ch] == doctest::Approx(v).epsilon(1e-4));
+    }
+  }
+}
+
 TEST_CASE("kernels batch norm matches the textbook formulas") {
   for (auto [n, c, s] : std::vector<std::array<std::int64_t, 3>>{{4, 3, 5}, {7, 2, 1}, {2, 5, 9}}) {
     CAPTURE(n);
