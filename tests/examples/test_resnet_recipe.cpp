@@ -94,13 +94,13 @@ TEST_CASE("resnet --ema with MixUp, CutMix and random erasing trains, and --resu
 TEST_CASE("resnet --arch resnet18 trains torchvision's ResNet-18, and --tta evaluates the mirror images too") {
   const fs::path out = tg::test::temp_dir("example_resnet18");
   const std::string common = "--data fashion-mnist:" + tiny_fashion_mnist().string() +
-                             " --arch resnet18 --batch-size 32 --workers 1 --lr 0.05 --limit-train 128"
+                             " --arch resnet18 --batch-size 32 --workers 1 --lr 0.02 --limit-train 320"
                              " --limit-test 100 --out " + out.string();
   RunResult r = run("resnet", common + " --epochs 2 --tta");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   // torchvision's 11,689,512 with conv1 on 1 channel (-6,272) and fc to 10 classes (-507,870).
-  CHECK(r.output.find("ResNet-18 (torchvision) on fashion-mnist: 128 train / 100 test images, 11175370 parameters") !=
+  CHECK(r.output.find("ResNet-18 (torchvision) on fashion-mnist: 320 train / 100 test images, 11175370 parameters") !=
         std::string::npos);
   const auto rows = csv_rows(out / "metrics.csv");
   REQUIRE(rows.size() == 2);
@@ -144,7 +144,7 @@ TEST_CASE("resnet explains bad values of the new options") {
     CHECK(r.output.find(message) != std::string::npos);
   };
   fails_with("--ema 1", "--ema: expected a decay in [0, 1)");
-  fails_with("--arch resnet19", "--arch: expected resnet18 (torchvision's) or resnet<6n + 2>");
+  fails_with("--arch resnet19", "expected a depth of 6n + 2 (20, 32, 44, 56, 110), got 19");
   fails_with("--arch vgg", "--arch: expected resnet18");
   fails_with("--arch resnet18 --width 2", "--width: expected 1 with --arch resnet18");
   fails_with("--arch resnet32 --depth 20", "expected --arch resnet32 or --depth 20, got both");
