@@ -47,15 +47,36 @@ void fold(std::vector<Tensor>& into, const std::vector<std::pair<std::string, Va
       avg_fn(into[i], current, n);
   }
 }
+
+// Which buffers a state dict stores as integers (BatchNorm's num_batches_tracked).
+std::vector<bool> integral(const nn::Module& model) {
+  const nn::StateDict state = model.state_dict();
+  std::vector<bool> out;
+  for (const auto& [name, v] : model.named_buffers()) {
+    bool is_integral = false;
+    for (const nn::StateEntry& e : state.entries())
+      if (e.name == name) is_integral = e.dtype == nn::Dtype::I64;
+    out.push_back(is_integral);
+  }
+  return out;
+}
 }  // namespace
 
 Averager::Averager(nn::Module& model, AvgFn avg_fn, bool use_buffers)
     : model_(model), avg_fn_(std::move(avg_fn)), use_buffers_(use_buffers),
-      params_(copies(model.named_parameters())), buffers_(copies(model.named_buffers())) {}
+      params_(copies(model.named_parameters())), buffers_(copies(model.named_buffers())),
+      integral_buffers_(integral(model)) {}
 
 void Averager::update_parameters(const nn::Module& model) {
   fold(params_, model.named_parameters(), avg_fn_, n_averaged_);
-  if (use_buffers_) fold(buffers_, model.named_buffers(), avg_fn_, n_averaged_);
+  if (use_buffers_) {
+    fold(buffers_, model.named_buffers(), avg_fn_, n_averaged_);
+    // PyTorch copies the average into the integer buffer, which truncates it toward zero; a
+    // fractional count would also not save as the I64 it is.
+    for (std::size_t i = 0; i < buffers_.size(); ++i)
+      if (integral_buffers_[i])
+        for (float& v : buffers_[i]) v = std::trunc(v);
+  }
   ++n_averaged_;
 }
 
@@ -83,6 +104,42 @@ nn::StateDict Averager::state_dict() const {
   n.data()[0] = static_cast<float>(n_averaged_);
   dict.insert("n_averaged", n, nn::Dtype::I64);
   return dict;
+}
+
+namespace {
+// The averaged values of `named` (the model's parameters or buffers) in `dict`, checked.
+std::vector<Tensor> entries_for(const nn::StateDict& dict,
+                                const std::vector<std::pair<std::string, Variable>>& named,
+                                const std::vector<Tensor>& current) {
+  std::vector<Tensor> out;
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    const std::string name = "module." + named[i].first;
+    const Tensor* value = dict.find(name);
+    TG_CHECK(value != nullptr, "AveragedModel.load_state_dict: expected an entry '", name,
+             "' (the state_dict() of an average of the same architecture), got none");
+    TG_CHECK(value->shape() == current[i].shape(), "AveragedModel.load_state_dict: ", name,
+             " has shape ", shape_str(value->shape()), ", the average ", shape_str(current[i].shape()));
+    out.push_back(*value);
+  }
+  return out;
+}
+}  // namespace
+
+void Averager::load_state_dict(const nn::StateDict& dict) {
+  std::vector<Tensor> params = entries_for(dict, model_.named_parameters(), params_);
+  std::vector<Tensor> buffers = entries_for(dict, model_.named_buffers(), buffers_);
+  const Tensor* n = dict.find("n_averaged");
+  TG_CHECK(n != nullptr && n->size() == 1, "AveragedModel.load_state_dict: expected an entry "
+           "'n_averaged' holding one count, got ", n ? shape_str(n->shape()) : "none");
+  const float count = *n->data();
+  TG_CHECK(count >= 0 && count <= 9007199254740992.0f && std::floor(count) == count,
+           "AveragedModel.load_state_dict: expected n_averaged a whole number >= 0, got ", count);
+  TG_CHECK(dict.size() == params.size() + buffers.size() + 1, "AveragedModel.load_state_dict: "
+           "expected ", params.size() + buffers.size() + 1, " entries, got ", dict.size(),
+           " (entries of another model?)");
+  params_ = std::move(params);
+  buffers_ = std::move(buffers);
+  n_averaged_ = static_cast<std::int64_t>(count);
 }
 
 }  // namespace detail

@@ -40,6 +40,8 @@ class Averager {
   std::int64_t n_averaged() const { return n_averaged_; }
   /// PyTorch's AveragedModel.state_dict(): "module.<name>" for each entry, then "n_averaged".
   nn::StateDict state_dict() const;
+  /// Restores what state_dict() gave (strict); nothing changes when it throws.
+  void load_state_dict(const nn::StateDict& dict);
   /// Exchanges the averaged values with the model's (call twice to undo).
   void swap_with_model();
 
@@ -49,6 +51,7 @@ class Averager {
   bool use_buffers_;
   std::int64_t n_averaged_ = 0;
   std::vector<Tensor> params_, buffers_;  // in named_parameters() / named_buffers() order
+  std::vector<bool> integral_buffers_;    // stored as I64 (num_batches_tracked): kept whole
 };
 /// Swaps the averaged values in for its lifetime.
 class SwappedIn {
@@ -80,6 +83,9 @@ class AveragedModel {
   }
   std::int64_t n_averaged() const { return averager_.n_averaged(); }
   nn::StateDict state_dict() const { return averager_.state_dict(); }
+  /// PyTorch's load_state_dict of an AveragedModel (a checkpointed average resumes exactly):
+  /// every "module.<name>" entry of state_dict() with its shape, and "n_averaged", nothing else.
+  void load_state_dict(const nn::StateDict& dict) { averager_.load_state_dict(dict); }
   /// Runs fn(model) with the averaged values swapped in (evaluation, saving them...).
   template <class Fn>
   decltype(auto) with_averaged(Fn&& fn) {

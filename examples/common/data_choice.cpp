@@ -65,7 +65,7 @@ DataChoice choose_data(const std::string& spec) {
   return d;
 }
 
-data::Transform train_transform(const DataChoice& data, bool augment) {
+data::Transform train_transform(const DataChoice& data, bool augment, double random_erasing) {
   namespace T = data::transforms;
   std::vector<data::Transform> steps;
   if (augment) {
@@ -73,6 +73,9 @@ data::Transform train_transform(const DataChoice& data, bool augment) {
     steps.push_back(T::RandomHorizontalFlip(0.5f));
   }
   steps.push_back(T::Normalize(data.mean, data.stddev));
+  TG_CHECK(random_erasing >= 0 && random_erasing <= 1,
+           "--random-erasing: expected a probability in [0, 1] (0: off), got ", random_erasing);
+  if (random_erasing > 0) steps.push_back(T::RandomErasing(float(random_erasing)));
   return T::Compose(std::move(steps));
 }
 

@@ -21,8 +21,10 @@ struct DataChoice {
 /// "cifar10:DIR" or "folder:DIR" (an ImageFolder with DIR/train and DIR/test, RGB).
 DataChoice choose_data(const std::string& spec);
 
-/// Normalisation, plus a padded random crop and a horizontal flip when `augment`.
-data::Transform train_transform(const DataChoice& data, bool augment);
+/// Normalisation, plus a padded random crop and a horizontal flip when `augment`, then
+/// torchvision's RandomErasing with probability `random_erasing` (0: none; after normalising,
+/// as torchvision's recipes place it, so the erased patch is the mean image's value).
+data::Transform train_transform(const DataChoice& data, bool augment, double random_erasing = 0);
 data::Transform test_transform(const DataChoice& data);
 
 }  // namespace tg::examples

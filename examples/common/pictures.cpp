@@ -1,6 +1,7 @@
 #include "examples/common/pictures.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "examples/common/plots.hpp"
@@ -13,13 +14,19 @@ void draw_curves(const std::filesystem::path& out) {
   const auto rows = read_csv(out / "metrics.csv");
   if (rows.empty()) return;
   Series train_loss{"train", {}, {}}, test_loss{"test", {}, {}}, train_acc{"train", {}, {}},
-      test_acc{"test", {}, {}};
+      test_acc{"test", {}, {}}, ema_loss{"test (EMA weights)", {}, {}}, ema_acc{"test (EMA weights)", {}, {}};
   for (const auto& r : rows) {
     for (auto* s : {&train_loss, &test_loss, &train_acc, &test_acc}) s->x.push_back(r[0]);
     train_loss.y.push_back(r[1]), train_acc.y.push_back(100 * r[2]);
     test_loss.y.push_back(r[3]), test_acc.y.push_back(100 * r[4]);
+    if (r.size() >= 8) {  // a run with --ema: its columns follow images_per_s
+      ema_loss.x.push_back(r[0]), ema_acc.x.push_back(r[0]);
+      ema_loss.y.push_back(r[6]), ema_acc.y.push_back(100 * r[7]);
+    }
   }
-  line_plots(out / "curves.png", {{train_loss, test_loss}, {train_acc, test_acc}},
+  std::vector<Series> losses{train_loss, test_loss}, accuracies{train_acc, test_acc};
+  if (!ema_acc.x.empty()) losses.push_back(ema_loss), accuracies.push_back(ema_acc);
+  line_plots(out / "curves.png", {losses, accuracies},
              {{"cross-entropy loss", "epoch", "loss"}, {"accuracy", "epoch", "accuracy (%)", false, true}});
 }
 
@@ -32,7 +39,13 @@ Tensor channels_as_images(const Tensor& activation, std::size_t count) {
   return images;
 }
 
-void draw_feature_maps(const std::filesystem::path& out, ResNetCifar& model, const DataChoice& data) {
+void draw_feature_maps(const std::filesystem::path& out, nn::Module& network, const DataChoice& data) {
+  auto* cifar = dynamic_cast<ResNetCifar*>(&network);
+  if (!cifar) {
+    std::printf("feature maps: drawn for the CIFAR ResNets only, skipped for this %s\n", network.name().c_str());
+    return;
+  }
+  ResNetCifar& model = *cifar;
   NoGradGuard no_grad;
   Tensor image = test_transform(data)(data.test->get(0).image, default_generator());
   image.reshape({1, image.shape()[0], image.shape()[1], image.shape()[2]});
@@ -46,8 +59,13 @@ void draw_feature_maps(const std::filesystem::path& out, ResNetCifar& model, con
   }
 }
 
-void draw_kernels(const std::filesystem::path& out, ResNetCifar& model) {
-  const Tensor& w = model.conv1->weight.value();  // [16, C, 3, 3]
+// The first convolution's kernels: every ResNet names it conv1 (CIFAR: [16k, C, 3, 3];
+// torchvision's: [64, C, 7, 7]).
+void draw_kernels(const std::filesystem::path& out, const nn::Module& model) {
+  const nn::StateDict state = model.state_dict();
+  const Tensor* found = state.find("conv1.weight");
+  if (!found) return;
+  const Tensor& w = *found;
   std::vector<std::string> captions;
   for (std::size_t k = 0; k < w.shape()[0]; ++k) captions.push_back("kernel " + std::to_string(k));
   captioned_grid(out / "kernels.png", w, captions, 8, true);
@@ -75,7 +93,7 @@ void draw_misclassified(const std::filesystem::path& out, const DataChoice& data
 
 }  // namespace
 
-void draw_pictures(const std::filesystem::path& out, ResNetCifar& model, const DataChoice& data,
+void draw_pictures(const std::filesystem::path& out, nn::Module& model, const DataChoice& data,
                    const Evaluation& evaluation) {
   draw_curves(out);
   confusion_matrix_plot(out / "confusion_matrix.png", evaluation.confusion, data.class_names,

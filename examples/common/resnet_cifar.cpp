@@ -16,15 +16,20 @@ nn::Sequential make_stage(int blocks, int in_channels, int out_channels, int str
                                     b == 0 ? stride : 1));
   return stage;
 }
+
+int checked_width(int width) {
+  TG_CHECK(width >= 1 && width <= 64, "ResNet: expected a width multiplier in [1, 64], got ", width);
+  return width;
+}
 }  // namespace
 
-ResNetCifar::ResNetCifar(int depth, int in_channels, int num_classes)
-    : conv1(in_channels, 16, 3, {.stride = 1, .padding = 1, .bias = false}),
-      bn1(16),
-      layer1(make_stage(blocks_per_stage(depth), 16, 16, 1)),
-      layer2(make_stage(blocks_per_stage(depth), 16, 32, 2)),
-      layer3(make_stage(blocks_per_stage(depth), 32, 64, 2)),
-      fc(64, num_classes) {
+ResNetCifar::ResNetCifar(int depth, int in_channels, int num_classes, int width)
+    : conv1(in_channels, 16 * checked_width(width), 3, {.stride = 1, .padding = 1, .bias = false}),
+      bn1(16 * width),
+      layer1(make_stage(blocks_per_stage(depth), 16 * width, 16 * width, 1)),
+      layer2(make_stage(blocks_per_stage(depth), 16 * width, 32 * width, 2)),
+      layer3(make_stage(blocks_per_stage(depth), 32 * width, 64 * width, 2)),
+      fc(64 * width, num_classes) {
   register_module("conv1", conv1);
   register_module("bn1", bn1);
   register_module("layer1", layer1);

@@ -1,8 +1,15 @@
-// ResNet on Fashion-MNIST (the main job): trains a CIFAR-style ResNet (depth 20 by default) with
-// SGD + Nesterov momentum, weight decay, a linear warm-up then a cosine schedule, and padded-crop
-// + flip augmentation; after each epoch it evaluates, writes a checkpoint and a metrics.csv line;
-// at the end it draws curves, the confusion matrix, the first layer's kernels, feature maps and
-// misclassified test images into the output folder, and prints per-class accuracy.
+// ResNet on Fashion-MNIST (the main job): trains a CIFAR-style ResNet (depth 20 by default; --arch
+// resnet18 for torchvision's) with SGD + Nesterov momentum, weight decay, a linear warm-up then a
+// cosine schedule, and padded-crop + flip augmentation; after each epoch it evaluates, writes a
+// checkpoint and a metrics.csv line; at the end it draws curves, the confusion matrix, the first
+// layer's kernels, feature maps and misclassified test images into the output folder, and prints
+// per-class accuracy.
+//
+// Better models in the same time (README, "The long recipe"): --ema DECAY keeps an exponential
+// moving average of the weights, evaluated beside them each epoch and used as the final model;
+// --mixup/--cutmix ALPHA mix batches (soft targets); --random-erasing P; --tta averages each
+// test image's logits with its mirror image's in the final evaluation; --width K widens the
+// network; --recipe long sets a documented combination (explicit options override it).
 //
 // A NaN/Inf loss or gradient stops the run with the epoch and step (--on-nonfinite skip skips
 // the batch instead); --detect-anomaly names the op and module that made the first NaN/Inf.
@@ -23,10 +30,16 @@
 #include <optional>
 
 #include "distributed/distributed.hpp"
+#include "examples/common/architecture.hpp"
+#include "examples/common/batch_mixing.hpp"
 #include "examples/common/data_choice.hpp"
+#include "examples/common/distributed_evaluation.hpp"
+#include "examples/common/ema.hpp"
 #include "examples/common/pictures.hpp"
-#include "examples/common/resnet_cifar.hpp"
+#include "examples/common/recipe.hpp"
+#include "examples/common/train_epoch.hpp"
 #include "examples/common/training.hpp"
+#include "examples/common/tta.hpp"
 #include "optim/optim.hpp"
 #ifdef TAPEGRAD_HAVE_ONNX
 #include "deploy/export.hpp"
@@ -35,11 +48,15 @@
 namespace fs = std::filesystem;
 using namespace tg;
 
+using Forward = std::function<Variable(const Variable&)>;
+
 struct Config {
-  int epochs = 3, batch_size = 128, depth = 20, workers = 2, threads = 0;
+  int epochs = 3, batch_size = 128, depth = 20, width = 1, workers = 2, threads = 0, stop_after = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0.0, warmup_epochs = 0.3;
+  double ema = 0, mixup = 0, cutmix = 0, random_erasing = 0;
   bool nesterov = true, augment = true, resume = false, detect_anomaly = false, sync_bn = true;
-  std::string on_nonfinite = "stop";
+  bool tta = false, depth_given = false;
+  std::string arch, recipe = "default", on_nonfinite = "stop";
   std::uint64_t seed = 0;
   std::size_t limit_train = 0, limit_test = 0;
   std::string data = "fashion-mnist", out = "out/resnet", export_path;
@@ -48,6 +65,8 @@ struct Config {
 Config parse(int argc, char** argv) {
   Config c;
   CLI::App app{"Train a CIFAR-style ResNet (He et al. 2016) with tapegrad."};
+  // A recipe's options come first on the command line and the last value wins: yours override it.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--epochs", c.epochs, "epochs to train")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--batch-size", c.batch_size, "images per batch")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--lr", c.lr, "peak learning rate (after warm-up)")->capture_default_str();
@@ -57,13 +76,33 @@ Config parse(int argc, char** argv) {
   app.add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up length, in epochs")->capture_default_str();
   app.add_option("--label-smoothing", c.label_smoothing, "cross-entropy label smoothing")->capture_default_str();
   app.add_flag("!--no-augment", c.augment, "train without random crop and flip");
-  app.add_option("--depth", c.depth, "20, 32, 44 or 56 (6n + 2)")->capture_default_str();
+  auto* depth = app.add_option("--depth", c.depth, "20, 32, 44 or 56 (6n + 2)")->capture_default_str();
+  app.add_option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
+                 "follows --depth) or resnet18 (torchvision's, from the model zoo)");
+  app.add_option("--width", c.width, "CIFAR ResNet channels 16k, 32k, 64k for width k")->capture_default_str();
+  app.add_option("--ema", c.ema, "decay of an average of the weights updated every step, evaluated "
+                 "beside them and used as the final model (0: off; e.g. 0.999)")->capture_default_str();
+  app.add_option("--mixup", c.mixup, "MixUp's alpha (0: off)")->capture_default_str();
+  app.add_option("--cutmix", c.cutmix, "CutMix's alpha (0: off; with --mixup, one of the two per batch)")
+      ->capture_default_str();
+  app.add_option("--random-erasing", c.random_erasing, "probability of erasing a random patch of a "
+                 "training image (0: off)")->capture_default_str();
+  app.add_flag("--tta,!--no-tta", c.tta, "final evaluation: mean of the logits of each test image and "
+               "its mirror image");
+  std::vector<std::string> names;
+  for (const auto& r : examples::recipes()) names.push_back(r.name);
+  app.add_option("--recipe", c.recipe, "default, or long (" + examples::recipe_arguments_text("long") +
+                 "); options given explicitly override the recipe's")
+      ->capture_default_str()
+      ->check(CLI::IsMember(names));
   app.add_option("--workers", c.workers, "data loader threads")->capture_default_str();
   app.add_option("--threads", c.threads, "compute threads (0: all cores)")->capture_default_str();
   app.add_option("--seed", c.seed, "seed of initialisation, shuffling and augmentation")->capture_default_str();
   app.add_option("--data", c.data, "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR or folder:DIR")->capture_default_str();
   app.add_option("--out", c.out, "output folder (checkpoint, metrics.csv, pictures)")->capture_default_str();
   app.add_flag("--resume", c.resume, "continue from the checkpoint in the output folder");
+  app.add_option("--stop-after", c.stop_after, "stop after this many epochs of this run, as if "
+                 "interrupted (the schedule still spans --epochs; --resume continues)");
   app.add_flag("!--no-sync-bn", c.sync_bn, "under mpirun: BatchNorm statistics per rank, not global");
   app.add_option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
   app.add_option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
@@ -76,46 +115,32 @@ Config parse(int argc, char** argv) {
   app.add_flag("--detect-anomaly", c.detect_anomaly,
                "check every op's result and gradient for NaN/Inf and name the first (slow)");
   try {
-    app.parse(argc, argv);
+    const std::vector<std::string> args = examples::expand_recipe(argc, argv);
+    std::vector<const char*> pointers;
+    for (const auto& a : args) pointers.push_back(a.c_str());
+    app.parse(int(pointers.size()), pointers.data());
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e));
   }
+  c.depth_given = depth->count() > 0;
+  if (c.arch.empty()) c.arch = "resnet" + std::to_string(c.depth);
   return c;
-}
-
-// Each rank evaluated its own test images: sum the counts so that every image counts once.
-void reduce_over_ranks(examples::Evaluation& e) {
-  const std::size_t k = e.confusion.size();
-  Tensor sums = zeros({k * k + 1}).value();
-  for (std::size_t t = 0; t < k; ++t)
-    for (std::size_t p = 0; p < k; ++p) sums(t * k + p) = float(e.confusion[t][p]);
-  sums(k * k) = float(e.loss * double(e.truth.size()));
-  distributed::all_reduce(sums);
-  double total = 0, correct = 0;
-  for (std::size_t t = 0; t < k; ++t)
-    for (std::size_t p = 0; p < k; ++p) {
-      e.confusion[t][p] = long(sums(t * k + p));
-      total += sums(t * k + p);
-      correct += t == p ? sums(t * k + p) : 0;
-    }
-  e.loss = total ? sums(k * k) / total : 0;
-  e.accuracy = total ? correct / total : 0;
 }
 
 // The trained model as ONNX: takes [batch, C, H, W] pixels in [0, 1] (the test transform's
 // normalisation is part of the graph, so a deployment feeds plain pixels) and gives the logits.
-void export_onnx(examples::ResNetCifar& model, const examples::DataChoice& d, const fs::path& path) {
+void export_onnx(nn::Module& model, const Forward& forward, const examples::DataChoice& d, const fs::path& path) {
 #ifdef TAPEGRAD_HAVE_ONNX
   const auto c = std::size_t(d.channels), side = std::size_t(d.image_size);
   Tensor mean = empty({c, 1, 1}), stddev = empty({c, 1, 1});
   std::copy(d.mean.begin(), d.mean.end(), mean.begin());
   std::copy(d.stddev.begin(), d.stddev.end(), stddev.begin());
   const Variable m(mean), s(stddev);
-  onnx::export_model(model, [&](const Variable& x) { return model.forward((x - m) / s); },
+  onnx::export_model(model, [&](const Variable& x) { return forward((x - m) / s); },
                      zeros({1, c, side, side}).value(), path, {.dynamic_batch = true});
   std::printf("ONNX model in %s\n", path.c_str());
 #else
-  (void)model, (void)d, (void)path;
+  (void)model, (void)forward, (void)d, (void)path;
 #endif
 }
 
@@ -124,6 +149,9 @@ int run(const Config& c) {
   TG_CHECK(c.export_path.empty(), "resnet: --export needs tapegrad built with ONNX support "
            "(scripts/deps.sh installs libonnx-dev and libprotobuf-dev; then configure again)");
 #endif
+  TG_CHECK(!c.depth_given || examples::cifar_depth(c.arch) == c.depth, "expected --arch ", c.arch,
+           " or --depth ", c.depth, ", got both (--depth N is short for --arch resnetN)");
+  TG_CHECK(c.ema >= 0 && c.ema < 1, "--ema: expected a decay in [0, 1) (0: off; e.g. 0.999), got ", c.ema);
   distributed::init();
   const int world = distributed::world_size(), rank = distributed::rank();
   const bool lead = rank == 0;  // prints and writes files
@@ -131,6 +159,9 @@ int run(const Config& c) {
            " ranks, got ", c.batch_size);
   if (c.threads > 0) set_num_threads(c.threads);
   std::printf("%s", build_info().c_str());  // what runs where: the first thing to check when slow
+  if (lead && c.recipe != "default")
+    std::printf("recipe %s: %s (options given explicitly override it)\n", c.recipe.c_str(),
+                examples::recipe_arguments_text(c.recipe).c_str());
   manual_seed(c.seed);
   // Anomaly mode is per thread: the forward and backward passes all run on this one.
   autograd::DetectAnomalyGuard anomaly(c.detect_anomaly);
@@ -138,99 +169,104 @@ int run(const Config& c) {
   examples::DataChoice d = examples::choose_data(c.data);
   if (c.limit_train) d.train = data::subset(d.train, c.limit_train);
   if (c.limit_test) d.test = data::subset(d.test, c.limit_test);
-  examples::ResNetCifar model(c.depth, d.channels, d.classes);
+  const examples::Network net = examples::make_network(c.arch, c.width, d.channels, d.classes);
+  nn::Module& model = *net.module;
   if (world > 1 && c.sync_bn) distributed::convert_sync_batchnorm(model);
   distributed::DistributedDataParallel ddp(model);  // rank 0's weights; averaged gradients
   if (lead)
-    std::printf("ResNet-%d on %s: %zu train / %zu test images, %zu parameters, %d threads\n", c.depth,
-              d.name.c_str(), d.train->size(), d.test->size(), model.num_parameters(), get_num_threads());
+    std::printf("%s on %s: %zu train / %zu test images, %zu parameters, %d threads\n", net.name.c_str(),
+                d.name.c_str(), d.train->size(), d.test->size(), model.num_parameters(), get_num_threads());
 
   if (lead && world > 1) std::printf("data-parallel over %d ranks, %d images each per step\n", world, c.batch_size / world);
   data::DataLoader train(d.train, {.batch_size = c.batch_size / world, .shuffle = true,
                                    .num_workers = c.workers, .seed = c.seed,
                                    .world_size = world, .rank = rank},
-                         examples::train_transform(d, c.augment));
+                         examples::train_transform(d, c.augment, c.random_erasing));
   data::DataLoader test(d.test, {.batch_size = 500, .num_workers = c.workers, .world_size = world,
                                  .rank = rank, .pad_shards = false},
                         examples::test_transform(d));
 
   optim::SGD opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum,
                                       .weight_decay = c.weight_decay, .nesterov = c.nesterov});
-  const std::vector<Variable> opt_parameters = model.parameters();
   const auto steps = std::int64_t(train.size()) * c.epochs;
   const auto warmup = std::clamp<std::int64_t>(std::int64_t(c.warmup_epochs * double(train.size())), 1, steps - 1);
   optim::LinearLR warm(opt, {.start_factor = 0.1, .total_iters = warmup});
   optim::CosineAnnealingLR cosine(opt, steps - warmup);
   optim::SequentialLR schedule(opt, {warm, cosine}, {warmup});
+  // BatchNorm's running statistics are averaged too (use_buffers), as torchvision's EMA recipe does.
+  std::optional<examples::Ema> ema;
+  if (c.ema > 0) ema.emplace(model, optim::swa_utils::ema(c.ema), true);
+  const auto mixing = examples::batch_mixing(c.mixup, c.cutmix, d.classes);
 
   const fs::path out = c.out, checkpoint = out / "checkpoint.safetensors", metrics = out / "metrics.csv";
   fs::create_directories(out);
   int first_epoch = 0;
   if (c.resume) {
     first_epoch = int(optim::load_checkpoint(checkpoint, model, opt, &schedule));
+    if (ema) examples::load_ema(examples::ema_path(checkpoint), *ema, first_epoch);
     train.set_epoch(std::uint64_t(first_epoch));
     if (lead) std::printf("resumed from %s after epoch %d\n", checkpoint.c_str(), first_epoch);
   } else if (lead) {
     fs::remove(metrics);
   }
 
-  const CrossEntropyOptions loss_options{.label_smoothing = float(c.label_smoothing)};
-  const auto evaluate = [&] {  // every test image once, over all ranks
-    auto e = examples::evaluate([&](const Variable& x) { return model.forward(x); }, test, d.classes);
-    reduce_over_ranks(e);
+  const auto evaluate = [&](const Forward& f) {  // every test image once, over all ranks
+    auto e = examples::evaluate(f, test, d.classes);
+    examples::reduce_over_ranks(e);
     return e;
   };
-  for (int epoch = first_epoch; epoch < c.epochs; ++epoch) {
-    model.train();
+  const auto evaluate_ema = [&](const Forward& f) {  // the averaged weights swapped in meanwhile
+    return ema->with_averaged([&](nn::Module&) { return evaluate(f); });
+  };
+  examples::EpochTrainer trainer{model, net.forward, opt, schedule, nonfinite, ema, mixing,
+                  {.label_smoothing = float(c.label_smoothing)}};
+  const int last_epoch = c.stop_after > 0 ? std::min(c.epochs, first_epoch + c.stop_after) : c.epochs;
+  for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
     // Rank 0's progress stands for all (its train loss and accuracy are its share's).
     std::optional<examples::Progress> progress;
     if (lead) progress.emplace("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs), train.size());
-    std::size_t step = 0;
-    for (const auto& batch : train) {
-      ++step;
-      opt.zero_grad();
-      Variable logits, loss;
-      try {
-        nn::ModuleScope scope(model);  // anomaly errors name the path from "ResNetCifar"
-        logits = model.forward(batch.images);
-        loss = cross_entropy(logits, batch.labels, loss_options);
-        loss.backward();
-      } catch (const Error& e) {
-        throw Error("epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step) + ": " +
-                    e.what());
-      }
-      const bool usable = nonfinite.usable(loss.item(), opt_parameters, epoch + 1, step);
-      if (usable) opt.step();
-      schedule.step();  // a skipped batch still counts, so the schedule keeps its length
-      if (usable && progress)
-        progress->update(batch.labels.size(), loss.item(), examples::count_correct(logits.value(), batch.labels));
-    }
+    trainer.epoch(train, epoch, progress);
     model.eval();
-    const auto e = evaluate();
+    const auto e = evaluate(net.forward);
+    const auto e_ema = ema ? std::optional(evaluate_ema(net.forward)) : std::nullopt;
     if (lead) {
       progress->finish();
-      std::printf("  test loss %.4f  test accuracy %.2f%%  (%.0f train img/s)\n", e.loss, 100 * e.accuracy,
-                  world * progress->images_per_second());
+      std::printf("  test loss %.4f  test accuracy %.2f%%", e.loss, 100 * e.accuracy);
+      if (e_ema) std::printf("  EMA weights: test loss %.4f  test accuracy %.2f%%", e_ema->loss, 100 * e_ema->accuracy);
+      std::printf("  (%.0f train img/s)\n", world * progress->images_per_second());
+      if (ema) examples::save_ema(examples::ema_path(checkpoint), *ema, epoch + 1);
       optim::save_checkpoint(checkpoint, model, opt, &schedule, epoch + 1);
-      char line[160];
-      std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.1f", epoch + 1, progress->mean_loss(),
-                    progress->accuracy(), e.loss, e.accuracy, world * progress->images_per_second());
-      examples::append_csv(metrics, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_s", line);
+      char line[200];
+      int n = std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.1f", epoch + 1, progress->mean_loss(),
+                            progress->accuracy(), e.loss, e.accuracy, world * progress->images_per_second());
+      if (e_ema) std::snprintf(line + n, sizeof line - std::size_t(n), ",%.6f,%.6f", e_ema->loss, e_ema->accuracy);
+      examples::append_csv(metrics, std::string("epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_s") +
+                                        (ema ? ",ema_test_loss,ema_test_accuracy" : ""), line);
     }
     distributed::barrier();  // the checkpoint is complete before any rank may resume from it
   }
+  if (last_epoch < c.epochs) {
+    if (lead) std::printf("stopped after epoch %d of %d (--stop-after); --resume continues\n", last_epoch, c.epochs);
+    return 0;
+  }
 
+  // The final model: the averaged weights with --ema; --tta evaluates each image and its mirror.
   model.eval();
-  const auto final_eval = evaluate();
+  const Forward final_forward = c.tta ? examples::with_flip_tta(net.forward) : net.forward;
+  const auto final_eval = ema ? evaluate_ema(final_forward) : evaluate(final_forward);
   if (!lead) return 0;
-  std::printf("\nfinal test accuracy %.2f%%\n%s", 100 * final_eval.accuracy,
+  std::printf("\nfinal test accuracy %.2f%%  test loss %.4f  (%s weights%s)\n%s", 100 * final_eval.accuracy, final_eval.loss,
+              ema ? "EMA" : "trained", c.tta ? ", flip test-time augmentation" : "",
               examples::per_class_table(final_eval.confusion, d.class_names).c_str());
-  // The pictures want every test image's prediction: rank 0 evaluates the whole set alone.
-  data::DataLoader whole(d.test, {.batch_size = 500, .num_workers = c.workers}, examples::test_transform(d));
-  examples::draw_pictures(out, model, d, world == 1 ? final_eval
-      : examples::evaluate([&](const Variable& x) { return model.forward(x); }, whole, d.classes));
-  std::printf("pictures and metrics in %s\n", out.c_str());
-  if (!c.export_path.empty()) export_onnx(model, d, c.export_path);
+  const auto draw_and_export = [&](nn::Module&) {
+    // The pictures want every test image's prediction: rank 0 evaluates the whole set alone.
+    data::DataLoader whole(d.test, {.batch_size = 500, .num_workers = c.workers}, examples::test_transform(d));
+    examples::draw_pictures(out, model, d, world == 1 ? final_eval
+        : examples::evaluate(final_forward, whole, d.classes));
+    std::printf("pictures and metrics in %s\n", out.c_str());
+    if (!c.export_path.empty()) export_onnx(model, net.forward, d, c.export_path);
+  };
+  if (ema) ema->with_averaged(draw_and_export); else draw_and_export(model);
   return 0;
 }
 

@@ -152,3 +152,51 @@ TEST_CASE("update_bn on an AveragedModel recomputes the average's statistics, no
   tg::test::check_close(dict.at("module.bn.running_var"), tg::test::make({2}, {2, 2}), 1e-6, 0);
   tg::test::check_close(model.bn->running_mean.value(), filled({2}, 0), 0, 0);
 }
+
+TEST_CASE("AveragedModel.load_state_dict restores the average and its count, so updates continue exactly") {
+  OnlyBatchNorm model;
+  set_affine(model, 1, 1, 0);
+  swa_utils::AveragedModel averaged(model, swa_utils::ema(0.9), true);
+  averaged.update_parameters(model);
+  set_affine(model, 11, 1, 0);
+  averaged.update_parameters(model);  // weight 2
+  const nn::StateDict saved = averaged.state_dict();
+
+  OnlyBatchNorm other;  // a fresh average: its first update would copy the model
+  swa_utils::AveragedModel restored(other, swa_utils::ema(0.9), true);
+  restored.load_state_dict(saved);
+  CHECK(restored.n_averaged() == 2);
+  set_affine(model, 12, 1, 0);
+  averaged.update_parameters(model);  // 0.9 * 2 + 0.1 * 12 = 3
+  restored.update_parameters(model);
+  for (const auto& e : averaged.state_dict())
+    tg::test::check_close(restored.state_dict().at(e.name), e.value, 0, 0);
+  CHECK(restored.state_dict().at("module.bn.weight")(0) == doctest::Approx(3.0));
+
+  nn::StateDict missing;
+  missing.insert("module.bn.weight", filled({2}, 1));
+  CHECK_THROWS_WITH_AS(restored.load_state_dict(missing),
+                       doctest::Contains("expected an entry 'module.bn.bias'"), tg::Error);
+  nn::StateDict extra = saved;
+  extra.insert("module.fc.weight", filled({2}, 1));
+  CHECK_THROWS_WITH_AS(restored.load_state_dict(extra), doctest::Contains("expected 6 entries, got 7"), tg::Error);
+  nn::StateDict wrong_shape = saved;
+  wrong_shape.insert("module.bn.weight", filled({3}, 1));
+  CHECK_THROWS_WITH_AS(restored.load_state_dict(wrong_shape),
+                       "AveragedModel.load_state_dict: module.bn.weight has shape [3], the average [2]", tg::Error);
+  CHECK(restored.state_dict().at("module.bn.weight")(0) == doctest::Approx(3.0));  // unchanged
+}
+
+TEST_CASE("AveragedModel with use_buffers keeps BatchNorm's num_batches_tracked whole, as PyTorch's long buffer") {
+  OnlyBatchNorm model;
+  swa_utils::AveragedModel averaged(model, swa_utils::ema(0.9), true);
+  model.bn->num_batches_tracked.value() = filled({}, 1);
+  averaged.update_parameters(model);  // copies: 1
+  model.bn->num_batches_tracked.value() = filled({}, 2);
+  set_affine(model, 2, 2, 0);
+  averaged.update_parameters(model);  // 0.9 * 1 + 0.1 * 2 = 1.1, truncated to 1
+  model.bn->num_batches_tracked.value() = filled({}, 12);
+  averaged.update_parameters(model);  // 0.9 * 1 + 0.1 * 12 = 2.1, truncated to 2
+  CHECK(averaged.state_dict().at("module.bn.num_batches_tracked")() == 2.0f);
+  CHECK(averaged.state_dict().at("module.bn.weight")(0) == doctest::Approx(1.19));  // floats stay as they are
+}

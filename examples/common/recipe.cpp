@@ -1,0 +1,43 @@
+#include "examples/common/recipe.hpp"
+
+namespace tg::examples {
+
+// "long": 95% Fashion-MNIST within 60 minutes on 2 cores. ResNet-20 trains at about 450
+// images/s there, 133 s an epoch, plus about 15 s to evaluate the raw and the averaged weights:
+// 22 epochs fit in 55 minutes. The plain 30-epoch run reached 94.53%; in fewer epochs the
+// recipe adds what regularises without slowing a step: label smoothing 0.1 (soft targets calm
+// the overconfident last epochs), random erasing of a patch in a quarter of the images (the
+// occlusion augmentation that helps most on Fashion-MNIST in Zhong et al. 2020; light, as the
+// schedule is short), an EMA of the weights (decay 0.999: about the last 1,000 steps, two
+// epochs), and flip test-time augmentation in the final evaluation. MixUp and CutMix are left
+// out: they pay off over hundreds of epochs, not twenty.
+const std::vector<Recipe>& recipes() {
+  static const std::vector<Recipe> all{
+      {"default", {}, "the options' defaults (3 epochs, no EMA, no mixing)"},
+      {"long",
+       {"--epochs", "22", "--ema", "0.999", "--label-smoothing", "0.1", "--random-erasing", "0.25", "--tta"},
+       "aims at 95% Fashion-MNIST in 60 minutes on 2 cores"}};
+  return all;
+}
+
+std::string recipe_arguments_text(const std::string& name) {
+  std::string text;
+  for (const Recipe& r : recipes())
+    if (r.name == name)
+      for (const std::string& a : r.arguments) text += (text.empty() ? "" : " ") + a;
+  return text;
+}
+
+std::vector<std::string> expand_recipe(int argc, const char* const* argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  std::string name;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--recipe" && i + 1 < args.size()) name = args[i + 1];
+    if (args[i].rfind("--recipe=", 0) == 0) name = args[i].substr(9);
+  }
+  for (const Recipe& r : recipes())
+    if (r.name == name && !args.empty()) args.insert(args.begin() + 1, r.arguments.begin(), r.arguments.end());
+  return args;
+}
+
+}  // namespace tg::examples

@@ -1,0 +1,155 @@
+// examples/resnet's options for better models (issue 16) and --arch resnet18 (issue 15): an EMA
+// of the weights that resumes exactly, MixUp/CutMix, random erasing, flip test-time augmentation,
+// wider networks and the named recipes, each on the tiny dataset.
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "examples/example_util.hpp"
+
+namespace fs = std::filesystem;
+using tg::test::run;
+using tg::test::RunResult;
+using tg::test::tiny_fashion_mnist;
+using tg::test::values_after;
+
+namespace {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// metrics.csv's rows after the header, as numbers.
+std::vector<std::vector<double>> csv_rows(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<double>> rows;
+  std::string line, cell;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::istringstream cells(line);
+    rows.emplace_back();
+    while (std::getline(cells, cell, ',')) rows.back().push_back(std::stod(cell));
+  }
+  return rows;
+}
+
+std::string first_line(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Parameters of the CIFAR ResNet-8 (one BasicBlock per stage) of width k, 1 channel, 10 classes.
+std::size_t resnet8_parameters(std::size_t k) {
+  const std::size_t a = 16 * k, b = 32 * k, c = 64 * k;
+  const std::size_t stem = 9 * a + 2 * a;
+  const std::size_t layer1 = 2 * 9 * a * a + 2 * 2 * a;
+  const std::size_t layer2 = 9 * a * b + 9 * b * b + 2 * 2 * b + a * b + 2 * b;  // + 1x1 projection
+  const std::size_t layer3 = 9 * b * c + 9 * c * c + 2 * 2 * c + b * c + 2 * c;
+  return stem + layer1 + layer2 + layer3 + c * 10 + 10;
+}
+
+}  // namespace
+
+TEST_CASE("resnet --ema with MixUp, CutMix and random erasing trains, and --resume continues it exactly") {
+  const fs::path full = tg::test::temp_dir("example_resnet_ema_full");
+  const fs::path parts = tg::test::temp_dir("example_resnet_ema_parts");
+  const std::string common = "--data fashion-mnist:" + tiny_fashion_mnist().string() +
+                             " --depth 8 --batch-size 32 --workers 1 --lr 0.05 --limit-train 320 --epochs 2"
+                             " --ema 0.9 --mixup 0.2 --cutmix 1.0 --random-erasing 0.5 --label-smoothing 0.1";
+  RunResult uninterrupted = run("resnet", common + " --out " + full.string());
+  INFO(uninterrupted.output);
+  REQUIRE(uninterrupted.exit_code == 0);
+  CHECK(first_line(full / "metrics.csv") ==
+        "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_s,ema_test_loss,ema_test_accuracy");
+  const auto rows = csv_rows(full / "metrics.csv");
+  REQUIRE(rows.size() == 2);
+  REQUIRE(rows[1].size() == 8);
+  CHECK(std::isfinite(rows[0][1]));
+  CHECK(rows[1][1] < rows[0][1]);  // the training loss on mixed batches falls
+  CHECK(rows[1][7] > 0.0);         // the EMA weights classify
+  // The final model is the average: its evaluation is the last epoch's EMA column.
+  const auto final_loss = values_after(uninterrupted.output, "test loss");
+  CHECK(uninterrupted.output.find("(EMA weights)") != std::string::npos);
+  CHECK(final_loss.back() == doctest::Approx(rows[1][6]).epsilon(1e-3));
+
+  RunResult first = run("resnet", common + " --stop-after 1 --out " + parts.string());
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.output.find("stopped after epoch 1 of 2") != std::string::npos);
+  RunResult resumed = run("resnet", common + " --resume --out " + parts.string());
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  // Bit for bit what the uninterrupted run left: weights, optimizer, schedule and the average.
+  CHECK(read_file(parts / "ema.safetensors") == read_file(full / "ema.safetensors"));
+  CHECK(read_file(parts / "checkpoint.safetensors") == read_file(full / "checkpoint.safetensors"));
+  const auto resumed_rows = csv_rows(parts / "metrics.csv");
+  REQUIRE(resumed_rows.size() == 2);
+  for (std::size_t column : {1, 2, 3, 4, 6, 7}) CHECK(resumed_rows[1][column] == rows[1][column]);
+}
+
+TEST_CASE("resnet --arch resnet18 trains torchvision's ResNet-18, and --tta evaluates the mirror images too") {
+  const fs::path out = tg::test::temp_dir("example_resnet18");
+  const std::string common = "--data fashion-mnist:" + tiny_fashion_mnist().string() +
+                             " --arch resnet18 --batch-size 32 --workers 1 --lr 0.02 --limit-train 320"
+                             " --limit-test 100 --out " + out.string();
+  RunResult r = run("resnet", common + " --epochs 2 --tta");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // torchvision's 11,689,512 with conv1 on 1 channel (-6,272) and fc to 10 classes (-507,870).
+  CHECK(r.output.find("ResNet-18 (torchvision) on fashion-mnist: 320 train / 100 test images, 11175370 parameters") !=
+        std::string::npos);
+  const auto rows = csv_rows(out / "metrics.csv");
+  REQUIRE(rows.size() == 2);
+  CHECK(std::isfinite(rows[0][1]));
+  CHECK(rows[1][1] < rows[0][1]);
+  CHECK(r.output.find("feature maps: drawn for the CIFAR ResNets only, skipped for this ResNet") != std::string::npos);
+  CHECK(fs::file_size(out / "kernels.png") > 0);  // conv1's 7x7 kernels
+  // The final evaluation averages each image's logits with its mirror image's: not the last
+  // epoch's plain evaluation of the same weights.
+  CHECK(r.output.find("(trained weights, flip test-time augmentation)") != std::string::npos);
+  const auto losses = values_after(r.output, "test loss");
+  REQUIRE(losses.size() == 3);
+  CHECK(losses[2] != doctest::Approx(rows[1][3]).epsilon(1e-4));
+
+  RunResult no_average = run("resnet", common + " --epochs 3 --resume --ema 0.9");
+  CHECK(no_average.exit_code != 0);
+  CHECK(no_average.output.find("was the run started without --ema?") != std::string::npos);
+}
+
+TEST_CASE("resnet --recipe long sets its options, explicit ones override them, and --width widens") {
+  const fs::path out = tg::test::temp_dir("example_resnet_recipe");
+  RunResult r = run("resnet", "--data fashion-mnist:" + tiny_fashion_mnist().string() +
+                                  " --recipe long --epochs 1 --depth 8 --width 2 --batch-size 32 --workers 1"
+                                  " --limit-train 64 --limit-test 50 --out " + out.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("recipe long: --epochs 22 --ema 0.999") != std::string::npos);
+  CHECK(r.output.find("epoch 1/1") != std::string::npos);  // --epochs 1 overrides the recipe's 22
+  CHECK(r.output.find("ResNet-8 (width 2) on fashion-mnist: 64 train / 50 test images, " +
+                      std::to_string(resnet8_parameters(2)) + " parameters") != std::string::npos);
+  CHECK(r.output.find("EMA weights: test loss") != std::string::npos);
+  CHECK(r.output.find("(EMA weights, flip test-time augmentation)") != std::string::npos);
+}
+
+TEST_CASE("resnet explains bad values of the new options") {
+  const std::string data = "--data fashion-mnist:" + tiny_fashion_mnist().string() + " --limit-train 32 --limit-test 10 ";
+  const auto fails_with = [&](const std::string& args, const std::string& message) {
+    RunResult r = run("resnet", data + args);
+    INFO(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find(message) != std::string::npos);
+  };
+  fails_with("--ema 1", "--ema: expected a decay in [0, 1)");
+  fails_with("--arch resnet19", "expected a depth of 6n + 2 (20, 32, 44, 56, 110), got 19");
+  fails_with("--arch vgg", "--arch: expected resnet18");
+  fails_with("--arch resnet18 --width 2", "--width: expected 1 with --arch resnet18");
+  fails_with("--arch resnet32 --depth 20", "expected --arch resnet32 or --depth 20, got both");
+  fails_with("--width 0", "expected a width multiplier in [1, 64], got 0");
+  fails_with("--mixup -1", "--mixup: expected alpha >= 0");
+  fails_with("--random-erasing 2", "--random-erasing: expected a probability in [0, 1]");
+  fails_with("--recipe short", "--recipe: short not in {default,long}");
+}
