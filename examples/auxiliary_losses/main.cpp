@@ -6,9 +6,10 @@
 // both the main loss's share and the total the optimizer applies (see aux_step).
 //
 // Run:   build/examples/auxiliary_losses [--epochs 3] [--limit-train N] [--out out/auxiliary_losses]
-// Prints a progress line per tenth of an epoch and the test accuracy after each epoch, then the
-// comparison; writes metrics_with_aux.csv, metrics_without_aux.csv, gradient_profile.csv,
-// test_accuracy.png, gradient_norms.png and gradient_profile.png into the output folder.
+// The two train in turn, an epoch each. Prints a progress line per tenth of an epoch and the test
+// accuracy after each epoch, then the comparison; after every epoch (re)writes
+// metrics_with_aux.csv, metrics_without_aux.csv, gradient_profile.csv, test_accuracy.png,
+// gradient_norms.png and gradient_profile.png in the output folder.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -74,27 +75,36 @@ EpochRecord train_epoch(const Config& c, examples::AuxNet& model, optim::SGD& op
   return r;
 }
 
-Run train(const Config& c, const examples::DataChoice& d, bool with_aux) {
-  manual_seed(c.seed);  // the same trunk weights in both runs (the heads are drawn after it)
-  examples::AuxNet model({.convs_per_stage = c.convs_per_stage, .in_channels = d.channels,
-                          .classes = d.classes, .aux_logits = with_aux});
-  Run run{with_aux ? "with aux losses" : "without aux losses", {}};
-  std::printf("\n%s: %zu parameters\n", run.name.c_str(), model.num_parameters());
-  optim::SGD opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum});
-  data::DataLoader train(d.train, {.batch_size = c.batch_size, .shuffle = true, .num_workers = c.workers,
-                                   .seed = c.seed}, examples::train_transform(d, false));
-  data::DataLoader test(d.test, {.batch_size = 500, .num_workers = c.workers}, examples::test_transform(d));
-  for (int epoch = 1; epoch <= c.epochs; ++epoch) {
-    EpochRecord r = train_epoch(c, model, opt, train, "epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs));
+// One of the two networks with its optimizer, loaders and record.
+struct Trainer {
+  examples::AuxNet model;
+  optim::SGD opt;
+  data::DataLoader train, test;
+  Run run;
+
+  Trainer(const Config& c, const examples::DataChoice& d, bool with_aux)
+      : model((manual_seed(c.seed),  // the same trunk weights in both (the heads are drawn after it)
+               examples::AuxNetOptions{.convs_per_stage = c.convs_per_stage, .in_channels = d.channels,
+                                       .classes = d.classes, .aux_logits = with_aux})),
+        opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum}),
+        train(d.train, {.batch_size = c.batch_size, .shuffle = true, .num_workers = c.workers, .seed = c.seed},
+              examples::train_transform(d, false)),
+        test(d.test, {.batch_size = 500, .num_workers = c.workers}, examples::test_transform(d)),
+        run{with_aux ? "with aux losses" : "without aux losses", {}} {
+    std::printf("%s: %zu parameters\n", run.name.c_str(), model.num_parameters());
+  }
+
+  void epoch(const Config& c, int classes) {
+    const int n = int(run.epochs.size()) + 1;
+    EpochRecord r = train_epoch(c, model, opt, train, run.name + ", epoch " + std::to_string(n) + "/" + std::to_string(c.epochs));
     model.eval();
-    const auto e = examples::evaluate([&](const Variable& x) { return model.forward(x).logits; }, test, d.classes);
+    const auto e = examples::evaluate([&](const Variable& x) { return model.forward(x).logits; }, test, classes);
     r.test_loss = e.loss, r.test_accuracy = e.accuracy;
     std::printf("  %s epoch %d: main loss %.4f  test accuracy %.2f%%  conv1 gradient %.3g (main loss's share %.3g)\n",
-                run.name.c_str(), epoch, r.main_loss, 100 * e.accuracy, r.grad_total[0], r.grad_main[0]);
+                run.name.c_str(), n, r.main_loss, 100 * e.accuracy, r.grad_total[0], r.grad_main[0]);
     run.epochs.push_back(std::move(r));
   }
-  return run;
-}
+};
 
 void write_csv(const fs::path& path, const Run& run) {
   fs::remove(path);
@@ -150,6 +160,7 @@ void draw(const fs::path& out, const Run& plain, const Run& aux) {
   examples::line_plot(out / "gradient_profile.png", {p_plain, p_aux, p_aux_main},
                       {.title = "weight-gradient norm per conv layer, mean over the run (input side on the left)",
                        .x_label = "conv layer", .y_label = "gradient norm (log scale)", .log_y = true});
+  fs::remove(out / "gradient_profile.csv");
   for (std::size_t l = 0; l < a.size(); ++l) {
     char line[128];
     std::snprintf(line, sizeof line, "%zu,%.6g,%.6g,%.6g", l + 1, a[l], b[l], m[l]);
@@ -201,14 +212,16 @@ int main(int argc, char** argv) {
     if (c.limit_test) d.test = data::subset(d.test, c.limit_test);
     std::printf("%s: %zu train / %zu test images, %d threads\n", d.name.c_str(), d.train->size(), d.test->size(),
                 get_num_threads());
-    const Run aux = train(c, d, true), plain = train(c, d, false);
+    Trainer aux(c, d, true), plain(c, d, false);
     const fs::path out = c.out;
     fs::create_directories(out);
-    fs::remove(out / "gradient_profile.csv");
-    write_csv(out / "metrics_with_aux.csv", aux);
-    write_csv(out / "metrics_without_aux.csv", plain);
-    draw(out, plain, aux);
-    report(plain, aux);
+    for (int epoch = 1; epoch <= c.epochs; ++epoch) {  // alternating, so that every epoch's files compare both
+      aux.epoch(c, d.classes), plain.epoch(c, d.classes);
+      write_csv(out / "metrics_with_aux.csv", aux.run);
+      write_csv(out / "metrics_without_aux.csv", plain.run);
+      draw(out, plain.run, aux.run);
+    }
+    report(plain.run, aux.run);
     std::printf("metrics and pictures in %s\n", out.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "auxiliary_losses: %s\n", e.what());
