@@ -17,7 +17,7 @@ struct Recipe {
 /// "default" (no options: the program's defaults) and "long" (see recipe.cpp for why each).
 const std::vector<Recipe>& recipes();
 
-/// The recipe's options as one line ("--epochs 26 --ema 0.999 ..."); empty for an unknown name.
+/// The recipe's options as one line ("--epochs 24 --ema 0.999 ..."); empty for an unknown name.
 std::string recipe_arguments_text(const std::string& name);
 
 /// argv (program name first) with the options of its --recipe NAME (or --recipe=NAME) inserted
