@@ -5,10 +5,11 @@ namespace tg::examples {
 // "long": 95% Fashion-MNIST within 60 minutes on 2 cores. ResNet-20 trains at 535-630 images/s
 // there, about 100-112 s an epoch, plus about 10 s to evaluate the raw and the averaged weights;
 // in a slow hour an epoch took 138 s with its evaluation, so 24 epochs, not 26, fit in 55
-// minutes. The plain 30-epoch run reached 94.53%; in fewer epochs the recipe adds what regularises without slowing a step: label smoothing 0.1 (soft targets calm
-// the overconfident last epochs), random erasing of a patch in a quarter of the images (the
-// occlusion augmentation that helps most on Fashion-MNIST in Zhong et al. 2020; light, as the
-// schedule is short), an EMA of the weights (decay 0.999: about the last 1,000 steps, two
+// minutes. The plain 30-epoch run reached 94.53%; in fewer epochs the recipe adds what
+// regularises without slowing a step: label smoothing 0.1 (soft targets calm the overconfident
+// last epochs), random erasing of a patch in a quarter of the images (the occlusion
+// augmentation that helps most on Fashion-MNIST in Zhong et al. 2020; light, as the schedule
+// is short), an EMA of the weights (decay 0.999: about the last 1,000 steps, two
 // epochs), and flip test-time augmentation in the final evaluation. MixUp and CutMix are left
 // out: they pay off over hundreds of epochs, not twenty.
 const std::vector<Recipe>& recipes() {
