@@ -98,12 +98,12 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
                                                   {"dilations", std::vector<std::int64_t>{g.dilation_h, g.dilation_w}},
                                                   {"groups", g.groups}});
   return record_op("conv2d", std::move(y), {x, weight, bias},
-                   [g](Tensor gy, const BackwardCtx& ctx) -> TensorList {
+                   [g](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                      const bool has_bias = ctx.num_inputs() > 2;
                      Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
                      Tensor gw = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
                      Tensor gb = has_bias && ctx.needs(2) ? empty(ctx.input(2).shape()) : Tensor();
-                     kernels::conv2d_backward(gy.data(), ctx.input(0).data(), ctx.input(1).data(),
+                     kernels::conv2d_backward(gy.get().data(), ctx.input(0).data(), ctx.input(1).data(),
                                               ctx.needs(0) ? gx.data() : nullptr,
                                               ctx.needs(1) ? gw.data() : nullptr,
                                               has_bias && ctx.needs(2) ? gb.data() : nullptr, g);

@@ -278,9 +278,11 @@ Variable relu(Variable x) {
   }
   // The mask needs only the output: the backward reads two tensors, not three.
   return record_op("relu", map(x.value(), kernels::relu_value), {x},
-                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     kernels::update(g, ctx.output(), kernels::relu_grad);
-                     return grad_list(std::move(g));
+                   [](GradOutput g, const BackwardCtx& ctx) -> TensorList {
+                     if (!g.owned()) return grad_list(kernels::zip(g.get(), ctx.output(), kernels::relu_grad));
+                     Tensor gx = std::move(g).take();
+                     kernels::update(gx, ctx.output(), kernels::relu_grad);
+                     return grad_list(std::move(gx));
                    });
 }
 

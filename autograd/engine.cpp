@@ -72,13 +72,7 @@ void send_to_inputs(Node& node, TensorList grads) {
   }
 }
 
-void run_node(Node& node, bool retain_graph) {
-  Tensor g = std::move(*node.pending);
-  node.pending.reset();
-  for (auto& hook : node.hooks) hook(g);
-  const bool leaf = node.op == nullptr;
-  if (leaf || node.retains_grad) accumulate(node.grad, leaf ? std::move(g) : g);
-  if (leaf) return;
+void run_rule(Node& node, GradOutput g, bool retain_graph) {
   TG_CHECK(!node.released, "backward: expected a graph that is still there, got one already "
            "freed by an earlier backward (at op ", node.op, "); pass {.retain_graph = true} to "
            "the first backward to run backward twice");
@@ -93,12 +87,28 @@ void run_node(Node& node, bool retain_graph) {
   }
 }
 
-void run_backward(const NodePtr& root, Tensor grad_output, bool retain_graph) {
+void run_node(Node& node, bool retain_graph) {
+  Tensor g = std::move(*node.pending);
+  node.pending.reset();
+  for (auto& hook : node.hooks) hook(g);
+  const bool leaf = node.op == nullptr;
+  if (leaf || node.retains_grad) accumulate(node.grad, leaf ? std::move(g) : g);
+  if (!leaf) run_rule(node, std::move(g), retain_graph);
+}
+
+void run_backward(const NodePtr& root, GradOutput grad_output, bool retain_graph) {
   std::vector<NodePtr> order = backward_order(root);
-  root->pending.emplace(std::move(grad_output));
+  // The caller's gradient goes to the root's rule as it is when nothing else wants to keep or
+  // change it (a hook, a leaf's or a retained .grad): the root comes first in the order.
+  const bool lend = !grad_output.owned() && root->op != nullptr && root->hooks.empty() &&
+                    !root->retains_grad;
+  if (!lend) root->pending.emplace(std::move(grad_output).take());
   try {
     for (NodePtr& node : order) {
-      if (node->pending) run_node(*node, retain_graph);
+      if (lend && node == root)
+        run_rule(*node, std::move(grad_output), retain_graph);
+      else if (node->pending)
+        run_node(*node, retain_graph);
       node.reset();  // the last owner may free it now; its consumers already ran
     }
   } catch (...) {
@@ -109,6 +119,13 @@ void run_backward(const NodePtr& root, Tensor grad_output, bool retain_graph) {
 }
 
 }  // namespace
+
+// The engine owns the gradients it passes on (rules may update them in place), so a rule that
+// takes the caller's gradient gets a copy, made on all threads when it is large.
+Tensor GradOutput::take() && {
+  if (borrowed_) return kernels::map(*borrowed_, [](float v) { return v; });
+  return std::move(*owned_);
+}
 
 void Variable::backward(BackwardOptions options) const {
   const Node& n = checked_node();
@@ -123,9 +140,7 @@ void Variable::backward_from(const Tensor& grad_output, BackwardOptions options)
            "does not (shape ", shape_str(n.value.shape()), "): no input of its graph requires grad");
   TG_CHECK(grad_output.shape() == n.value.shape(), "backward: expected grad_output of shape ",
            shape_str(n.value.shape()), ", got ", shape_str(grad_output.shape()));
-  // The engine owns the gradients it passes on (rules may update them in place), so the
-  // caller's grad_output is copied, on all threads when it is large.
-  run_backward(node_, kernels::map(grad_output, [](float v) { return v; }), options.retain_graph);
+  run_backward(node_, GradOutput::borrow(grad_output), options.retain_graph);
   run_post_backward_callbacks();
 }
 

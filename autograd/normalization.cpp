@@ -64,13 +64,13 @@ struct BatchNormBackward {
   Tensor mean, invstd;
   bool training, has_weight, relu;
 
-  TensorList operator()(Tensor gy, const BackwardCtx& ctx) const {
+  TensorList operator()(const GradOutput& gy, const BackwardCtx& ctx) const {
     const bool want_w = ctx.num_inputs() > 1 && ctx.needs(1);
     const bool want_b = ctx.num_inputs() > 2 && ctx.needs(2);
     Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
     Tensor gw = want_w ? empty(ctx.input(1).shape()) : Tensor();
     Tensor gb = want_b ? empty(ctx.input(2).shape()) : Tensor();
-    kernels::batch_norm_backward(gy.data(), ctx.input(0).data(), sh, mean.data(), invstd.data(),
+    kernels::batch_norm_backward(gy.get().data(), ctx.input(0).data(), sh, mean.data(), invstd.data(),
                                  has_weight ? ctx.input(1).data() : nullptr, training,
                                  relu ? ctx.output().data() : nullptr,
                                  ctx.needs(0) ? gx.data() : nullptr, want_w ? gw.data() : nullptr,

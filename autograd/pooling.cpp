@@ -90,10 +90,10 @@ Variable extremum_pool(const char* op, const Variable& x, const Pool2dOptions& o
                                    minimum);
   if (trace::active()) trace::attributes(op, pool_attributes(g, o));
   return record_op(op, std::move(y), {x},
-                   [g, index](Tensor gy, const BackwardCtx& ctx) -> TensorList {
+                   [g, index](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                      TG_ASSERT(index, "pooling recorded without its indices");
                      Tensor gx = empty(ctx.input(0).shape());
-                     kernels::extremum_pool2d_backward(gy.data(), index->data(), gx.data(), g);
+                     kernels::extremum_pool2d_backward(gy.get().data(), index->data(), gx.data(), g);
                      return grad_list(std::move(gx));
                    });
 }
@@ -130,9 +130,9 @@ Variable avg_pool2d(const Variable& x, const Pool2dOptions& options) {
   kernels::avg_pool2d_forward(x.value().data(), y.data(), g, include_pad);
   if (trace::active()) trace::attributes("avg_pool2d", pool_attributes(g, options));
   return record_op("avg_pool2d", std::move(y), {x},
-                   [g, include_pad](Tensor gy, const BackwardCtx& ctx) -> TensorList {
+                   [g, include_pad](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());
-                     kernels::avg_pool2d_backward(gy.data(), gx.data(), g, include_pad);
+                     kernels::avg_pool2d_backward(gy.get().data(), gx.data(), g, include_pad);
                      return grad_list(std::move(gx));
                    });
 }
@@ -153,9 +153,9 @@ Variable adaptive_avg_pool2d(const Variable& x, std::array<std::int64_t, 2> outp
   kernels::adaptive_avg_pool2d_forward(x.value().data(), y.data(), g);
   if (trace::active()) trace::attributes("adaptive_avg_pool2d", {{"output_size", std::vector<std::int64_t>{g.out_h, g.out_w}}});
   return record_op("adaptive_avg_pool2d", std::move(y), {x},
-                   [g](Tensor gy, const BackwardCtx& ctx) -> TensorList {
+                   [g](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());
-                     kernels::adaptive_avg_pool2d_backward(gy.data(), gx.data(), g);
+                     kernels::adaptive_avg_pool2d_backward(gy.get().data(), gx.data(), g);
                      return grad_list(std::move(gx));
                    });
 }

@@ -35,9 +35,31 @@ class BackwardCtx {
   const Node& node_;
 };
 
+/// dLoss/dOutput as a backward rule receives it. Usually the engine's own buffer, which the rule
+/// may update in place and pass on; at the root of `y.backward(gy)` it is the caller's `gy`,
+/// which a rule that only reads its gradient (conv, pooling, batch norm, relu) reads through
+/// get() without the copy that taking it costs. A rule written with a `Tensor` parameter takes
+/// it implicitly.
+class GradOutput {
+ public:
+  GradOutput(Tensor owned) : owned_(std::move(owned)) {}
+  static GradOutput borrow(const Tensor& caller_gradient) { return GradOutput(&caller_gradient); }
+
+  const Tensor& get() const { return borrowed_ ? *borrowed_ : *owned_; }
+  bool owned() const { return borrowed_ == nullptr; }
+  /// The gradient as a tensor the rule owns: moved out, or copied from the caller's.
+  Tensor take() &&;
+  operator Tensor() && { return std::move(*this).take(); }
+
+ private:
+  explicit GradOutput(const Tensor* borrowed) : borrowed_(borrowed) {}
+  std::optional<Tensor> owned_;
+  const Tensor* borrowed_ = nullptr;
+};
+
 /// Given dLoss/dOutput, returns dLoss/dInput_i for every input (empty where !ctx.needs(i)).
 /// Capture only what the inputs and output cannot give (masks, indices, statistics).
-using BackwardFn = std::function<TensorList(Tensor grad_output, const BackwardCtx& ctx)>;
+using BackwardFn = std::function<TensorList(GradOutput grad_output, const BackwardCtx& ctx)>;
 /// A backward rule's result, each gradient moved in (`return {std::move(g)};` would copy every
 /// tensor: an initializer list's elements are const).
 template <class... Grads>

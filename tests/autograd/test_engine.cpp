@@ -139,6 +139,30 @@ TEST_CASE("backward with an explicit gradient") {
   tg::test::check_close(x.grad(), make({2, 2}, {2, 0, 0, 16}));
 }
 
+TEST_CASE("backward(gy) lends gy to rules that only read it and never changes the caller's tensor") {
+  const Tensor gy = make({1, 1, 2, 2}, {1, -2, 3, -4});
+  const Tensor gy_before = gy;
+  Variable x(make({1, 1, 2, 2}, {-1, 2, 3, -5}), true);
+  relu(x).backward(gy);  // reads gy into a new buffer
+  tg::test::check_close(x.grad(), make({1, 1, 2, 2}, {0, -2, 3, 0}), 0, 0);
+  x.zero_grad();
+  (x * 3.0f).backward(gy);  // takes gy: a rule that scales in place gets a copy
+  tg::test::check_close(x.grad(), gy * 3.0f, 0, 0);
+  Variable h = x * 2.0f;
+  h.register_hook([](Tensor& g) { g *= 10.0f; });  // a hook on the root changes its copy
+  x.zero_grad();
+  h.backward(gy);
+  tg::test::check_close(x.grad(), gy * 20.0f, 0, 0);
+  Variable r = relu(x);
+  r.retain_grad();  // the retained .grad is the root's own tensor
+  r.backward(gy);
+  r.grad() *= 0.0f;
+  x.zero_grad();
+  x.backward(gy);  // a leaf root accumulates a copy
+  x.grad() *= 0.0f;
+  tg::test::check_close(gy, gy_before, 0, 0);
+}
+
 TEST_CASE("bad uses of backward, item and set_requires_grad are clear errors") {
   Variable x(make({2, 2}, {1, 2, 3, 4}), true);
   Variable y = x * 2.0f;
