@@ -88,7 +88,7 @@ struct Trainer {
                                        .classes = d.classes, .aux_logits = with_aux})),
         opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum}),
         train(d.train, {.batch_size = c.batch_size, .shuffle = true, .num_workers = c.workers, .seed = c.seed},
-              examples::train_transform(d, false)),
+              examples::train_transform(d, examples::Augment::none)),
         test(d.test, {.batch_size = 500, .num_workers = c.workers}, examples::test_transform(d)),
         run{with_aux ? "with aux losses" : "without aux losses", {}} {
     std::printf("%s: %zu parameters\n", run.name.c_str(), model.num_parameters());

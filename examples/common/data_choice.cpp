@@ -65,13 +65,18 @@ DataChoice choose_data(const std::string& spec) {
   return d;
 }
 
-data::Transform train_transform(const DataChoice& data, bool augment, double random_erasing) {
+Augment parse_augment(const std::string& name) {
+  if (name == "none") return Augment::none;
+  if (name == "flip") return Augment::flip;
+  if (name == "crop-flip") return Augment::crop_flip;
+  throw Error("--augment: expected none, flip or crop-flip, got \"" + name + "\"");
+}
+
+data::Transform train_transform(const DataChoice& data, Augment augment, double random_erasing) {
   namespace T = data::transforms;
   std::vector<data::Transform> steps;
-  if (augment) {
-    steps.push_back(T::RandomCrop(data.image_size, data.image_size / 8));
-    steps.push_back(T::RandomHorizontalFlip(0.5f));
-  }
+  if (augment == Augment::crop_flip) steps.push_back(T::RandomCrop(data.image_size, data.image_size / 8));
+  if (augment != Augment::none) steps.push_back(T::RandomHorizontalFlip(0.5f));
   steps.push_back(T::Normalize(data.mean, data.stddev));
   TG_CHECK(random_erasing >= 0 && random_erasing <= 1,
            "--random-erasing: expected a probability in [0, 1] (0: off), got ", random_erasing);

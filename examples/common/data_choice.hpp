@@ -21,10 +21,16 @@ struct DataChoice {
 /// "cifar10:DIR" or "folder:DIR" (an ImageFolder with DIR/train and DIR/test, RGB).
 DataChoice choose_data(const std::string& spec);
 
-/// Normalisation, plus a padded random crop and a horizontal flip when `augment`, then
-/// torchvision's RandomErasing with probability `random_erasing` (0: none; after normalising,
-/// as torchvision's recipes place it, so the erased patch is the mean image's value).
-data::Transform train_transform(const DataChoice& data, bool augment, double random_erasing = 0);
+/// The geometric augmentation of training images: none, a horizontal flip, or a padded random
+/// crop (padding 1/8 of the side) and a flip. The examples' --augment option: "none", "flip",
+/// "crop-flip" (parse_augment throws tg::Error on anything else).
+enum class Augment { none, flip, crop_flip };
+Augment parse_augment(const std::string& name);
+
+/// `augment`, then normalisation, then torchvision's RandomErasing with probability
+/// `random_erasing` (0: none; after normalising, as torchvision's recipes place it, so the
+/// erased patch is the mean image's value).
+data::Transform train_transform(const DataChoice& data, Augment augment, double random_erasing = 0);
 data::Transform test_transform(const DataChoice& data);
 
 }  // namespace tg::examples

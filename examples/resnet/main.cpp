@@ -54,9 +54,9 @@ struct Config {
   int epochs = 3, batch_size = 128, depth = 20, width = 1, workers = 2, threads = 0, stop_after = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0.0, warmup_epochs = 0.3;
   double ema = 0, mixup = 0, cutmix = 0, random_erasing = 0;
-  bool nesterov = true, augment = true, resume = false, detect_anomaly = false, sync_bn = true;
+  bool nesterov = true, resume = false, detect_anomaly = false, sync_bn = true;
   bool tta = false, depth_given = false;
-  std::string arch, recipe = "default", on_nonfinite = "stop";
+  std::string arch, recipe = "default", on_nonfinite = "stop", augment = "crop-flip";
   std::uint64_t seed = 0;
   std::size_t limit_train = 0, limit_test = 0;
   std::string data = "fashion-mnist", out = "out/resnet", export_path;
@@ -75,7 +75,10 @@ Config parse(int argc, char** argv) {
   app.add_option("--weight-decay", c.weight_decay, "L2 weight decay")->capture_default_str();
   app.add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up length, in epochs")->capture_default_str();
   app.add_option("--label-smoothing", c.label_smoothing, "cross-entropy label smoothing")->capture_default_str();
-  app.add_flag("!--no-augment", c.augment, "train without random crop and flip");
+  app.add_option("--augment", c.augment, "training images: none, flip, or crop-flip (a crop of the image "
+                 "padded by 1/8 of its side, then a flip)")->capture_default_str()
+      ->check(CLI::IsMember({"none", "flip", "crop-flip"}));
+  app.add_flag_callback("--no-augment", [&c] { c.augment = "none"; }, "the same as --augment none");
   auto* depth = app.add_option("--depth", c.depth, "20, 32, 44 or 56 (6n + 2)")->capture_default_str();
   app.add_option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
                  "follows --depth) or resnet18 (torchvision's, from the model zoo)");
@@ -181,7 +184,7 @@ int run(const Config& c) {
   data::DataLoader train(d.train, {.batch_size = c.batch_size / world, .shuffle = true,
                                    .num_workers = c.workers, .seed = c.seed,
                                    .world_size = world, .rank = rank},
-                         examples::train_transform(d, c.augment, c.random_erasing));
+                         examples::train_transform(d, examples::parse_augment(c.augment), c.random_erasing));
   data::DataLoader test(d.test, {.batch_size = 500, .num_workers = c.workers, .world_size = world,
                                  .rank = rank, .pad_shards = false},
                         examples::test_transform(d));
