@@ -1,5 +1,7 @@
 #include "examples/common/data_choice.hpp"
 
+#include <algorithm>
+
 #include "autograd/error.hpp"
 
 namespace tg::examples {
@@ -65,11 +67,20 @@ DataChoice choose_data(const std::string& spec) {
   return d;
 }
 
+const std::vector<std::string>& augment_names() {
+  static const std::vector<std::string> names{"none", "flip", "crop-flip"};
+  return names;
+}
+
 Augment parse_augment(const std::string& name) {
-  if (name == "none") return Augment::none;
-  if (name == "flip") return Augment::flip;
-  if (name == "crop-flip") return Augment::crop_flip;
-  throw Error("--augment: expected none, flip or crop-flip, got \"" + name + "\"");
+  const auto& names = augment_names();
+  const auto found = std::find(names.begin(), names.end(), name);
+  if (found == names.end()) {
+    std::string expected;
+    for (const std::string& n : names) expected += (expected.empty() ? "" : ", ") + n;
+    throw Error("--augment: expected one of " + expected + ", got \"" + name + "\"");
+  }
+  return static_cast<Augment>(found - names.begin());
 }
 
 data::Transform train_transform(const DataChoice& data, Augment augment, double random_erasing) {

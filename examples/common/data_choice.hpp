@@ -22,9 +22,11 @@ struct DataChoice {
 DataChoice choose_data(const std::string& spec);
 
 /// The geometric augmentation of training images: none, a horizontal flip, or a padded random
-/// crop (padding 1/8 of the side) and a flip. The examples' --augment option: "none", "flip",
-/// "crop-flip" (parse_augment throws tg::Error on anything else).
+/// crop (padding 1/8 of the side) and a flip.
 enum class Augment { none, flip, crop_flip };
+/// The examples' --augment names, in the enum's order: "none", "flip", "crop-flip".
+const std::vector<std::string>& augment_names();
+/// One of augment_names() as an Augment; throws tg::Error on anything else.
 Augment parse_augment(const std::string& name);
 
 /// `augment`, then normalisation, then torchvision's RandomErasing with probability

@@ -75,9 +75,9 @@ Config parse(int argc, char** argv) {
   app.add_option("--weight-decay", c.weight_decay, "L2 weight decay")->capture_default_str();
   app.add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up length, in epochs")->capture_default_str();
   app.add_option("--label-smoothing", c.label_smoothing, "cross-entropy label smoothing")->capture_default_str();
-  app.add_option("--augment", c.augment, "training images: none, flip, or crop-flip (a crop of the image "
-                 "padded by 1/8 of its side, then a flip)")->capture_default_str()
-      ->check(CLI::IsMember({"none", "flip", "crop-flip"}));
+  app.add_option("--augment", c.augment, "augmentation of the training images (crop-flip: a crop of "
+                 "the image padded by 1/8 of its side, then a flip)")->capture_default_str()
+      ->check(CLI::IsMember(examples::augment_names()));
   app.add_flag_callback("--no-augment", [&c] { c.augment = "none"; }, "the same as --augment none");
   auto* depth = app.add_option("--depth", c.depth, "20, 32, 44 or 56 (6n + 2)")->capture_default_str();
   app.add_option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
