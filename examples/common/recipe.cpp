@@ -5,7 +5,8 @@ namespace tg::examples {
 // "long": 95% Fashion-MNIST within 60 minutes on 2 cores. ResNet-20 trains at 535-630 images/s
 // there, about 100-112 s an epoch, plus about 10 s to evaluate the raw and the averaged weights;
 // in a slow hour an epoch took 138 s with its evaluation, so 24 epochs, not 26, fit in 55
-// minutes. The plain 30-epoch run reached 94.53%; in fewer epochs the recipe adds what
+// minutes. The plain 30-epoch run reached 94.53% with padded crops and flips (the default run
+// leaves them out: over 3 epochs they cost 1.1-1.4 points); in fewer epochs the recipe adds what
 // regularises without slowing a step: label smoothing 0.1 (soft targets calm the overconfident
 // last epochs), random erasing of a patch in a quarter of the images (the occlusion
 // augmentation that helps most on Fashion-MNIST in Zhong et al. 2020; light, as the schedule
@@ -14,9 +15,10 @@ namespace tg::examples {
 // out: they pay off over hundreds of epochs, not twenty.
 const std::vector<Recipe>& recipes() {
   static const std::vector<Recipe> all{
-      {"default", {}, "the options' defaults (3 epochs, no EMA, no mixing)"},
+      {"default", {}, "the options' defaults (3 epochs, no augmentation, no EMA, no mixing)"},
       {"long",
-       {"--epochs", "24", "--ema", "0.999", "--label-smoothing", "0.1", "--random-erasing", "0.25", "--tta"},
+       {"--epochs", "24", "--augment", "crop-flip", "--ema", "0.999", "--label-smoothing", "0.1",
+        "--random-erasing", "0.25", "--tta"},
        "aims at 95% Fashion-MNIST in 60 minutes on 2 cores"}};
   return all;
 }
