@@ -10,13 +10,13 @@ namespace tg::bench {
 // BasicBlocks (16, 32, 64 channels; stride 2 entering stages 2 and 3, with 1x1 conv + BN
 // projection shortcuts), global average pool, fc 64 -> 10.
 struct ResNet20 : tg::nn::Module {
-  tg::nn::Conv2d conv1{3, 16, 3, {.padding = 1, .bias = false}};
+  tg::nn::Conv2d conv1;
   tg::nn::BatchNorm2d bn1{16};
   tg::nn::Sequential layer1 = stage(16, 16, 1), layer2 = stage(16, 32, 2), layer3 = stage(32, 64, 2);
   tg::nn::AdaptiveAvgPool2d avgpool{{1, 1}};
   tg::nn::Linear fc{64, 10};
 
-  ResNet20() {
+  explicit ResNet20(std::int64_t in_channels = 3) : conv1(in_channels, 16, 3, {.padding = 1, .bias = false}) {
     register_module("conv1", conv1);
     register_module("bn1", bn1);
     register_module("layer1", layer1);

@@ -92,12 +92,12 @@ struct UserBlock : tg::nn::Module {
 };
 
 struct UserResNet20 : tg::nn::Module {
-  tg::nn::Conv2d conv1{3, 16, 3, {.padding = 1, .bias = false}};
+  tg::nn::Conv2d conv1;
   tg::nn::BatchNorm2d bn1{16};
   tg::nn::Sequential layer1 = stage(16, 16, 1), layer2 = stage(16, 32, 2), layer3 = stage(32, 64, 2);
   tg::nn::Linear fc{64, 10};
 
-  UserResNet20() {
+  explicit UserResNet20(std::int64_t in_channels = 3) : conv1(in_channels, 16, 3, {.padding = 1, .bias = false}) {
     register_module("conv1", conv1);
     register_module("bn1", bn1);
     register_module("layer1", layer1);
@@ -170,22 +170,27 @@ Result run_train(Model& model, const tg::Shape& input_shape, tg::optim::SGDOptio
 
 // A ResNet-20 (library blocks or user-written), its parameter count checked against LibTorch's.
 template <class Model>
-void check_resnet20(const Model& model) {
+void check_resnet20(const Model& model, std::int64_t in_channels) {
   const auto params = static_cast<std::int64_t>(model.num_parameters());
-  TG_CHECK(params == tg::bench::kResNet20Params, "ResNet-20: expected ", tg::bench::kResNet20Params,
-           " parameters, got ", params);
+  const std::int64_t expected = tg::bench::resnet20_params(in_channels);
+  TG_CHECK(params == expected, "ResNet-20: expected ", expected, " parameters, got ", params);
 }
 
-ResNet20 resnet20() {
-  ResNet20 model;
-  check_resnet20(model);
+ResNet20 resnet20(std::int64_t in_channels) {
+  ResNet20 model(in_channels);
+  check_resnet20(model, in_channels);
   return model;
 }
 
+tg::Shape input_shape(const Workload& w) {
+  const auto side = static_cast<std::size_t>(w.image.side);
+  return {static_cast<std::size_t>(w.batch), static_cast<std::size_t>(w.image.channels), side, side};
+}
+
 Result run_resnet_eval(const Workload& w) {
-  ResNet20 model = resnet20();
+  ResNet20 model = resnet20(w.image.channels);
   model.eval();
-  const Variable x = random_input({std::size_t(w.batch), 3, 32, 32});
+  const Variable x = random_input(input_shape(w));
   return tg::bench::measure([&] {
     tg::NoGradGuard no_grad;
     model.forward(x);
@@ -211,16 +216,16 @@ Result run(const Workload& w) {
     case Kind::Relu: return run_unary([](const Variable& x) { return tg::relu(x); });
     case Kind::SimpleCnn: {
       SimpleCNN model;
-      return run_train(model, {b, 3, 32, 32}, {.lr = 0.01, .momentum = 0.9});
+      return run_train(model, input_shape(w), {.lr = 0.01, .momentum = 0.9});
     }
     case Kind::ResNetTrain: {
-      ResNet20 model = resnet20();
-      return run_train(model, {b, 3, 32, 32}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
+      ResNet20 model = resnet20(w.image.channels);
+      return run_train(model, input_shape(w), {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
     }
     case Kind::ResNetUserTrain: {
-      UserResNet20 model;
-      check_resnet20(model);
-      return run_train(model, {b, 3, 32, 32}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
+      UserResNet20 model(w.image.channels);
+      check_resnet20(model, w.image.channels);
+      return run_train(model, input_shape(w), {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
     }
     case Kind::ResNetEval: return run_resnet_eval(w);
     case Kind::ChainMulAdd: return run_chain(false);

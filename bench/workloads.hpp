@@ -32,6 +32,11 @@ struct ConvShape {
   std::int64_t n = 0, cin = 0, cout = 0, hw = 0, k = 0, stride = 1, padding = 0;
 };
 
+/// A model workload's input images: [batch, channels, side, side].
+struct Image {
+  std::int64_t channels = 3, side = 32;
+};
+
 /// One row of the benchmark table.
 struct Workload {
   const char* name;
@@ -39,6 +44,7 @@ struct Workload {
   std::int64_t batch;  ///< images per call (training steps, inference); 0 where not meaningful
   ConvShape conv;      ///< Conv only
   const char* what;    ///< one line for --list and the table's legend
+  Image image = {};    ///< model workloads: CIFAR-sized unless said otherwise
 };
 
 /// W6: ops in each chain (the final sum and its backward are timed too, not counted).
@@ -47,6 +53,8 @@ inline constexpr int kChainOps = 1000;
 inline constexpr std::int64_t kPoolShape[4] = {64, 16, 32, 32};
 /// W4, W4u: parameters of the CIFAR ResNet-20 with projection shortcuts, asserted on both sides.
 inline constexpr std::int64_t kResNet20Params = 272474;
+/// The same with another number of input channels (the stem's 16 3x3 filters see each).
+inline constexpr std::int64_t resnet20_params(std::int64_t channels) { return kResNet20Params + (channels - 3) * 16 * 9; }
 
 /// Every workload, in the order of the issue (W1..W7).
 inline const std::vector<Workload>& workloads() {
@@ -54,6 +62,7 @@ inline const std::vector<Workload>& workloads() {
       {"w1_conv_16_16_32", Kind::Conv, 64, {64, 16, 16, 32, 3, 1, 1}, "conv2d fwd+bwd 16->16 k3 p1 32x32 N64"},
       {"w1_conv_32_32_16", Kind::Conv, 64, {64, 32, 32, 16, 3, 1, 1}, "conv2d fwd+bwd 32->32 k3 p1 16x16 N64"},
       {"w1_conv_64_64_8", Kind::Conv, 64, {64, 64, 64, 8, 3, 1, 1}, "conv2d fwd+bwd 64->64 k3 p1 8x8 N64"},
+      {"w1_conv_64_64_7", Kind::Conv, 64, {64, 64, 64, 7, 3, 1, 1}, "conv2d fwd+bwd 64->64 k3 p1 7x7 N64 (Fashion-MNIST's last stage)"},
       {"w1_conv_16_32_32_s2", Kind::Conv, 64, {64, 16, 32, 32, 3, 2, 1}, "conv2d fwd+bwd 16->32 k3 p1 s2 32x32 N64"},
       {"w1_conv_3_5_32_k5", Kind::Conv, 64, {64, 3, 5, 32, 5, 1, 0}, "conv2d fwd+bwd 3->5 k5 p0 32x32 N64 (seed)"},
       {"w2_max_pool2d", Kind::MaxPool, 64, {}, "max_pool2d 2x2 s2 fwd+bwd [64,16,32,32]"},
@@ -61,6 +70,7 @@ inline const std::vector<Workload>& workloads() {
       {"w3_simple_cnn", Kind::SimpleCnn, 64, {}, "SimpleCNN train step N64 (SGD lr .01 m .9)"},
       {"w4_resnet20_b64", Kind::ResNetTrain, 64, {}, "ResNet-20 train step N64 (SGD .1 m .9 wd 5e-4)"},
       {"w4_resnet20_b128", Kind::ResNetTrain, 128, {}, "ResNet-20 train step N128 (SGD .1 m .9 wd 5e-4)"},
+      {"w4f_resnet20_fmnist_b128", Kind::ResNetTrain, 128, {}, "ResNet-20 train step N128 on 1x28x28 (the README run's shape)", {1, 28}},
       {"w4u_resnet20_user_b64", Kind::ResNetUserTrain, 64, {}, "user-written ResNet-20 (API.md blocks) train step N64"},
       {"w4u_resnet20_user_b128", Kind::ResNetUserTrain, 128, {}, "user-written ResNet-20 (API.md blocks) train step N128"},
       {"w5_resnet20_eval_b256", Kind::ResNetEval, 256, {}, "ResNet-20 eval, no grad, N256"},

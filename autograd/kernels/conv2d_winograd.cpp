@@ -27,27 +27,38 @@ constexpr std::int64_t lanes = static_cast<std::int64_t>(Vec::size);
 // floats each) stay in L2.
 constexpr std::int64_t target_tiles = 128;
 
+// An odd side is computed as if it had one more row or column of zeros: its last tiles cover
+// outputs that do not exist, so their outputs go to an even-sided plane copied out afterwards.
+struct Sides {
+  std::int64_t tiles_h, tiles_w, padded_w, even_h, even_w;
+  explicit Sides(const ConvGeometry& g)
+      : tiles_h((g.height + 1) / 2), tiles_w((g.width + 1) / 2), padded_w(2 * tiles_w + 2),
+        even_h(2 * tiles_h), even_w(2 * tiles_w) {}
+  bool even(const ConvGeometry& g) const { return even_h == g.height && even_w == g.width; }
+};
+
 // The tiles of an image in groups of one vector (the last group repeats the last tile), and
 // where the chunked products live: [16][rows][ld] with ld >= the chunk's columns.
 struct Layout {
+  Sides sides;
   std::int64_t tiles_per_image, groups, cols_per_image, images_per_chunk, ld;
   std::vector<Index> in_offsets, out_offsets;  // per group: tile corners in the padded input, in y
   std::vector<std::int32_t> in_corners, out_corners;  // the same as plain integers, lanes per group
 
   explicit Layout(const ConvGeometry& g)
-      : tiles_per_image((g.height / 2) * (g.width / 2)),
+      : sides(g),
+        tiles_per_image(sides.tiles_h * sides.tiles_w),
         groups((tiles_per_image + lanes - 1) / lanes),
         cols_per_image(groups * lanes),
         images_per_chunk(std::max<std::int64_t>(1, target_tiles / cols_per_image)),
         ld(padded_row_stride(images_per_chunk * cols_per_image)) {
-    const std::int64_t tiles_w = g.width / 2;
     for (std::int64_t grp = 0; grp < groups; ++grp) {
       alignas(64) std::int32_t in[lanes], out[lanes];
       for (std::int64_t l = 0; l < lanes; ++l) {
         const std::int64_t t = std::min(grp * lanes + l, tiles_per_image - 1);
-        const std::int64_t ty = t / tiles_w, tx = t % tiles_w;
-        in[l] = static_cast<std::int32_t>(2 * ty * (g.width + 2) + 2 * tx);
-        out[l] = static_cast<std::int32_t>(2 * ty * g.width + 2 * tx);
+        const std::int64_t ty = t / sides.tiles_w, tx = t % sides.tiles_w;
+        in[l] = static_cast<std::int32_t>(2 * ty * sides.padded_w + 2 * tx);
+        out[l] = static_cast<std::int32_t>(2 * ty * sides.even_w + 2 * tx);
       }
       in_offsets.push_back(Index::load_aligned(in));
       in_corners.insert(in_corners.end(), in, in + lanes);
@@ -120,16 +131,17 @@ std::vector<float> transform_filters(const float* w, std::int64_t cout, std::int
   return u;
 }
 
-// One image's channel, zero-padded by one on every side: rows of width + 2.
-void pad_plane(const float* x, std::int64_t h, std::int64_t w, float* padded) {
-  const std::int64_t pw = w + 2;
+// One image's channel, zero-padded by one on every side and to even sides: rows of
+// sides.padded_w, sides.even_h + 2 of them.
+void pad_plane(const float* x, std::int64_t h, std::int64_t w, const Sides& sides, float* padded) {
+  const std::int64_t pw = sides.padded_w;
   std::fill(padded, padded + pw, 0.0f);
-  std::fill(padded + (h + 1) * pw, padded + (h + 2) * pw, 0.0f);
+  std::fill(padded + (h + 1) * pw, padded + (sides.even_h + 2) * pw, 0.0f);
   for (std::int64_t i = 0; i < h; ++i) {
     float* row = padded + (i + 1) * pw;
     row[0] = 0.0f;
     std::copy(x + i * w, x + (i + 1) * w, row + 1);
-    row[w + 1] = 0.0f;
+    std::fill(row + w + 1, row + pw, 0.0f);
   }
 }
 
@@ -238,10 +250,11 @@ float* scratch(std::vector<float>& buffer, std::int64_t size) {
 class Chunker {
  public:
   Chunker(const ConvGeometry& g, const Layout& l) : g_(g), l_(l) {
-    thread_local std::vector<float> v, m, padded;
+    thread_local std::vector<float> v, m, padded, even_out;
     v_ = scratch(v, 16 * g.in_channels * l.ld);
     m_ = scratch(m, 16 * g.out_channels * l.ld);
-    padded_ = scratch(padded, (g.height + 2) * (g.width + 2));
+    padded_ = scratch(padded, (l.sides.even_h + 2) * l.sides.padded_w);
+    even_out_ = l.sides.even(g) ? nullptr : scratch(even_out, l.sides.even_h * l.sides.even_w);
   }
 
   void run(const float* x, const float* u, const float* bias, float* y, std::int64_t first,
@@ -250,9 +263,9 @@ class Chunker {
     // V is [16][cin][ld] and M [16][cout][ld]: column b * cols_per_image + tile.
     for (std::int64_t b = 0; b < images; ++b)
       for (std::int64_t c = 0; c < cin; ++c) {
-        pad_plane(x + ((first + b) * cin + c) * g_.in_plane(), g_.height, g_.width, padded_);
+        pad_plane(x + ((first + b) * cin + c) * g_.in_plane(), g_.height, g_.width, l_.sides, padded_);
         for (std::int64_t grp = 0; grp < l_.groups; ++grp)
-          transform_input(padded_, g_.width + 2, l_.in_corners.data() + grp * lanes, l_.in_offsets[grp],
+          transform_input(padded_, l_.sides.padded_w, l_.in_corners.data() + grp * lanes, l_.in_offsets[grp],
                           v_ + c * l_.ld + b * l_.cols_per_image + grp * lanes, cin * l_.ld);
       }
     for (std::int64_t xi = 0; xi < 16; ++xi)
@@ -261,17 +274,22 @@ class Chunker {
     for (std::int64_t b = 0; b < images; ++b)
       for (std::int64_t o = 0; o < cout; ++o) {
         float* plane = y + ((first + b) * cout + o) * g_.out_plane();
+        float* tiles_out = even_out_ ? even_out_ : plane;
         for (std::int64_t grp = 0; grp < l_.groups; ++grp)
           transform_output(m_ + o * l_.ld + b * l_.cols_per_image + grp * lanes, cout * l_.ld,
                            bias ? bias[o] : 0.0f, l_.out_corners.data() + grp * lanes, l_.out_offsets[grp],
-                           g_.width, plane);
+                           l_.sides.even_w, tiles_out);
+        if (even_out_)
+          for (std::int64_t i = 0; i < g_.height; ++i)
+            std::copy(even_out_ + i * l_.sides.even_w, even_out_ + i * l_.sides.even_w + g_.width,
+                      plane + i * g_.width);
       }
   }
 
  private:
   const ConvGeometry& g_;
   const Layout& l_;
-  float *v_, *m_, *padded_;
+  float *v_, *m_, *padded_, *even_out_;
 };
 
 }  // namespace
@@ -279,7 +297,7 @@ class Chunker {
 bool winograd_applies(const ConvGeometry& g) {
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 1 &&
          g.pad_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.groups == 1 &&
-         g.height % 2 == 0 && g.width % 2 == 0 && g.height >= 2 && g.width >= 2 &&
+         g.height >= 2 && g.width >= 2 &&
          g.in_channels >= 32 && g.out_channels >= 32;
 }
 

@@ -78,12 +78,12 @@ TORCH_MODULE(BasicBlock);
 
 // The CIFAR ResNet-20 of tapegrad_bench.cpp: stem, three stages of three BasicBlocks, pool, fc.
 struct ResNet20Impl : nn::Module {
-  nn::Conv2d conv1 = conv3x3(3, 16, 1);
+  nn::Conv2d conv1;
   nn::BatchNorm2d bn1{16};
   nn::Sequential layer1 = stage(16, 16, 1), layer2 = stage(16, 32, 2), layer3 = stage(32, 64, 2);
   nn::Linear fc{64, 10};
 
-  ResNet20Impl() {
+  explicit ResNet20Impl(int64_t in_channels = 3) : conv1(conv3x3(in_channels, 16, 1)) {
     register_module("conv1", conv1);
     register_module("bn1", bn1);
     register_module("layer1", layer1);
@@ -154,19 +154,25 @@ Result run_train(Model& model, torch::IntArrayRef input_shape, torch::optim::SGD
   });
 }
 
-ResNet20 resnet20() {
-  ResNet20 model;
+ResNet20 resnet20(int64_t in_channels) {
+  ResNet20 model(in_channels);
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
-  if (params != tg::bench::kResNet20Params)
-    throw std::logic_error("ResNet-20: expected 272474 parameters, got " + std::to_string(params));
+  const int64_t expected = tg::bench::resnet20_params(in_channels);
+  if (params != expected)
+    throw std::logic_error("ResNet-20: expected " + std::to_string(expected) + " parameters, got " +
+                           std::to_string(params));
   return model;
 }
 
+std::vector<int64_t> input_shape(const Workload& w) {
+  return {w.batch, w.image.channels, w.image.side, w.image.side};
+}
+
 Result run_resnet_eval(const Workload& w) {
-  ResNet20 model = resnet20();
+  ResNet20 model = resnet20(w.image.channels);
   model->eval();
-  const torch::Tensor x = torch::randn({w.batch, 3, 32, 32});
+  const torch::Tensor x = torch::randn(input_shape(w));
   return tg::bench::measure([&] {
     torch::NoGradGuard no_grad;
     model->forward(x);
@@ -192,12 +198,12 @@ Result run(const Workload& w) {
     case Kind::Relu: return run_unary([](const torch::Tensor& x) { return torch::relu(x); });
     case Kind::SimpleCnn: {
       SimpleCNN model;
-      return run_train(model, {b, 3, 32, 32}, torch::optim::SGDOptions(0.01).momentum(0.9));
+      return run_train(model, input_shape(w), torch::optim::SGDOptions(0.01).momentum(0.9));
     }
     case Kind::ResNetTrain:
     case Kind::ResNetUserTrain: {
-      ResNet20 model = resnet20();
-      return run_train(model, {b, 3, 32, 32},
+      ResNet20 model = resnet20(w.image.channels);
+      return run_train(model, input_shape(w),
                        torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4));
     }
     case Kind::ResNetEval: return run_resnet_eval(w);

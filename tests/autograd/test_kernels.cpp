@@ -82,11 +82,14 @@ const std::vector<ConvCase> conv_cases = {
     {2, 32, 5, 6, 32, 3, 3, 2, 1, 1, 1, 1, 1, 1},    // 2 groups, both directions implicit
     {1, 16, 7, 5, 16, 3, 2, 1, 1, 1, 2, 0, 1, 1},    // non-square kernel, uneven padding
     {3, 16, 8, 8, 24, 3, 3, 1, 1, 1, 0, 0, 1, 1},    // no padding: a grid as wide as the input
-    // 3x3, stride 1, padding 1, >= 32 channels, even sides: Winograd F(2x2, 3x3) both ways
+    // 3x3, stride 1, padding 1, >= 32 channels: Winograd F(2x2, 3x3) both ways
     {3, 32, 6, 10, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // 15 tiles: a partial vector of tiles
     {20, 33, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // 3 chunks, the last partial; 33: a scalar tail
     {1, 32, 16, 16, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // 64 tiles: several vectors per image
-    {2, 32, 7, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // odd height: not Winograd (implicit)
+    {2, 32, 7, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // odd height: a last row of half tiles
+    {3, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // Fashion-MNIST's last stage: 16 tiles per image
+    {2, 32, 4, 9, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // odd width only
+    {1, 32, 3, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // 2x2 tiles for 3x3 outputs
 };
 
 ConvGeometry geometry_of(const ConvCase& c) {
