@@ -16,7 +16,8 @@ struct Net : nn::Module {
   std::function<Variable(Net&, const Variable&)> f;
   Variable forward(const Variable& x) { return f(*this, x); }
   Variable param(const Shape& shape, float lo, float hi) {
-    const std::string name = "p" + std::to_string(p.size());
+    std::string name = std::to_string(p.size());  // "p" + ...: a false -Wstringop-overflow in GCC 12
+    name.insert(name.begin(), 'p');
     p.push_back(register_parameter(name, Variable(test::uniform(shape, lo, hi, 50 + p.size()))));
     return p.back();
   }

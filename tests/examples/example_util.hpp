@@ -61,7 +61,9 @@ struct RunResult {
 };
 
 inline RunResult run(const std::string& program, const std::string& args) {
-  const std::string command = std::string(TAPEGRAD_EXAMPLES_DIR) + "/" + program + " " + args + " 2>&1";
+  // Appended piece by piece: chained operator+ here draws a false -Warray-bounds from GCC 12.
+  std::string command = TAPEGRAD_EXAMPLES_DIR;
+  command.append("/").append(program).append(" ").append(args).append(" 2>&1");
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   RunResult r{0, ""};
