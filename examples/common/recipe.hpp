@@ -20,6 +20,9 @@ const std::vector<Recipe>& recipes();
 /// The recipe's options as one line ("--epochs 24 --ema 0.999 ..."); empty for an unknown name.
 std::string recipe_arguments_text(const std::string& name);
 
+/// Whether the command line itself (not a recipe) has `option`, as "--name value" or "--name=value".
+bool option_given(int argc, const char* const* argv, const std::string& option);
+
 /// argv (program name first) with the options of its --recipe NAME (or --recipe=NAME) inserted
 /// right after the program name. An unknown name inserts nothing (the option's own check
 /// reports it).

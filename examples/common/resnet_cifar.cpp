@@ -4,7 +4,7 @@ namespace tg::examples {
 
 int blocks_per_stage(int depth) {
   TG_CHECK(depth >= 8 && (depth - 2) % 6 == 0,
-           "ResNet: expected a depth of 6n + 2 (20, 32, 44, 56, 110), got ", depth);
+           "ResNet: expected a depth of 6n + 2 (14, 20, 32, 44, 56, 110), got ", depth);
   return (depth - 2) / 6;
 }
 

@@ -1,10 +1,10 @@
-// ResNet on Fashion-MNIST (the main job): trains a CIFAR-style ResNet (depth 20 by default; --arch
-// resnet18 for torchvision's) with SGD + Nesterov momentum, weight decay, a linear warm-up then a
-// cosine schedule, no augmentation by default (in 3 epochs crops cost more accuracy than they
-// regularise; --augment crop-flip for long runs); after each epoch it evaluates, writes a
-// checkpoint and a metrics.csv line; at the end it draws curves, the confusion matrix, the first
-// layer's kernels, feature maps and misclassified test images into the output folder, and prints
-// per-class accuracy.
+// ResNet on Fashion-MNIST (the main job): trains a CIFAR-style ResNet (depth 14 by default: in 3
+// epochs as accurate as ResNet-20 and about 1.4x faster; --arch resnet18 for torchvision's) with
+// SGD + Nesterov momentum, weight decay, a linear warm-up then a cosine schedule, no augmentation
+// by default (in 3 epochs crops cost more accuracy than they regularise; --augment crop-flip for
+// long runs); after each epoch it evaluates, writes a checkpoint and a metrics.csv line; at the end
+// it draws curves, the confusion matrix, the first layer's kernels, feature maps and misclassified
+// test images into the output folder, and prints per-class accuracy.
 //
 // Better models in the same time (README, "The long recipe"): --ema DECAY keeps an exponential
 // moving average of the weights, evaluated beside them each epoch and used as the final model;
@@ -52,7 +52,7 @@ using namespace tg;
 using Forward = std::function<Variable(const Variable&)>;
 
 struct Config {
-  int epochs = 3, batch_size = 128, depth = 20, width = 1, workers = 2, threads = 0, stop_after = 0;
+  int epochs = 3, batch_size = 128, depth = 14, width = 1, workers = 2, threads = 0, stop_after = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0.0, warmup_epochs = 0.3;
   double ema = 0, mixup = 0, cutmix = 0, random_erasing = 0;
   bool nesterov = true, resume = false, detect_anomaly = false, sync_bn = true;
@@ -80,7 +80,7 @@ Config parse(int argc, char** argv) {
                  "the image padded by 1/8 of its side, then a flip)")->capture_default_str()
       ->check(CLI::IsMember(examples::augment_names()));
   app.add_flag_callback("--no-augment", [&c] { c.augment = "none"; }, "the same as --augment none");
-  auto* depth = app.add_option("--depth", c.depth, "20, 32, 44 or 56 (6n + 2)")->capture_default_str();
+  auto* depth = app.add_option("--depth", c.depth, "6n + 2: 14, 20, 32, 44, 56...")->capture_default_str();
   app.add_option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
                  "follows --depth) or resnet18 (torchvision's, from the model zoo)");
   app.add_option("--width", c.width, "CIFAR ResNet channels 16k, 32k, 64k for width k")->capture_default_str();
@@ -126,7 +126,8 @@ Config parse(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e));
   }
-  c.depth_given = depth->count() > 0;
+  // A recipe's --depth gives way to your --arch; only a --depth of yours conflicts with it.
+  c.depth_given = depth->count() > 0 && examples::option_given(argc, argv, "--depth");
   if (c.arch.empty()) c.arch = "resnet" + std::to_string(c.depth);
   return c;
 }

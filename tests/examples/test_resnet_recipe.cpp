@@ -123,12 +123,13 @@ TEST_CASE("resnet --arch resnet18 trains torchvision's ResNet-18, and --tta eval
 TEST_CASE("resnet --recipe long sets its options, explicit ones override them, and --width widens") {
   const fs::path out = tg::test::temp_dir("example_resnet_recipe");
   RunResult r = run("resnet", "--data fashion-mnist:" + tiny_fashion_mnist().string() +
-                                  " --recipe long --epochs 1 --depth 8 --width 2 --batch-size 32 --workers 1"
+                                  " --recipe long --epochs 1 --arch resnet8 --width 2 --batch-size 32 --workers 1"
                                   " --limit-train 64 --limit-test 50 --out " + out.string());
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("recipe long: --epochs 24 --augment crop-flip --ema 0.999") != std::string::npos);
-  CHECK(r.output.find("epoch 1/1") != std::string::npos);  // --epochs 1 overrides the recipe's 22
+  CHECK(r.output.find("epoch 1/1") != std::string::npos);  // --epochs 1 overrides the recipe's 24
+  // --arch resnet8 overrides the recipe's --depth 20 (only a --depth of the user's conflicts).
   CHECK(r.output.find("ResNet-8 (width 2) on fashion-mnist: 64 train / 50 test images, " +
                       std::to_string(resnet8_parameters(2)) + " parameters") != std::string::npos);
   CHECK(r.output.find("EMA weights: test loss") != std::string::npos);
@@ -144,7 +145,7 @@ TEST_CASE("resnet explains bad values of the new options") {
     CHECK(r.output.find(message) != std::string::npos);
   };
   fails_with("--ema 1", "--ema: expected a decay in [0, 1)");
-  fails_with("--arch resnet19", "expected a depth of 6n + 2 (20, 32, 44, 56, 110), got 19");
+  fails_with("--arch resnet19", "expected a depth of 6n + 2 (14, 20, 32, 44, 56, 110), got 19");
   fails_with("--arch vgg", "--arch: expected resnet18");
   fails_with("--arch resnet18 --width 2", "--width: expected 1 with --arch resnet18");
   fails_with("--arch resnet32 --depth 20", "expected --arch resnet32 or --depth 20, got both");
