@@ -62,6 +62,7 @@ inline const std::vector<Workload>& workloads() {
       {"w1_conv_16_16_32", Kind::Conv, 64, {64, 16, 16, 32, 3, 1, 1}, "conv2d fwd+bwd 16->16 k3 p1 32x32 N64"},
       {"w1_conv_32_32_16", Kind::Conv, 64, {64, 32, 32, 16, 3, 1, 1}, "conv2d fwd+bwd 32->32 k3 p1 16x16 N64"},
       {"w1_conv_64_64_8", Kind::Conv, 64, {64, 64, 64, 8, 3, 1, 1}, "conv2d fwd+bwd 64->64 k3 p1 8x8 N64"},
+      {"w1_conv_32_32_14", Kind::Conv, 64, {64, 32, 32, 14, 3, 1, 1}, "conv2d fwd+bwd 32->32 k3 p1 14x14 N64 (Fashion-MNIST's middle stage)"},
       {"w1_conv_64_64_7", Kind::Conv, 64, {64, 64, 64, 7, 3, 1, 1}, "conv2d fwd+bwd 64->64 k3 p1 7x7 N64 (Fashion-MNIST's last stage)"},
       {"w1_conv_16_32_32_s2", Kind::Conv, 64, {64, 16, 32, 32, 3, 2, 1}, "conv2d fwd+bwd 16->32 k3 p1 s2 32x32 N64"},
       {"w1_conv_3_5_32_k5", Kind::Conv, 64, {64, 3, 5, 32, 5, 1, 0}, "conv2d fwd+bwd 3->5 k5 p0 32x32 N64 (seed)"},

@@ -240,18 +240,23 @@ void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
 
 void conv2d_backward(const float* gy, const float* x, const float* w, float* gx, float* gw,
                      float* gb, const ConvGeometry& g) {
-  const std::size_t nw = gw ? static_cast<std::size_t>(g.out_channels * g.col_rows()) : 0;
-  const std::size_t nb = gb ? static_cast<std::size_t>(g.out_channels) : 0;
   std::vector<float> w_flipped;
   if (gx && input_grad_is_conv(g)) w_flipped = flipped_weight(w, g);
-  // The input gradient as a convolution of its own when Winograd's transforms pay for it: a
-  // pass over the batch before the per-image loop below, which is then left the weights.
+  // The input gradient as a convolution of its own when Winograd's transforms pay for it, and
+  // the weight gradient through the same tiles: passes over the batch before the per-image loop
+  // below, which is then left what remains.
   if (!w_flipped.empty() && winograd_applies(input_grad_geometry(g))) {
     winograd_conv2d_forward(gy, w_flipped.data(), nullptr, gx, input_grad_geometry(g));
     gx = nullptr;
     w_flipped.clear();
-    if (!gw && !gb) return;
   }
+  if (gw && winograd_applies(g)) {
+    winograd_conv2d_weight_grad(x, gy, gw, g);
+    gw = nullptr;
+  }
+  if (!gx && !gw && !gb) return;
+  const std::size_t nw = gw ? static_cast<std::size_t>(g.out_channels * g.col_rows()) : 0;
+  const std::size_t nb = gb ? static_cast<std::size_t>(g.out_channels) : 0;
   // Each task sums its images into its own partials; they are added in task order afterwards
   // so that the result does not depend on which thread finished first.
   struct Partial {

@@ -1,7 +1,7 @@
 #pragma once
 // 2-D convolution (PyTorch's cross-correlation) over contiguous NCHW buffers, parallel over the
 // images with a single-threaded product inside: 3x3 "same" convs with >= 32 channels run through
-// Winograd's F(2x2, 3x3) (conv2d_winograd.hpp, forward and input gradient), other stride-1 convs
+// Winograd's F(2x2, 3x3) (conv2d_winograd.hpp, forward, input and weight gradients), other stride-1 convs
 // with >= 16 output channels (>= 4 in the forward pass) implicitly (conv2d_implicit.hpp:
 // small_gemm over shifted rows of a padded copy), other convs with >= 16 output channels through
 // im2col + small_gemm, thinner ones through im2col + the BLAS of gemm.hpp.

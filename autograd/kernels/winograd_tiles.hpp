@@ -1,0 +1,73 @@
+#pragma once
+// What Winograd F(2x2, 3x3)'s forward pass (conv2d_winograd.cpp) and its weight gradient
+// (conv2d_winograd_weight_grad.cpp) share: how an image's 4x4 input tiles are laid out in
+// vectors of tiles, chunked over images, and transformed (V = B^T d B).
+#include <cstdint>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "autograd/kernels/im2col.hpp"
+
+// For the files that include this one (the Winograd kernels, which use AVX-512 intrinsics):
+// GCC 12's AVX-512 intrinsics pass an undefined vector through masks that discard all of it, and
+// -Wuninitialized reports that from inside its own headers (a false positive).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace tg::kernels::winograd {
+
+using Vec = xsimd::batch<float>;
+using Index = xsimd::batch<std::int32_t, Vec::arch_type>;
+constexpr std::int64_t lanes = static_cast<std::int64_t>(Vec::size);
+
+// An odd side is computed as if it had one more row or column of zeros: its last tiles cover
+// outputs that do not exist.
+struct Sides {
+  std::int64_t tiles_h, tiles_w, padded_w, even_h, even_w;
+  explicit Sides(const ConvGeometry& g)
+      : tiles_h((g.height + 1) / 2), tiles_w((g.width + 1) / 2), padded_w(2 * tiles_w + 2),
+        even_h(2 * tiles_h), even_w(2 * tiles_w) {}
+  bool even(const ConvGeometry& g) const { return even_h == g.height && even_w == g.width; }
+};
+
+/// The tiles of an image in groups of one vector (the last group repeats the last tile), and
+/// where a chunk of images' transformed tiles live: [16][channels][ld], column
+/// image * cols_per_image + tile, ld >= the chunk's columns.
+struct Layout {
+  Sides sides;
+  std::int64_t tiles_per_image, groups, cols_per_image, images_per_chunk, ld;
+  std::vector<Index> in_offsets, out_offsets;  // per group: tile corners in the padded input, in y
+  std::vector<std::int32_t> in_corners, out_corners;  // the same as plain integers, lanes per group
+
+  explicit Layout(const ConvGeometry& g);
+  std::int64_t chunks(const ConvGeometry& g) const { return (g.batch + images_per_chunk - 1) / images_per_chunk; }
+};
+
+/// xsimd 8 gathers element by element; AVX-512 and AVX2 have instructions for it.
+inline Vec gather(const float* base, const Index& index) {
+#if defined(__AVX512F__)
+  return _mm512_i32gather_ps(index, base, 4);
+#elif defined(__AVX2__)
+  return _mm256_i32gather_ps(base, index, 4);
+#else
+  return Vec::gather(base, index);
+#endif
+}
+
+/// A buffer of the calling thread, kept between calls: fresh buffers of this size (about 1 MB)
+/// would come from mmap and fault in page by page on every call (measured: 8% of the forward).
+/// `slot` tells apart the buffers one caller needs at the same time.
+float* thread_scratch(int slot, std::int64_t size);
+
+/// Copies rows x width floats from src to dst, rows src_stride and dst_stride floats apart.
+void copy_rows(const float* src, std::int64_t src_stride, float* dst, std::int64_t dst_stride, std::int64_t rows,
+               std::int64_t width);
+
+/// v [16][Cin][layout.ld] = B^T d B for every tile of images [first, first + images) of x.
+void transform_inputs(const float* x, const ConvGeometry& g, const Layout& layout, std::int64_t first,
+                      std::int64_t images, float* v);
+
+}  // namespace tg::kernels::winograd
