@@ -80,7 +80,7 @@ Config parse(int argc, char** argv) {
                  "the image padded by 1/8 of its side, then a flip)")->capture_default_str()
       ->check(CLI::IsMember(examples::augment_names()));
   app.add_flag_callback("--no-augment", [&c] { c.augment = "none"; }, "the same as --augment none");
-  auto* depth = app.add_option("--depth", c.depth, "6n + 2: 14, 20, 32, 44, 56...")->capture_default_str();
+  app.add_option("--depth", c.depth, "6n + 2: 14, 20, 32, 44, 56...")->capture_default_str();
   app.add_option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
                  "follows --depth) or resnet18 (torchvision's, from the model zoo)");
   app.add_option("--width", c.width, "CIFAR ResNet channels 16k, 32k, 64k for width k")->capture_default_str();
@@ -130,7 +130,7 @@ Config parse(int argc, char** argv) {
     std::exit(app.exit(e));
   }
   // A recipe's --depth gives way to your --arch; only a --depth of yours conflicts with it.
-  c.depth_given = depth->count() > 0 && examples::option_given(argc, argv, "--depth");
+  c.depth_given = examples::option_given(argc, argv, "--depth");
   if (c.arch.empty()) c.arch = "resnet" + std::to_string(c.depth);
   return c;
 }
