@@ -109,27 +109,29 @@ class Chunker {
   Chunker(const ConvGeometry& g, const Layout& l) : g_(g), l_(l) {
     v_ = thread_scratch(0, 16 * g.in_channels * l.ld);
     m_ = thread_scratch(1, 16 * g.out_channels * l.ld);
-    even_out_ = l.sides.even(g) ? nullptr : thread_scratch(2, l.sides.even_h * l.sides.even_w);
+    even_out_ = l.sides.even(g) ? nullptr : thread_scratch(2, l.images_per_chunk * g.out_channels * l.out_plane);
   }
 
   void run(const float* x, const float* u, const float* bias, float* y, std::int64_t first,
            std::int64_t images) {
-    const std::int64_t cin = g_.in_channels, cout = g_.out_channels;
-    // V is [16][cin][ld] and M [16][cout][ld]: column b * cols_per_image + tile.
+    const std::int64_t cin = g_.in_channels, cout = g_.out_channels, plane = g_.out_plane();
+    const ChunkTiles& tiles = l_.tiles(images);
+    // V is [16][cin][ld] and M [16][cout][ld], a column per tile.
     transform_inputs(x, g_, l_, first, images, v_);
     for (std::int64_t xi = 0; xi < 16; ++xi)
-      small_gemm(cout, images * l_.cols_per_image, cin, {u + xi * cout * cin, cin, 1},
-                 {v_ + xi * cin * l_.ld, l_.ld}, m_ + xi * cout * l_.ld, l_.ld, false);
-    for (std::int64_t b = 0; b < images; ++b)
-      for (std::int64_t o = 0; o < cout; ++o) {
-        float* plane = y + ((first + b) * cout + o) * g_.out_plane();
-        float* tiles_out = even_out_ ? even_out_ : plane;
-        for (std::int64_t grp = 0; grp < l_.groups; ++grp)
-          transform_output(m_ + o * l_.ld + b * l_.cols_per_image + grp * lanes, cout * l_.ld,
-                           bias ? bias[o] : 0.0f, l_.out_corners.data() + grp * lanes, l_.out_offsets[grp],
-                           l_.sides.even_w, tiles_out);
-        if (even_out_) copy_rows(even_out_, l_.sides.even_w, plane, g_.width, g_.height, g_.width);
-      }
+      small_gemm(cout, tiles.cols, cin, {u + xi * cout * cin, cin, 1}, {v_ + xi * cin * l_.ld, l_.ld},
+                 m_ + xi * cout * l_.ld, l_.ld, false);
+    // Even sides: the tiles' outputs go to y directly (an image's planes are then l_.out_plane apart).
+    float* out = even_out_ ? even_out_ : y + first * cout * plane;
+    for (std::int64_t o = 0; o < cout; ++o)
+      for (std::int64_t grp = 0; grp < tiles.groups(); ++grp)
+        transform_output(m_ + o * l_.ld + grp * lanes, cout * l_.ld, bias ? bias[o] : 0.0f,
+                         tiles.out_corners.data() + grp * lanes, tiles.out_offsets[grp], l_.sides.even_w,
+                         out + o * l_.out_plane);
+    if (even_out_)
+      for (std::int64_t p = 0; p < images * cout; ++p)
+        copy_rows(even_out_ + p * l_.out_plane, l_.sides.even_w, y + (first * cout + p) * plane, g_.width, g_.height,
+                  g_.width);
   }
 
  private:

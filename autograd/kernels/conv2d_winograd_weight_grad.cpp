@@ -50,28 +50,29 @@ void transform_tile_grad(const float* gy, std::int64_t plane, std::int64_t width
   }
 }
 
-// dmt [16][layout.ld][ldt] = A dY A^T for every tile of images [first, first + images) of gy:
-// row image * cols_per_image + tile, output channels along the row (small_gemm's right operand
-// wants them contiguous, so the transform vectorises over channels, not tiles). The rows of the
-// tiles a layout repeats are zero: every tile counts once in the sum over tiles.
+// dmt [16][layout.ld][ldt] = A dY A^T for every tile of images [first, first + images) of gy,
+// a row per column of layout.tiles(images), output channels along the row (small_gemm's right
+// operand wants them contiguous, so the transform vectorises over channels, not tiles). The rows
+// of the tiles a chunk repeats are zero: every tile counts once in the sum over tiles.
 void transform_output_grads(const float* gy, const ConvGeometry& g, const Layout& l, std::int64_t first,
                             std::int64_t images, float* dmt, std::int64_t ldt) {
   const std::int64_t cout = g.out_channels, plane = g.out_plane(), xi_stride = l.ld * ldt;
   alignas(64) std::int32_t offsets[lanes];
   for (std::int64_t i = 0; i < lanes; ++i) offsets[i] = static_cast<std::int32_t>(i * plane);
   const Index channels = Index::load_aligned(offsets);
-  for (std::int64_t b = 0; b < images; ++b)
-    for (std::int64_t t = 0; t < l.cols_per_image; ++t) {
-      float* row = dmt + (b * l.cols_per_image + t) * ldt;
-      if (t >= l.tiles_per_image) {
-        for (std::int64_t xi = 0; xi < 16; ++xi) std::fill(row + xi * xi_stride, row + xi * xi_stride + cout, 0.0f);
-        continue;
-      }
-      const std::int64_t ty = t / l.sides.tiles_w, tx = t % l.sides.tiles_w;
-      const float* corner = gy + (first + b) * cout * plane + 2 * ty * g.width + 2 * tx;
-      transform_tile_grad(corner, plane, g.width, 2 * tx + 1 < g.width, 2 * ty + 1 < g.height, cout, channels, row,
-                          xi_stride);
+  const std::int64_t tiles = images * l.tiles_per_image;
+  for (std::int64_t q = 0; q < l.tiles(images).cols; ++q) {
+    float* row = dmt + q * ldt;
+    if (q >= tiles) {
+      for (std::int64_t xi = 0; xi < 16; ++xi) std::fill(row + xi * xi_stride, row + xi * xi_stride + cout, 0.0f);
+      continue;
     }
+    const std::int64_t b = q / l.tiles_per_image, t = q % l.tiles_per_image;
+    const std::int64_t ty = t / l.sides.tiles_w, tx = t % l.sides.tiles_w;
+    const float* corner = gy + (first + b) * cout * plane + 2 * ty * g.width + 2 * tx;
+    transform_tile_grad(corner, plane, g.width, 2 * tx + 1 < g.width, 2 * ty + 1 < g.height, cout, channels, row,
+                        xi_stride);
+  }
 }
 
 // du [16][Cin][Cout] += sum over the tiles of images [first, first + images) of
@@ -84,7 +85,7 @@ void accumulate_chunk(const float* x, const float* gy, const ConvGeometry& g, co
   transform_inputs(x, g, l, first, images, v);
   transform_output_grads(gy, g, l, first, images, dmt, ldt);
   for (std::int64_t xi = 0; xi < 16; ++xi)
-    small_gemm(cin, cout, images * l.cols_per_image, {v + xi * cin * l.ld, l.ld, 1}, {dmt + xi * l.ld * ldt, ldt},
+    small_gemm(cin, cout, l.tiles(images).cols, {v + xi * cin * l.ld, l.ld, 1}, {dmt + xi * l.ld * ldt, ldt},
                du + xi * cin * cout, cout, true);
 }
 

@@ -33,17 +33,27 @@ struct Sides {
   bool even(const ConvGeometry& g) const { return even_h == g.height && even_w == g.width; }
 };
 
-/// The tiles of an image in groups of one vector (the last group repeats the last tile), and
-/// where a chunk of images' transformed tiles live: [16][channels][ld], column
-/// image * cols_per_image + tile, ld >= the chunk's columns.
+/// The tiles of a chunk of images, in groups of one vector (the last group repeats the last
+/// tile): column j of the chunk's products is tile j % tiles_per_image of image j / tiles_per_image.
+/// Corners are offsets in one input channel's padded planes [images][padded_plane] and in the
+/// chunk's even-sided output planes [images][Cout][out_plane].
+struct ChunkTiles {
+  std::int64_t cols = 0;  // the chunk's tiles rounded up to whole vectors
+  std::vector<Index> in_offsets, out_offsets;  // per group
+  std::vector<std::int32_t> in_corners, out_corners;  // the same as plain integers, lanes per group
+  std::int64_t groups() const { return cols / lanes; }
+};
+
+/// How a convolution's batch is cut into chunks of images, and where a chunk's transformed
+/// tiles live: [16][channels][ld], ld >= the chunk's columns.
 struct Layout {
   Sides sides;
-  std::int64_t tiles_per_image, groups, cols_per_image, images_per_chunk, ld;
-  std::vector<Index> in_offsets, out_offsets;  // per group: tile corners in the padded input, in y
-  std::vector<std::int32_t> in_corners, out_corners;  // the same as plain integers, lanes per group
+  std::int64_t tiles_per_image, images_per_chunk, ld, padded_plane, out_plane;
+  ChunkTiles full, last;  // a whole chunk, and the batch's last one
 
   explicit Layout(const ConvGeometry& g);
   std::int64_t chunks(const ConvGeometry& g) const { return (g.batch + images_per_chunk - 1) / images_per_chunk; }
+  const ChunkTiles& tiles(std::int64_t images) const { return images == images_per_chunk ? full : last; }
 };
 
 /// xsimd 8 gathers element by element; AVX-512 and AVX2 have instructions for it.
@@ -66,7 +76,8 @@ float* thread_scratch(int slot, std::int64_t size);
 void copy_rows(const float* src, std::int64_t src_stride, float* dst, std::int64_t dst_stride, std::int64_t rows,
                std::int64_t width);
 
-/// v [16][Cin][layout.ld] = B^T d B for every tile of images [first, first + images) of x.
+/// v [16][Cin][layout.ld] = B^T d B for every tile of images [first, first + images) of x, one
+/// column per tile (layout.tiles(images)).
 void transform_inputs(const float* x, const ConvGeometry& g, const Layout& layout, std::int64_t first,
                       std::int64_t images, float* v);
 
