@@ -132,6 +132,10 @@ void winograd_conv2d_weight_grad(const float* x, const float* gy, float* gw, con
     std::lock_guard<std::mutex> lock(mutex);
     partials.push_back(std::move(part));
   });
+  if (partials.empty()) {  // an empty batch: no tiles, a zero gradient
+    std::fill(gw, gw + g.out_channels * g.in_channels * 9, 0.0f);
+    return;
+  }
   std::sort(partials.begin(), partials.end(), [](const Partial& l, const Partial& r) { return l.begin < r.begin; });
   std::vector<float>& du = partials.front().du;
   for (std::size_t p = 1; p < partials.size(); ++p)

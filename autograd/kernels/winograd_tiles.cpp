@@ -65,10 +65,6 @@ void transform_input(const float* padded, std::int64_t pw, const std::int32_t* c
   }
 }
 
-}  // namespace
-
-namespace {
-
 ChunkTiles chunk_tiles(const Layout& l, std::int64_t images, std::int64_t cout) {
   ChunkTiles c;
   const std::int64_t tiles = images * l.tiles_per_image;

@@ -157,6 +157,17 @@ TEST_CASE("kernels::conv2d forward and backward match naive loops") {
   }
 }
 
+TEST_CASE("kernels::conv2d on an empty batch gives zero weight and bias gradients") {
+  // 32 -> 32 3x3 "same": the Winograd route, whose weight gradient sums over no tiles at all.
+  ConvGeometry g{0, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  g.compute_output_size();
+  const auto w = random_values(static_cast<std::size_t>(32 * g.col_rows()), 5);
+  std::vector<float> gw(w.size(), 7.0f), gb(32, 7.0f);
+  kernels::conv2d_backward(nullptr, nullptr, w.data(), nullptr, gw.data(), gb.data(), g);
+  CHECK(std::all_of(gw.begin(), gw.end(), [](float v) { return v == 0.0f; }));
+  CHECK(std::all_of(gb.begin(), gb.end(), [](float v) { return v == 0.0f; }));
+}
+
 TEST_CASE("kernels::small_gemm matches a naive product, for every tile shape and edge") {
   struct Case {
     std::int64_t m, n, k;
