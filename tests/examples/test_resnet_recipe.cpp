@@ -127,8 +127,8 @@ TEST_CASE("resnet --recipe long sets its options, explicit ones override them, a
                                   " --limit-train 64 --limit-test 50 --out " + out.string());
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("recipe long: --epochs 32 --augment crop-flip --ema 0.999") != std::string::npos);
-  CHECK(r.output.find("epoch 1/1") != std::string::npos);  // --epochs 1 overrides the recipe's 24
+  CHECK(r.output.find("recipe long: --epochs 28 --augment crop-flip --ema 0.999") != std::string::npos);
+  CHECK(r.output.find("epoch 1/1") != std::string::npos);  // --epochs 1 overrides the recipe's 28
   // --arch resnet8 overrides the recipe's --depth 20 (only a --depth of the user's conflicts).
   CHECK(r.output.find("ResNet-8 (width 2) on fashion-mnist: 64 train / 50 test images, " +
                       std::to_string(resnet8_parameters(2)) + " parameters") != std::string::npos);
