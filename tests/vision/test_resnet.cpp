@@ -21,7 +21,7 @@ TEST_CASE("resnet34: torchvision's names, logits and gradients") {
 TEST_CASE("resnet50 (Bottleneck): torchvision's names, logits and gradients") {
   const auto g = test::zoo::read_golden("resnet50");
   auto net = resnet50({.num_classes = 10});
-  CHECK(test::zoo::check_parity(net, g) >= 10);
+  CHECK(test::zoo::check_parity(net, g, test::zoo::kChaoticGradientTolerance) >= 10);
 }
 
 TEST_CASE("resnet: torchvision's parameter counts with 1000 classes") {

@@ -4,6 +4,7 @@
 // script used (a hash of each entry's name and index: fill() is make_golden.py's fill()), and
 // compares state-dict names/dtypes/shapes, eval-mode logits, and training-mode logits, loss,
 // gradients and BatchNorm running statistics.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -106,24 +107,34 @@ inline void check_logits(const Tensor& actual, const Tensor& expected) {
   check_close(actual, expected, 1e-4, 1e-4);
 }
 
-// The sanitizer build compiles at -O1, so its sums run in other orders than Release's; through
-// ResNet-50's deep BatchNorm chain that moved conv1's gradient 1.9e-3 (relative) from PyTorch's
-// where Release is within 1e-3 (measured). That build is there for memory errors: it gets 5e-3.
+// The sanitizer build compiles at -O1, so its sums run in other orders than Release's; that build
+// is there for memory errors: it gets 5e-3.
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr double kGradientTolerance = 5e-3;
 #else
 inline constexpr double kGradientTolerance = 1e-3;
 #endif
 
-/// ||actual - expected|| <= 1e-3 ||expected|| (5e-3 in the sanitizer build, see above).
-inline void check_relative(const std::string& name, const Tensor& actual, const Tensor& expected) {
+// ResNet-50's training step is chaotic at float precision: a ReLU input within rounding of 0
+// goes either way, and through its 53 batch-normalised layers one such flip moves gradients by
+// 1e-3 or more. Measured on its golden batch with the direct convolutions: scaling the input by
+// 1 + 1e-7 (a few ulps) moved no gradient more than 2.1e-5 from PyTorch's, 1 + 1e-6 moved them
+// up to 8.8e-3, 1 + 1e-5 up to 2.3e-2. Winograd's products differ from the direct sums by
+// 3e-7 - 1.2e-6 (relative), so on an AVX2 CPU (AMD EPYC, 8 lanes) conv1's gradient came out
+// 2.7e-3 from PyTorch's, and 3.5e-3 for a BatchNorm weight; on an AVX-512 CPU under 1e-3. No
+// wrong wiring would hide under 2e-2: a missing or misrouted term moves a gradient by O(1).
+inline constexpr double kChaoticGradientTolerance = 2e-2;
+
+/// ||actual - expected|| <= tolerance ||expected||.
+inline void check_relative(const std::string& name, const Tensor& actual, const Tensor& expected,
+                           double tolerance = kGradientTolerance) {
   REQUIRE_MESSAGE(actual.shape() == expected.shape(), name);
   double diff = 0, norm = 0;
   for (std::size_t i = 0; i < actual.size(); ++i) {
     const double a = actual.data()[i], e = expected.data()[i];
     diff += (a - e) * (a - e), norm += e * e;
   }
-  CHECK_MESSAGE(std::sqrt(diff) <= kGradientTolerance * std::sqrt(norm) + 1e-12, name, ": |diff| ",
+  CHECK_MESSAGE(std::sqrt(diff) <= tolerance * std::sqrt(norm) + 1e-12, name, ": |diff| ",
                 std::sqrt(diff), ", |ref| ", std::sqrt(norm));
 }
 
@@ -133,11 +144,13 @@ struct TrainStep {
 };
 
 /// The whole parity check of one model. `eval_logits(x)` runs it in eval mode; `train_step(x,
-/// labels)` in training mode. Returns the number of gradients compared.
+/// labels)` in training mode; gradients and the weights after the step are held to
+/// `gradient_tolerance` (relative). Returns the number of gradients compared.
 template <class M>
 std::size_t check_parity(M& model, const Golden& g,
                          const std::function<Variable(Variable)>& eval_logits,
-                         const std::function<TrainStep(Variable, const Labels&)>& train_step) {
+                         const std::function<TrainStep(Variable, const Labels&)>& train_step,
+                         double gradient_tolerance = kGradientTolerance) {
   check_manifest(model, g);
   model.load_state_dict(golden_state(g), /*strict=*/true);
   model.eval();
@@ -153,24 +166,26 @@ std::size_t check_parity(M& model, const Golden& g,
   std::size_t compared = 0;
   for (const auto& [name, p] : model.named_parameters()) {
     if (!g.archive.tensors.count("grad/" + name)) continue;
-    check_relative(name, p.grad(), g.at("grad/" + name));
+    check_relative(name, p.grad(), g.at("grad/" + name), gradient_tolerance);
     ++compared;
   }
   const nn::StateDict after = model.state_dict();
   for (const auto& [key, ref] : g.archive.tensors)
-    if (key.rfind("after/", 0) == 0) check_relative(key, after.at(key.substr(6)), ref);
+    if (key.rfind("after/", 0) == 0)
+      check_relative(key, after.at(key.substr(6)), ref, gradient_tolerance);
   return compared;
 }
 
 /// check_parity for a model whose forward returns the logits, with a cross-entropy loss.
 template <class M>
-std::size_t check_parity(M& model, const Golden& g) {
+std::size_t check_parity(M& model, const Golden& g, double gradient_tolerance = kGradientTolerance) {
   return check_parity(
       model, g, [&](Variable x) { return model.forward(x); },
       [&](Variable x, const Labels& labels) {
         Variable logits = model.forward(x);
         return TrainStep{logits, cross_entropy(logits, labels)};
-      });
+      },
+      std::max(gradient_tolerance, kGradientTolerance));
 }
 
 }  // namespace tg::test::zoo
