@@ -12,6 +12,11 @@ namespace {
 
 using Vec = xsimd::batch<float>;
 constexpr std::int64_t lanes = static_cast<std::int64_t>(Vec::size);
+// Tile shapes by register file: AVX-512 has 32 vector registers, AVX2 and SSE 16 (see small_gemm).
+constexpr bool many_registers = sizeof(Vec) == 64;
+constexpr int tile_rows = many_registers ? 8 : 6;
+constexpr int wide_vectors = many_registers ? 3 : 2;
+constexpr int one_vector_rows = many_registers ? 16 : 12;
 
 // The micro-kernel: C tile [MR, VECS * lanes] = A strip [MR, k] @ B panel [k, VECS * lanes],
 // accumulated in MR * VECS registers (16 with AVX-512: enough independent FMAs to hide their
@@ -111,20 +116,21 @@ void small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const LeftOperan
   // loads per 24 FMAs), and the last panel by two-vector tiles: a one-vector tile runs
   // latency-bound at about half speed, so it takes only a remainder that cannot be avoided (an
   // 8 x 8 output computed on a 10-wide grid: 80 = 48 + 32 columns; 64 channels: 32 + 32).
+  // AVX2 has 16 registers, not 32: its tiles must leave room for the panel's vectors and the
+  // broadcast, or the compiler spills accumulators to the stack inside the loop (8 x 2 and
+  // 16 x 1 did: 3 accumulators went through memory on every step of k). There 6 x 2 and 12 x 1.
   if (n <= lanes) {
-    gemm_columns<16, 1>(m, k, a, b_rows, c, ldc, accumulate, 0, n);
+    gemm_columns<one_vector_rows, 1>(m, k, a, b_rows, c, ldc, accumulate, 0, n);
     return;
   }
-  // 8 x 3 needs 28 of AVX-512's 32 registers; with 16 (AVX2) it would spill, so 8 x 2 there.
-  constexpr int vecs = sizeof(Vec) == 64 ? 3 : 2;
-  constexpr std::int64_t wide = vecs * lanes;
+  constexpr std::int64_t wide = wide_vectors * lanes;
   std::int64_t bulk = n - n % wide;
   // A remainder of one vector or less joins the last wide panel as two two-vector panels.
   if (n % wide != 0 && n % wide <= lanes && bulk >= wide) bulk -= wide;
-  gemm_columns<8, vecs>(m, k, a, b_rows, c, ldc, accumulate, 0, bulk);
+  gemm_columns<tile_rows, wide_vectors>(m, k, a, b_rows, c, ldc, accumulate, 0, bulk);
   if (bulk == n) return;
-  if (n - bulk <= lanes) gemm_columns<8, 1>(m, k, a, b_rows, c, ldc, accumulate, bulk, n);
-  else gemm_columns<8, 2>(m, k, a, b_rows, c, ldc, accumulate, bulk, n);
+  if (n - bulk <= lanes) gemm_columns<tile_rows, 1>(m, k, a, b_rows, c, ldc, accumulate, bulk, n);
+  else gemm_columns<tile_rows, 2>(m, k, a, b_rows, c, ldc, accumulate, bulk, n);
 }
 
 // By the width of its registers; xsimd names the 256-bit ones "avx", "avx2" or "fma3+avx2".
