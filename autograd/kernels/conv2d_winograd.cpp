@@ -14,7 +14,7 @@ namespace {
 
 using namespace winograd;
 
-#if !defined(__AVX512F__)
+#if !defined(__AVX512F__) && !defined(__AVX__)
 void scatter(const Vec& v, float* base, const Index& index) { v.scatter(base, index); }
 #endif
 
@@ -74,6 +74,19 @@ void store_tile_row(const Vec& a, const Vec& b, float* y, const std::int32_t* co
       {_mm512_castps512_ps128(hi), _mm512_extractf32x4_ps(hi, 1), _mm512_extractf32x4_ps(hi, 2),
        _mm512_extractf32x4_ps(hi, 3)}};
   for (int k = 0; k < 4; ++k) {
+    _mm_storel_pi(reinterpret_cast<__m64*>(y + corners[4 * k]), blocks[0][k]);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(y + corners[4 * k + 1]), blocks[0][k]);
+    _mm_storel_pi(reinterpret_cast<__m64*>(y + corners[4 * k + 2]), blocks[1][k]);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(y + corners[4 * k + 3]), blocks[1][k]);
+  }
+#elif defined(__AVX__)
+  // The same with two blocks per register: AVX2 has no scatter, and xsimd's stores the 16
+  // floats one by one.
+  (void)corner_vector;
+  const __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);  // tiles 4k+0,1 | 4k+2,3
+  const __m128 blocks[2][2] = {{_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1)},
+                               {_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1)}};
+  for (int k = 0; k < 2; ++k) {
     _mm_storel_pi(reinterpret_cast<__m64*>(y + corners[4 * k]), blocks[0][k]);
     _mm_storeh_pi(reinterpret_cast<__m64*>(y + corners[4 * k + 1]), blocks[0][k]);
     _mm_storel_pi(reinterpret_cast<__m64*>(y + corners[4 * k + 2]), blocks[1][k]);

@@ -37,6 +37,23 @@ void load_tiles(const float* padded, std::int64_t pw, const std::int32_t* corner
     d[i][2] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
     d[i][3] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
   }
+#elif defined(__AVX__)
+  // The same with two 128-bit blocks per register (AVX2's gathers are slower still, on AMD's
+  // Zen 3 as on Intel).
+  (void)corner_vector;
+  for (int i = 0; i < 4; ++i) {
+    const float* row = padded + i * pw;
+    __m256 a[4];  // a[k], block b: row i of tile 4b + k
+    for (int k = 0; k < 4; ++k)
+      a[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(row + corners[k])),
+                                  _mm_loadu_ps(row + corners[4 + k]), 1);
+    const __m256 t0 = _mm256_unpacklo_ps(a[0], a[1]), t1 = _mm256_unpackhi_ps(a[0], a[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(a[2], a[3]), t3 = _mm256_unpackhi_ps(a[2], a[3]);
+    d[i][0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    d[i][1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    d[i][2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    d[i][3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  }
 #else
   (void)corners;
   for (int i = 0; i < 4; ++i)
