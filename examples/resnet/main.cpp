@@ -38,9 +38,11 @@
 #include "examples/common/ema.hpp"
 #include "examples/common/pictures.hpp"
 #include "examples/common/recipe.hpp"
+#include "examples/common/time_budget.hpp"
 #include "examples/common/train_epoch.hpp"
 #include "examples/common/training.hpp"
 #include "examples/common/tta.hpp"
+#include "nn/safetensors.hpp"
 #include "optim/optim.hpp"
 #ifdef TAPEGRAD_HAVE_ONNX
 #include "deploy/export.hpp"
@@ -54,7 +56,7 @@ using Forward = std::function<Variable(const Variable&)>;
 struct Config {
   int epochs = 3, batch_size = 128, depth = 14, width = 1, workers = 0, threads = 0, stop_after = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0.0, warmup_epochs = 0.3;
-  double ema = 0, mixup = 0, cutmix = 0, random_erasing = 0;
+  double ema = 0, mixup = 0, cutmix = 0, random_erasing = 0, time_budget = 0;
   bool nesterov = true, resume = false, detect_anomaly = false, sync_bn = true;
   bool tta = false, depth_given = false;
   std::string arch, recipe = "default", on_nonfinite = "stop", augment = "none";
@@ -69,6 +71,9 @@ Config parse(int argc, char** argv) {
   // A recipe's options come first on the command line and the last value wins: yours override it.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--epochs", c.epochs, "epochs to train")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--time-budget", c.time_budget, "minutes: train as many epochs as fit in them (at most "
+                 "--epochs), planned from a few timed batches before training (0: off)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--batch-size", c.batch_size, "images per batch")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--lr", c.lr, "peak learning rate (after warm-up)")->capture_default_str();
   app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
@@ -152,6 +157,33 @@ void export_onnx(nn::Module& model, const Forward& forward, const examples::Data
 #endif
 }
 
+// --time-budget: the epochs that fit, planned once from timed batches (rank 0's plan for every
+// rank); a resumed run keeps the plan its checkpoint recorded, as the schedule was built for it.
+int planned_epochs(const Config& c, nn::Module& model, const Forward& forward, data::DataLoader& train,
+                   data::DataLoader& test, const fs::path& checkpoint, bool lead) {
+  if (c.time_budget <= 0) return c.epochs;
+  if (c.resume) {
+    const auto metadata = nn::read_safetensors(checkpoint).metadata;
+    const auto planned = metadata.find("extra.epochs");
+    TG_CHECK(planned != metadata.end(), "resnet --resume --time-budget: expected the planned epochs in ",
+             checkpoint.string(), ", found none (a run without --time-budget: resume it with its --epochs)");
+    return std::stoi(planned->second);
+  }
+  const examples::EpochCost cost = examples::measure_epoch_cost(model, forward, train, test);
+  const double evaluations_per_epoch = c.ema > 0 ? 2 : 1, final_evaluations = c.tta ? 2 : 1;
+  Tensor plan = full({1}, float(examples::epochs_within(60 * c.time_budget, cost, evaluations_per_epoch,
+                                                        final_evaluations, c.epochs))).value();
+  distributed::broadcast(plan);
+  const int epochs = int(plan(0));
+  if (lead)
+    std::printf("time budget %g min: an epoch trains in about %.0f s and evaluates in %.0f s (x%g), so %d "
+                "epoch%s (--epochs %d at most), about %.1f min\n", c.time_budget, cost.train_seconds,
+                cost.evaluate_seconds, evaluations_per_epoch, epochs, epochs == 1 ? "" : "s", c.epochs,
+                (epochs * (cost.train_seconds + evaluations_per_epoch * cost.evaluate_seconds) +
+                 final_evaluations * cost.evaluate_seconds) / 60);
+  return epochs;
+}
+
 int run(const Config& c) {
 #ifndef TAPEGRAD_HAVE_ONNX
   TG_CHECK(c.export_path.empty(), "resnet: --export needs tapegrad built with ONNX support "
@@ -194,9 +226,11 @@ int run(const Config& c) {
                                  .rank = rank, .pad_shards = false},
                         examples::test_transform(d));
 
+  const fs::path out = c.out, checkpoint = out / "checkpoint.safetensors", metrics = out / "metrics.csv";
+  const int epochs = planned_epochs(c, model, net.forward, train, test, checkpoint, lead);
   optim::SGD opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum,
                                       .weight_decay = c.weight_decay, .nesterov = c.nesterov});
-  const auto steps = std::int64_t(train.size()) * c.epochs;
+  const auto steps = std::int64_t(train.size()) * epochs;
   const auto warmup = std::clamp<std::int64_t>(std::int64_t(c.warmup_epochs * double(train.size())), 1, steps - 1);
   optim::LinearLR warm(opt, {.start_factor = 0.1, .total_iters = warmup});
   optim::CosineAnnealingLR cosine(opt, steps - warmup);
@@ -206,7 +240,6 @@ int run(const Config& c) {
   if (c.ema > 0) ema.emplace(model, optim::swa_utils::ema(c.ema), true);
   const auto mixing = examples::batch_mixing(c.mixup, c.cutmix, d.classes);
 
-  const fs::path out = c.out, checkpoint = out / "checkpoint.safetensors", metrics = out / "metrics.csv";
   fs::create_directories(out);
   int first_epoch = 0;
   if (c.resume) {
@@ -228,11 +261,11 @@ int run(const Config& c) {
   };
   examples::EpochTrainer trainer{model, net.forward, opt, schedule, nonfinite, ema, mixing,
                   {.label_smoothing = float(c.label_smoothing)}};
-  const int last_epoch = c.stop_after > 0 ? std::min(c.epochs, first_epoch + c.stop_after) : c.epochs;
+  const int last_epoch = c.stop_after > 0 ? std::min(epochs, first_epoch + c.stop_after) : epochs;
   for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
     // Rank 0's progress stands for all (its train loss and accuracy are its share's).
     std::optional<examples::Progress> progress;
-    if (lead) progress.emplace("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs), train.size());
+    if (lead) progress.emplace("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), train.size());
     trainer.epoch(train, epoch, progress);
     model.eval();
     const auto e = evaluate(net.forward);
@@ -243,7 +276,7 @@ int run(const Config& c) {
       if (e_ema) std::printf("  EMA weights: test loss %.4f  test accuracy %.2f%%", e_ema->loss, 100 * e_ema->accuracy);
       std::printf("  (%.0f train img/s)\n", world * progress->images_per_second());
       if (ema) examples::save_ema(examples::ema_path(checkpoint), *ema, epoch + 1);
-      optim::save_checkpoint(checkpoint, model, opt, &schedule, epoch + 1);
+      optim::save_checkpoint(checkpoint, model, opt, &schedule, epoch + 1, {{"epochs", std::to_string(epochs)}});
       char line[200];
       int n = std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.1f", epoch + 1, progress->mean_loss(),
                             progress->accuracy(), e.loss, e.accuracy, world * progress->images_per_second());
@@ -253,8 +286,8 @@ int run(const Config& c) {
     }
     distributed::barrier();  // the checkpoint is complete before any rank may resume from it
   }
-  if (last_epoch < c.epochs) {
-    if (lead) std::printf("stopped after epoch %d of %d (--stop-after); --resume continues\n", last_epoch, c.epochs);
+  if (last_epoch < epochs) {
+    if (lead) std::printf("stopped after epoch %d of %d (--stop-after); --resume continues\n", last_epoch, epochs);
     return 0;
   }
 

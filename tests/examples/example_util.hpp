@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -71,6 +72,12 @@ inline RunResult run(const std::string& program, const std::string& args) {
   while (std::fgets(buffer.data(), int(buffer.size()), pipe)) r.output += buffer.data();
   r.exit_code = pclose(pipe);
   return r;
+}
+
+// A file's bytes (to compare two checkpoints bit for bit).
+inline std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // The numbers following `key` on each line of `text` that contains it.

@@ -3,23 +3,18 @@
 // wider networks and the named recipes, each on the tiny dataset.
 #include <cmath>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "examples/example_util.hpp"
 
 namespace fs = std::filesystem;
+using tg::test::read_bytes;
 using tg::test::run;
 using tg::test::RunResult;
 using tg::test::tiny_fashion_mnist;
 using tg::test::values_after;
 
 namespace {
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // metrics.csv's rows after the header, as numbers.
 std::vector<std::vector<double>> csv_rows(const fs::path& path) {
@@ -84,8 +79,8 @@ TEST_CASE("resnet --ema with MixUp, CutMix and random erasing trains, and --resu
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
   // Bit for bit what the uninterrupted run left: weights, optimizer, schedule and the average.
-  CHECK(read_file(parts / "ema.safetensors") == read_file(full / "ema.safetensors"));
-  CHECK(read_file(parts / "checkpoint.safetensors") == read_file(full / "checkpoint.safetensors"));
+  CHECK(read_bytes(parts / "ema.safetensors") == read_bytes(full / "ema.safetensors"));
+  CHECK(read_bytes(parts / "checkpoint.safetensors") == read_bytes(full / "checkpoint.safetensors"));
   const auto resumed_rows = csv_rows(parts / "metrics.csv");
   REQUIRE(resumed_rows.size() == 2);
   for (std::size_t column : {1, 2, 3, 4, 6, 7}) CHECK(resumed_rows[1][column] == rows[1][column]);
@@ -127,8 +122,8 @@ TEST_CASE("resnet --recipe long sets its options, explicit ones override them, a
                                   " --limit-train 64 --limit-test 50 --out " + out.string());
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("recipe long: --epochs 28 --augment crop-flip --ema 0.999") != std::string::npos);
-  CHECK(r.output.find("epoch 1/1") != std::string::npos);  // --epochs 1 overrides the recipe's 28
+  CHECK(r.output.find("recipe long: --epochs 40 --time-budget 54 --augment crop-flip --ema 0.999") != std::string::npos);
+  CHECK(r.output.find("epoch 1/1") != std::string::npos);  // --epochs 1 overrides the recipe's 40
   // --arch resnet8 overrides the recipe's --depth 20 (only a --depth of the user's conflicts).
   CHECK(r.output.find("ResNet-8 (width 2) on fashion-mnist: 64 train / 50 test images, " +
                       std::to_string(resnet8_parameters(2)) + " parameters") != std::string::npos);

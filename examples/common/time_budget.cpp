@@ -1,0 +1,77 @@
+#include "examples/common/time_budget.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "autograd/autograd.hpp"
+
+namespace tg::examples {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Seconds per batch of `loader` for `work`, after `untimed` batches; a loader with too few
+// batches times what it has (its last batch may be short: a small overestimate at worst).
+template <class Work>
+double seconds_per_batch(data::DataLoader& loader, int untimed, int timed, Work&& work) {
+  untimed = std::min<int>(untimed, int(loader.size()) - 1);
+  int done = 0, counted = 0;
+  Clock::time_point start = Clock::now();
+  for (const auto& batch : loader) {
+    if (done == untimed) start = Clock::now();
+    work(batch);
+    ++done;
+    counted += done > untimed;
+    if (counted == timed) break;
+  }
+  return counted ? seconds_since(start) / counted : 0;
+}
+
+}  // namespace
+
+EpochCost measure_epoch_cost(nn::Module& model, const std::function<Variable(const Variable&)>& forward,
+                             data::DataLoader& train, data::DataLoader& test, ProbeOptions options) {
+  // The probe trains nothing, but a training-mode forward moves BatchNorm's running statistics.
+  const nn::StateDict before = model.state_dict();
+  const bool was_training = model.is_training();
+  const std::uint64_t train_epoch = train.epoch(), test_epoch = test.epoch();
+
+  EpochCost cost;
+  model.train();
+  cost.train_seconds = double(train.size()) *
+      seconds_per_batch(train, options.untimed_steps, options.timed_steps, [&](const data::Batch& b) {
+        cross_entropy(forward(b.images), b.labels).backward();
+      });
+  model.eval();
+  {
+    NoGradGuard no_grad;
+    cost.evaluate_seconds = double(test.size()) *
+        seconds_per_batch(test, 1, options.timed_eval_batches, [&](const data::Batch& b) {
+          (void)argmax(forward(b.images).value(), 1);
+        });
+  }
+
+  model.load_state_dict(before);
+  model.zero_grad();
+  model.train(was_training);
+  train.set_epoch(train_epoch);
+  test.set_epoch(test_epoch);
+  return cost;
+}
+
+int epochs_within(double budget_seconds, const EpochCost& cost, double evaluations_per_epoch,
+                  double final_evaluations, int max_epochs) {
+  const double per_epoch = cost.train_seconds + evaluations_per_epoch * cost.evaluate_seconds;
+  const double for_epochs = budget_seconds - final_evaluations * cost.evaluate_seconds;
+  if (per_epoch <= 0) return max_epochs;
+  const double fitting = std::floor(for_epochs / per_epoch);
+  return int(std::clamp<double>(fitting, 1, max_epochs));
+}
+
+}  // namespace tg::examples

@@ -1,0 +1,40 @@
+#pragma once
+// The ResNet example's --time-budget MINUTES: as many epochs as fit in that time on this machine.
+// The same recipe trains 40% faster on one of our VMs than on another, so a fixed epoch count
+// either wastes the hour or overruns it. The cosine schedule has to know its length from the
+// first step, so the epochs are planned before training, from a few timed batches, not by
+// stopping when time runs out (that would end the run at a high learning rate).
+#include <functional>
+
+#include "data/dataloader.hpp"
+#include "nn/module.hpp"
+
+namespace tg::examples {
+
+/// Seconds one epoch's pieces take on this machine.
+struct EpochCost {
+  double train_seconds = 0;     ///< one pass over the training loader (forward, loss, backward)
+  double evaluate_seconds = 0;  ///< one evaluation of the test loader
+};
+
+/// How many batches measure_epoch_cost times.
+struct ProbeOptions {
+  int untimed_steps = 3;   ///< first steps, not counted: buffers are allocated, threads wake up
+  int timed_steps = 20;
+  int timed_eval_batches = 4;
+};
+
+/// Times training steps (forward, cross-entropy, backward, no optimizer step) on `train`'s
+/// batches and eval-mode forwards on `test`'s, and scales them to a whole epoch of each. The
+/// model's parameters and buffers (BatchNorm's running statistics) are restored and its
+/// gradients cleared, and both loaders start the epoch they would have: the run that follows is
+/// the one it would have been without the probe.
+EpochCost measure_epoch_cost(nn::Module& model, const std::function<Variable(const Variable&)>& forward,
+                             data::DataLoader& train, data::DataLoader& test, ProbeOptions options = {});
+
+/// The most epochs, from 1 to max_epochs, whose training and `evaluations_per_epoch`
+/// evaluations each, plus `final_evaluations` evaluations at the end, fit in budget_seconds.
+int epochs_within(double budget_seconds, const EpochCost& cost, double evaluations_per_epoch,
+                  double final_evaluations, int max_epochs);
+
+}  // namespace tg::examples
