@@ -5,7 +5,7 @@ namespace tg::examples {
 // "long": 95% Fashion-MNIST within 60 minutes on 2 cores, on ResNet-20 (the default ResNet-14 is
 // for 3-epoch runs; over 30 epochs the deeper network has the time to pay off). How many epochs
 // fit in the hour depends on the machine: ResNet-20 trained at 555-820 images/s on the Intel VM
-// (28 epochs in 45 min 28 s) and at about 435 on the AMD EPYC one (about 20 epochs in the hour),
+// (28 epochs in 45 min 28 s) and at 358-432 on the AMD EPYC one (20 epochs in 51 min 50 s),
 // so the recipe plans its epochs with --time-budget: 54 minutes (headroom for a VM that slows
 // down after the probe: 555-713 images/s within one hour was seen), at most 40 epochs. The plain
 // 30-epoch run reached 94.53% with padded crops
