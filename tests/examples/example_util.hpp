@@ -80,6 +80,20 @@ inline std::string read_bytes(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// metrics.csv's rows after the header, as numbers.
+inline std::vector<std::vector<double>> csv_rows(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<double>> rows;
+  std::string line, cell;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::istringstream cells(line);
+    rows.emplace_back();
+    while (std::getline(cells, cell, ',')) rows.back().push_back(std::stod(cell));
+  }
+  return rows;
+}
+
 // The numbers following `key` on each line of `text` that contains it.
 inline std::vector<double> values_after(const std::string& text, const std::string& key) {
   std::vector<double> values;

@@ -1,9 +1,8 @@
-// examples/resnet's options for better models (issue 16) and --arch resnet18 (issue 15): an EMA
-// of the weights that resumes exactly, MixUp/CutMix, random erasing, flip test-time augmentation,
-// wider networks and the named recipes, each on the tiny dataset.
+// examples/resnet's options for better models (issue 16): an EMA of the weights that resumes
+// exactly, MixUp/CutMix, random erasing, wider networks and the named recipes, each on the tiny
+// dataset (--arch resnet18 and --tta: test_resnet_arch.cpp).
 #include <cmath>
 #include <fstream>
-#include <sstream>
 
 #include "examples/example_util.hpp"
 
@@ -13,22 +12,9 @@ using tg::test::run;
 using tg::test::RunResult;
 using tg::test::tiny_fashion_mnist;
 using tg::test::values_after;
+using tg::test::csv_rows;
 
 namespace {
-
-// metrics.csv's rows after the header, as numbers.
-std::vector<std::vector<double>> csv_rows(const fs::path& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<double>> rows;
-  std::string line, cell;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::istringstream cells(line);
-    rows.emplace_back();
-    while (std::getline(cells, cell, ',')) rows.back().push_back(std::stod(cell));
-  }
-  return rows;
-}
 
 std::string first_line(const fs::path& path) {
   std::ifstream in(path);
@@ -84,35 +70,6 @@ TEST_CASE("resnet --ema with MixUp, CutMix and random erasing trains, and --resu
   const auto resumed_rows = csv_rows(parts / "metrics.csv");
   REQUIRE(resumed_rows.size() == 2);
   for (std::size_t column : {1, 2, 3, 4, 6, 7}) CHECK(resumed_rows[1][column] == rows[1][column]);
-}
-
-TEST_CASE("resnet --arch resnet18 trains torchvision's ResNet-18, and --tta evaluates the mirror images too") {
-  const fs::path out = tg::test::temp_dir("example_resnet18");
-  const std::string common = "--data fashion-mnist:" + tiny_fashion_mnist().string() +
-                             " --arch resnet18 --batch-size 32 --workers 1 --lr 0.02 --limit-train 320"
-                             " --limit-test 100 --out " + out.string();
-  RunResult r = run("resnet", common + " --epochs 2 --tta");
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-  // torchvision's 11,689,512 with conv1 on 1 channel (-6,272) and fc to 10 classes (-507,870).
-  CHECK(r.output.find("ResNet-18 (torchvision) on fashion-mnist: 320 train / 100 test images, 11175370 parameters") !=
-        std::string::npos);
-  const auto rows = csv_rows(out / "metrics.csv");
-  REQUIRE(rows.size() == 2);
-  CHECK(std::isfinite(rows[0][1]));
-  CHECK(rows[1][1] < rows[0][1]);
-  CHECK(r.output.find("feature maps: drawn for the CIFAR ResNets only, skipped for this ResNet") != std::string::npos);
-  CHECK(fs::file_size(out / "kernels.png") > 0);  // conv1's 7x7 kernels
-  // The final evaluation averages each image's logits with its mirror image's: not the last
-  // epoch's plain evaluation of the same weights.
-  CHECK(r.output.find("(trained weights, flip test-time augmentation)") != std::string::npos);
-  const auto losses = values_after(r.output, "test loss");
-  REQUIRE(losses.size() == 3);
-  CHECK(losses[2] != doctest::Approx(rows[1][3]).epsilon(1e-4));
-
-  RunResult no_average = run("resnet", common + " --epochs 3 --resume --ema 0.9");
-  CHECK(no_average.exit_code != 0);
-  CHECK(no_average.output.find("was the run started without --ema?") != std::string::npos);
 }
 
 TEST_CASE("resnet --recipe long sets its options, explicit ones override them, and --width widens") {
