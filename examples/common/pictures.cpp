@@ -11,7 +11,7 @@ namespace tg::examples {
 namespace {
 
 void draw_curves(const std::filesystem::path& out) {
-  const auto rows = read_csv(out / "metrics.csv");
+  const auto rows = read_csv(out / "metrics.csv", 5);  // epoch, train loss/accuracy, test loss/accuracy
   if (rows.empty()) return;
   Series train_loss{"train", {}, {}}, test_loss{"test", {}, {}}, train_acc{"train", {}, {}},
       test_acc{"test", {}, {}}, ema_loss{"test (EMA weights)", {}, {}}, ema_acc{"test (EMA weights)", {}, {}};

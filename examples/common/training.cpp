@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -139,16 +140,25 @@ void append_csv(const std::filesystem::path& path, const std::string& header, co
   out << line << "\n";
 }
 
-std::vector<std::vector<double>> read_csv(const std::filesystem::path& path) {
+std::vector<std::vector<double>> read_csv(const std::filesystem::path& path, std::size_t min_columns) {
   std::vector<std::vector<double>> rows;
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);  // header
-  while (std::getline(in, line)) {
+  for (int number = 2; std::getline(in, line); ++number) {
     std::vector<double> row;
     std::stringstream cells(line);
     std::string cell;
-    while (std::getline(cells, cell, ',')) row.push_back(std::stod(cell));
+    while (std::getline(cells, cell, ',')) {
+      double value = 0;
+      const auto parsed = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+      TG_CHECK(!cell.empty() && parsed.ec == std::errc() && parsed.ptr == cell.data() + cell.size(), "read_csv: ",
+               path.string(), " line ", number, ": expected a number, got '", cell.substr(0, 40),
+               "' (edited, or not written by this program: fix or delete the line)");
+      row.push_back(value);
+    }
+    TG_CHECK(row.size() >= min_columns, "read_csv: ", path.string(), " line ", number, ": expected at least ",
+             min_columns, " numbers, got ", row.size(), " (cut short when a run was stopped mid-write: delete the line)");
     rows.push_back(std::move(row));
   }
   return rows;

@@ -77,8 +77,10 @@ class NonFiniteCheck {
 /// Appends one line to a CSV file, writing `header` first when the file is new.
 void append_csv(const std::filesystem::path& path, const std::string& header, const std::string& line);
 
-/// Rows of a CSV written by append_csv (header skipped), split on commas.
-std::vector<std::vector<double>> read_csv(const std::filesystem::path& path);
+/// Rows of a CSV written by append_csv (header skipped), split on commas. Throws tg::Error
+/// naming the file and line for a cell that is not a number or a row of fewer than `min_columns`
+/// (a line cut short when a run was killed mid-write, or a hand edit).
+std::vector<std::vector<double>> read_csv(const std::filesystem::path& path, std::size_t min_columns);
 
 /// A table of per-class accuracy from a confusion matrix.
 std::string per_class_table(const std::vector<std::vector<long>>& confusion,

@@ -26,6 +26,7 @@
 // Prints a progress bar per epoch (plain lines when not on a terminal), then test loss/accuracy.
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -167,7 +168,14 @@ int planned_epochs(const Config& c, nn::Module& model, const Forward& forward, d
     const auto planned = metadata.find("extra.epochs");
     TG_CHECK(planned != metadata.end(), "resnet --resume --time-budget: expected the planned epochs in ",
              checkpoint.string(), ", found none (a run without --time-budget: resume it with its --epochs)");
-    return std::stoi(planned->second);
+    const std::string& text = planned->second;
+    int epochs = 0;
+    const auto parsed = std::from_chars(text.data(), text.data() + text.size(), epochs);
+    TG_CHECK(!text.empty() && parsed.ec == std::errc() && parsed.ptr == text.data() + text.size() && epochs >= 1,
+             "resnet --resume --time-budget: expected the planned epochs in ", checkpoint.string(),
+             " to be a whole number >= 1, got '", text.substr(0, 40), "' (not this program's checkpoint, or "
+             "edited: resume it with --epochs N instead of --time-budget)");
+    return epochs;
   }
   const examples::EpochCost cost = examples::measure_epoch_cost(model, forward, train, test);
   const double evaluations_per_epoch = c.ema > 0 ? 2 : 1, final_evaluations = c.tta ? 2 : 1;

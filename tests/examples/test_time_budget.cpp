@@ -94,6 +94,18 @@ TEST_CASE("resnet --time-budget plans its epochs, trains the run --epochs would,
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   CHECK(has(first.output, "stopped after epoch 1 of 3"));
+  // The same checkpoint with its plan edited into something that is not an epoch count.
+  const fs::path edited = tg::test::temp_dir("example_budget_edited");
+  fs::copy(parts, edited, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  tg::nn::TensorArchive archive = tg::nn::read_safetensors(edited / "checkpoint.safetensors");
+  archive.metadata["extra.epochs"] = "3x";
+  tg::nn::write_safetensors(edited / "checkpoint.safetensors", archive);
+  RunResult refused = run("resnet", common + " --epochs 3 --time-budget 0.0001 --resume --out " + edited.string());
+  INFO(refused.output);
+  CHECK(refused.exit_code != 0);
+  CHECK(has(refused.output, "expected the planned epochs in " + (edited / "checkpoint.safetensors").string() +
+                                " to be a whole number >= 1, got '3x'"));
+
   RunResult resumed = run("resnet", common + " --epochs 3 --time-budget 0.0001 --resume --out " + parts.string());
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
