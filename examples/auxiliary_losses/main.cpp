@@ -10,12 +10,12 @@
 // accuracy after each epoch, then the comparison; after every epoch (re)writes
 // metrics_with_aux.csv, metrics_without_aux.csv, gradient_profile.csv, test_accuracy.png,
 // gradient_norms.png and gradient_profile.png in the output folder.
-#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
 
 #include "examples/auxiliary_losses/aux_net.hpp"
+#include "examples/common/command_line.hpp"
 #include "examples/common/data_choice.hpp"
 #include "examples/common/plots.hpp"
 #include "examples/common/training.hpp"
@@ -180,26 +180,22 @@ void report(const Run& plain, const Run& aux) {
 
 Config parse(int argc, char** argv) {
   Config c;
-  CLI::App app{"A plain CNN with GoogLeNet-style auxiliary classifiers against the same network without them."};
-  app.add_option("--epochs", c.epochs, "epochs per run")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", c.batch_size, "images per batch")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", c.lr, "SGD learning rate")->capture_default_str();
-  app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
-  app.add_option("--aux-weight", c.aux_weight, "weight of the auxiliary losses")->capture_default_str();
-  app.add_option("--convs-per-stage", c.convs_per_stage, "conv layers per stage (3n + 1 in all)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--workers", c.workers, "data loader threads")->capture_default_str();
-  app.add_option("--threads", c.threads, "compute threads (0: all cores)")->capture_default_str();
-  app.add_option("--seed", c.seed, "seed of initialisation and shuffling (both runs)")->capture_default_str();
-  app.add_option("--data", c.data, "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR or folder:DIR")->capture_default_str();
-  app.add_option("--out", c.out, "output folder (metrics, pictures)")->capture_default_str();
-  app.add_option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
-  app.add_option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    std::exit(app.exit(e));
-  }
+  examples::CommandLine app{"A plain CNN with GoogLeNet-style auxiliary classifiers against the same network without them."};
+  app.option("--epochs", c.epochs, "epochs per run").show_default().positive();
+  app.option("--batch-size", c.batch_size, "images per batch").show_default().positive();
+  app.option("--lr", c.lr, "SGD learning rate").show_default();
+  app.option("--momentum", c.momentum, "SGD momentum").show_default();
+  app.option("--aux-weight", c.aux_weight, "weight of the auxiliary losses").show_default();
+  app.option("--convs-per-stage", c.convs_per_stage, "conv layers per stage (3n + 1 in all)")
+      .show_default().positive();
+  app.option("--workers", c.workers, "data loader threads").show_default();
+  app.option("--threads", c.threads, "compute threads (0: all cores)").show_default();
+  app.option("--seed", c.seed, "seed of initialisation and shuffling (both runs)").show_default();
+  app.option("--data", c.data, "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR or folder:DIR").show_default();
+  app.option("--out", c.out, "output folder (metrics, pictures)").show_default();
+  app.option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
+  app.option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
+  if (const auto exit_code = app.parse(argc, argv)) std::exit(*exit_code);
   return c;
 }
 

@@ -24,7 +24,6 @@
 //        mpirun -np 2 -x OMP_NUM_THREADS=1 build/examples/resnet   (data-parallel: --batch-size
 //        is the global batch, split over the ranks; rank 0 alone prints and writes files)
 // Prints a progress bar per epoch (plain lines when not on a terminal), then test loss/accuracy.
-#include <CLI/CLI.hpp>
 
 #include <charconv>
 #include <cstdio>
@@ -34,6 +33,7 @@
 #include "distributed/distributed.hpp"
 #include "examples/common/architecture.hpp"
 #include "examples/common/batch_mixing.hpp"
+#include "examples/common/command_line.hpp"
 #include "examples/common/data_choice.hpp"
 #include "examples/common/distributed_evaluation.hpp"
 #include "examples/common/ema.hpp"
@@ -68,73 +68,69 @@ struct Config {
 
 Config parse(int argc, char** argv) {
   Config c;
-  CLI::App app{"Train a CIFAR-style ResNet (He et al. 2016) with tapegrad."};
+  examples::CommandLine app{"Train a CIFAR-style ResNet (He et al. 2016) with tapegrad."};
   // A recipe's options come first on the command line and the last value wins: yours override it.
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--epochs", c.epochs, "epochs to train")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--time-budget", c.time_budget, "minutes: train as many epochs as fit in them (at most "
+  app.last_value_wins();
+  app.option("--epochs", c.epochs, "epochs to train").show_default().positive();
+  app.option("--time-budget", c.time_budget, "minutes: train as many epochs as fit in them (at most "
                  "--epochs), planned from a few timed batches before training (0: off)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--batch-size", c.batch_size, "images per batch")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", c.lr, "peak learning rate (after warm-up)")->capture_default_str();
-  app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
-  app.add_flag("!--no-nesterov", c.nesterov, "plain momentum instead of Nesterov's");
-  app.add_option("--weight-decay", c.weight_decay, "L2 weight decay")->capture_default_str();
-  app.add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up length, in epochs")->capture_default_str();
-  app.add_option("--label-smoothing", c.label_smoothing, "cross-entropy label smoothing")->capture_default_str();
-  app.add_option("--augment", c.augment, "augmentation of the training images (crop-flip: a crop of "
-                 "the image padded by 1/8 of its side, then a flip)")->capture_default_str()
-      ->check(CLI::IsMember(examples::augment_names()));
-  app.add_flag_callback("--no-augment", [&c] { c.augment = "none"; }, "the same as --augment none");
-  app.add_option("--depth", c.depth, "6n + 2: 14, 20, 32, 44, 56...")->capture_default_str();
-  app.add_option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
+      .show_default().nonnegative();
+  app.option("--batch-size", c.batch_size, "images per batch").show_default().positive();
+  app.option("--lr", c.lr, "peak learning rate (after warm-up)").show_default();
+  app.option("--momentum", c.momentum, "SGD momentum").show_default();
+  app.flag("!--no-nesterov", c.nesterov, "plain momentum instead of Nesterov's");
+  app.option("--weight-decay", c.weight_decay, "L2 weight decay").show_default();
+  app.option("--warmup-epochs", c.warmup_epochs, "linear warm-up length, in epochs").show_default();
+  app.option("--label-smoothing", c.label_smoothing, "cross-entropy label smoothing").show_default();
+  app.option("--augment", c.augment, "augmentation of the training images (crop-flip: a crop of "
+                 "the image padded by 1/8 of its side, then a flip)").show_default()
+      .one_of(examples::augment_names());
+  app.flag("--no-augment", [&c] { c.augment = "none"; }, "the same as --augment none");
+  app.option("--depth", c.depth, "6n + 2: 14, 20, 32, 44, 56...").show_default();
+  app.option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
                  "follows --depth) or resnet18 (torchvision's, from the model zoo)");
-  app.add_option("--width", c.width, "CIFAR ResNet channels 16k, 32k, 64k for width k")->capture_default_str();
-  app.add_option("--ema", c.ema, "decay of an average of the weights updated every step, evaluated "
-                 "beside them and used as the final model (0: off; e.g. 0.999)")->capture_default_str();
-  app.add_option("--mixup", c.mixup, "MixUp's alpha (0: off)")->capture_default_str();
-  app.add_option("--cutmix", c.cutmix, "CutMix's alpha (0: off; with --mixup, one of the two per batch)")
-      ->capture_default_str();
-  app.add_option("--random-erasing", c.random_erasing, "probability of erasing a random patch of a "
-                 "training image (0: off)")->capture_default_str();
-  app.add_flag("--tta,!--no-tta", c.tta, "final evaluation: mean of the logits of each test image and "
+  app.option("--width", c.width, "CIFAR ResNet channels 16k, 32k, 64k for width k").show_default();
+  app.option("--ema", c.ema, "decay of an average of the weights updated every step, evaluated "
+                 "beside them and used as the final model (0: off; e.g. 0.999)").show_default();
+  app.option("--mixup", c.mixup, "MixUp's alpha (0: off)").show_default();
+  app.option("--cutmix", c.cutmix, "CutMix's alpha (0: off; with --mixup, one of the two per batch)")
+      .show_default();
+  app.option("--random-erasing", c.random_erasing, "probability of erasing a random patch of a "
+                 "training image (0: off)").show_default();
+  app.flag("--tta,!--no-tta", c.tta, "final evaluation: mean of the logits of each test image and "
                "its mirror image");
   std::vector<std::string> names;
   for (const auto& r : examples::recipes()) names.push_back(r.name);
-  app.add_option("--recipe", c.recipe, "default, or long (" + examples::recipe_arguments_text("long") +
+  app.option("--recipe", c.recipe, "default, or long (" + examples::recipe_arguments_text("long") +
                  "); options given explicitly override the recipe's")
-      ->capture_default_str()
-      ->check(CLI::IsMember(names));
+      .show_default()
+      .one_of(names);
   // 0, as PyTorch's DataLoader: on 2 cores, loader threads took time from the compute threads
   // (default run: 710-799 images/s with 2 workers, 745-810 with none; with crop-flip no loss).
-  app.add_option("--workers", c.workers, "data loader threads (0: batches made by the training thread)")
-      ->capture_default_str();
-  app.add_option("--threads", c.threads, "compute threads (0: all cores)")->capture_default_str();
-  app.add_option("--seed", c.seed, "seed of initialisation, shuffling and augmentation")->capture_default_str();
-  app.add_option("--data", c.data, "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR or folder:DIR")->capture_default_str();
-  app.add_option("--out", c.out, "output folder (checkpoint, metrics.csv, pictures)")->capture_default_str();
-  app.add_flag("--resume", c.resume, "continue from the checkpoint in the output folder");
-  app.add_option("--stop-after", c.stop_after, "stop after this many epochs of this run, as if "
+  app.option("--workers", c.workers, "data loader threads (0: batches made by the training thread)")
+      .show_default();
+  app.option("--threads", c.threads, "compute threads (0: all cores)").show_default();
+  app.option("--seed", c.seed, "seed of initialisation, shuffling and augmentation").show_default();
+  app.option("--data", c.data, "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR or folder:DIR").show_default();
+  app.option("--out", c.out, "output folder (checkpoint, metrics.csv, pictures)").show_default();
+  app.flag("--resume", c.resume, "continue from the checkpoint in the output folder");
+  app.option("--stop-after", c.stop_after, "stop after this many epochs of this run, as if "
                  "interrupted (the schedule still spans --epochs; --resume continues)");
-  app.add_flag("!--no-sync-bn", c.sync_bn, "under mpirun: BatchNorm statistics per rank, not global");
-  app.add_option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
-  app.add_option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
-  app.add_option("--on-nonfinite", c.on_nonfinite,
+  app.flag("!--no-sync-bn", c.sync_bn, "under mpirun: BatchNorm statistics per rank, not global");
+  app.option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
+  app.option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
+  app.option("--on-nonfinite", c.on_nonfinite,
                  "on a NaN/Inf loss or gradient: stop (with the epoch and step) or skip the batch")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"stop", "skip"}));
-  app.add_option("--export", c.export_path, "at the end, write the model as ONNX to this file "
+      .show_default()
+      .one_of({"stop", "skip"});
+  app.option("--export", c.export_path, "at the end, write the model as ONNX to this file "
                  "(input: pixels in [0, 1], normalisation included; output: logits)");
-  app.add_flag("--detect-anomaly", c.detect_anomaly,
+  app.flag("--detect-anomaly", c.detect_anomaly,
                "check every op's result and gradient for NaN/Inf and name the first (slow)");
-  try {
-    const std::vector<std::string> args = examples::expand_recipe(argc, argv);
-    std::vector<const char*> pointers;
-    for (const auto& a : args) pointers.push_back(a.c_str());
-    app.parse(int(pointers.size()), pointers.data());
-  } catch (const CLI::ParseError& e) {
-    std::exit(app.exit(e));
-  }
+  const std::vector<std::string> args = examples::expand_recipe(argc, argv);
+  std::vector<const char*> pointers;
+  for (const auto& a : args) pointers.push_back(a.c_str());
+  if (const auto exit_code = app.parse(int(pointers.size()), pointers.data())) std::exit(*exit_code);
   // A recipe's --depth gives way to your --arch; only a --depth of yours conflicts with it.
   c.depth_given = examples::option_given(argc, argv, "--depth");
   if (c.arch.empty()) c.arch = "resnet" + std::to_string(c.depth);

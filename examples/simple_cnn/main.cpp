@@ -6,11 +6,11 @@
 // Run:   build/examples/simple_cnn [--epochs 2] [--cifar10 data/cifar-10-batches-bin]
 // Prints the loss every 200 batches, the mean loss and test accuracy after each epoch, and
 // saves the weights as simple_cnn.safetensors (PyTorch's names) in --out.
-#include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 #include "data/data.hpp"
+#include "examples/common/command_line.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
 
@@ -48,12 +48,12 @@ struct SimpleCNN : tg::nn::Module {
 int main(int argc, char** argv) {
   int epochs = 2;
   std::string cifar, fashion_root, out = ".";
-  CLI::App app{"Train the lecture notes' SimpleCNN with tapegrad."};
-  app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
-  app.add_option("--cifar10", cifar, "train on CIFAR-10 from this folder instead of Fashion-MNIST");
-  app.add_option("--data-root", fashion_root, "Fashion-MNIST folder (default: Debian's copy)");
-  app.add_option("--out", out, "folder for simple_cnn.safetensors")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  tg::examples::CommandLine app{"Train the lecture notes' SimpleCNN with tapegrad."};
+  app.option("--epochs", epochs, "epochs to train").show_default();
+  app.option("--cifar10", cifar, "train on CIFAR-10 from this folder instead of Fashion-MNIST");
+  app.option("--data-root", fashion_root, "Fashion-MNIST folder (default: Debian's copy)");
+  app.option("--out", out, "folder for simple_cnn.safetensors").show_default();
+  if (const auto exit_code = app.parse(argc, argv)) return *exit_code;
   try {
     tg::manual_seed(0);
     using tg::data::Split;

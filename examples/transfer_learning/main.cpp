@@ -6,11 +6,11 @@
 //
 // Run:   build/examples/transfer_learning [--depth 20] [--epochs 1] [--out out/transfer]
 // Prints the test accuracy after each phase on that phase's five classes.
-#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
 
+#include "examples/common/command_line.hpp"
 #include "examples/common/resnet_cifar.hpp"
 #include "examples/common/training.hpp"
 #include "optim/optim.hpp"
@@ -74,14 +74,14 @@ int main(int argc, char** argv) {
   int depth = 20, epochs = 1, batch_size = 128;
   std::size_t limit = 0;
   std::string out = "out/transfer", data_root;
-  CLI::App app{"Transfer learning between the two halves of Fashion-MNIST."};
-  app.add_option("--depth", depth, "ResNet depth (6n + 2)")->capture_default_str();
-  app.add_option("--epochs", epochs, "epochs per phase")->capture_default_str();
-  app.add_option("--batch-size", batch_size, "images per batch")->capture_default_str();
-  app.add_option("--limit", limit, "use only the first N matching training images (0: all)");
-  app.add_option("--out", out, "output folder")->capture_default_str();
-  app.add_option("--data-root", data_root, "Fashion-MNIST folder (default: Debian's copy)");
-  CLI11_PARSE(app, argc, argv);
+  examples::CommandLine app{"Transfer learning between the two halves of Fashion-MNIST."};
+  app.option("--depth", depth, "ResNet depth (6n + 2)").show_default();
+  app.option("--epochs", epochs, "epochs per phase").show_default();
+  app.option("--batch-size", batch_size, "images per batch").show_default();
+  app.option("--limit", limit, "use only the first N matching training images (0: all)");
+  app.option("--out", out, "output folder").show_default();
+  app.option("--data-root", data_root, "Fashion-MNIST folder (default: Debian's copy)");
+  if (const auto exit_code = app.parse(argc, argv)) return *exit_code;
   try {
     manual_seed(0);
     using data::FashionMNIST, data::Split;

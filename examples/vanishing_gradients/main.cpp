@@ -10,13 +10,13 @@
 // steps, 23 s): the plain net's first layer gets 6e-9 times the gradient of its last and its
 // loss stays at ln 10 = 2.30 (it learns nothing); the residual net's gradients are even across
 // layers (ratio 0.25) and its loss falls to 1.94.
-#include <CLI/CLI.hpp>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
 #include "data/data.hpp"
+#include "examples/common/command_line.hpp"
 #include "examples/common/plots.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
@@ -98,12 +98,12 @@ Run train(bool residual, int depth, int steps, const std::shared_ptr<const data:
 int main(int argc, char** argv) {
   int depth = 20, steps = 300;
   std::string out = "out/vanishing", data_root;
-  CLI::App app{"Gradient norms per layer: a deep plain CNN against the same depth with skips."};
-  app.add_option("--depth", depth, "conv layers after the stem")->capture_default_str();
-  app.add_option("--steps", steps, "training steps per network")->capture_default_str();
-  app.add_option("--out", out, "output folder")->capture_default_str();
-  app.add_option("--data-root", data_root, "Fashion-MNIST folder (default: Debian's copy)");
-  CLI11_PARSE(app, argc, argv);
+  examples::CommandLine app{"Gradient norms per layer: a deep plain CNN against the same depth with skips."};
+  app.option("--depth", depth, "conv layers after the stem").show_default();
+  app.option("--steps", steps, "training steps per network").show_default();
+  app.option("--out", out, "output folder").show_default();
+  app.option("--data-root", data_root, "Fashion-MNIST folder (default: Debian's copy)");
+  if (const auto exit_code = app.parse(argc, argv)) return *exit_code;
   try {
     auto train_set = data_root.empty() ? std::make_shared<data::FashionMNIST>(data::Split::Train)
                                        : std::make_shared<data::FashionMNIST>(data_root, data::Split::Train);

@@ -1,0 +1,66 @@
+#include "examples/common/command_line.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace tg::examples {
+
+CommandOption CommandOption::show_default() {
+  option_->capture_default_str();
+  return *this;
+}
+
+CommandOption CommandOption::positive() {
+  option_->check(CLI::PositiveNumber);
+  return *this;
+}
+
+CommandOption CommandOption::nonnegative() {
+  option_->check(CLI::NonNegativeNumber);
+  return *this;
+}
+
+CommandOption CommandOption::one_of(const std::vector<std::string>& names) {
+  option_->check(CLI::IsMember(names));
+  return *this;
+}
+
+CommandLine::CommandLine(const std::string& description) : app_(std::make_unique<CLI::App>(description)) {}
+
+CommandLine::~CommandLine() = default;
+
+CommandOption CommandLine::option(const std::string& name, int& value, const std::string& help) {
+  return CommandOption(app_->add_option(name, value, help));
+}
+
+CommandOption CommandLine::option(const std::string& name, double& value, const std::string& help) {
+  return CommandOption(app_->add_option(name, value, help));
+}
+
+CommandOption CommandLine::option(const std::string& name, std::uint64_t& value, const std::string& help) {
+  return CommandOption(app_->add_option(name, value, help));
+}
+
+CommandOption CommandLine::option(const std::string& name, std::string& value, const std::string& help) {
+  return CommandOption(app_->add_option(name, value, help));
+}
+
+void CommandLine::flag(const std::string& names, bool& value, const std::string& help) {
+  app_->add_flag(names, value, help);
+}
+
+void CommandLine::flag(const std::string& name, std::function<void()> given, const std::string& help) {
+  app_->add_flag_callback(name, std::move(given), help);
+}
+
+void CommandLine::last_value_wins() { app_->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast); }
+
+std::optional<int> CommandLine::parse(int argc, const char* const* argv) {
+  try {
+    app_->parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app_->exit(e);
+  }
+  return std::nullopt;
+}
+
+}  // namespace tg::examples
