@@ -25,9 +25,25 @@ endif()
 # tapegrad_precompile(<target> [headers...]): every source of the target starts from a
 # precompiled xtensor (and the given headers). Parsing xtensor took 2-3 s of each file's build,
 # across some 200 files in each of the four CI builds. PRIVATE: users' builds are untouched.
+# The first target with a given header list (and PIC setting) builds the header; the later ones
+# reuse its file, as their flags are the same (all from tapegrad_options): each build of it took
+# 10-15 s, and a build tree made 16 of them. Reuse makes the target depend on the first one, so
+# a target built alone (scripts/tsan.sh's test_threads) says OWN and builds its own.
 function(tapegrad_precompile target)
-  target_precompile_headers(${target} PRIVATE <vector> <string> <memory> <functional>
-                            <xtensor/xarray.hpp> ${ARGN})
+  cmake_parse_arguments(PARSE_ARGV 1 arg "OWN" "" "")
+  set(headers ${arg_UNPARSED_ARGUMENTS})
+  get_target_property(pic ${target} POSITION_INDEPENDENT_CODE)
+  string(MD5 key "${pic};${headers}")
+  get_property(donor GLOBAL PROPERTY tapegrad_pch_${key})
+  if(donor AND NOT arg_OWN)
+    target_precompile_headers(${target} REUSE_FROM ${donor})
+  else()
+    target_precompile_headers(${target} PRIVATE <vector> <string> <memory> <functional>
+                              <xtensor/xarray.hpp> ${headers})
+    if(NOT donor AND NOT arg_OWN)
+      set_property(GLOBAL PROPERTY tapegrad_pch_${key} ${target})
+    endif()
+  endif()
 endfunction()
 
 # tapegrad_add_library(<area> [DEPENDS targets...]): one library per folder, built from every
@@ -39,9 +55,9 @@ function(tapegrad_add_library area)
   set(target tapegrad_${area})
   if(sources)
     add_library(${target} ${sources})
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
     tapegrad_precompile(${target})
     set(scope PUBLIC)
-    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   else()
     add_library(${target} INTERFACE)
     set(scope INTERFACE)
