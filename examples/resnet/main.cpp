@@ -73,7 +73,7 @@ Config parse(int argc, char** argv) {
   app.last_value_wins();
   app.option("--epochs", c.epochs, "epochs to train").show_default().positive();
   app.option("--time-budget", c.time_budget, "minutes: train as many epochs as fit in them (at most "
-                 "--epochs), planned from a few timed batches before training (0: off)")
+             "--epochs), planned from a few timed batches before training (0: off)")
       .show_default().nonnegative();
   app.option("--batch-size", c.batch_size, "images per batch").show_default().positive();
   app.option("--lr", c.lr, "peak learning rate (after warm-up)").show_default();
@@ -83,26 +83,26 @@ Config parse(int argc, char** argv) {
   app.option("--warmup-epochs", c.warmup_epochs, "linear warm-up length, in epochs").show_default();
   app.option("--label-smoothing", c.label_smoothing, "cross-entropy label smoothing").show_default();
   app.option("--augment", c.augment, "augmentation of the training images (crop-flip: a crop of "
-                 "the image padded by 1/8 of its side, then a flip)").show_default()
+             "the image padded by 1/8 of its side, then a flip)").show_default()
       .one_of(examples::augment_names());
   app.flag("--no-augment", [&c] { c.augment = "none"; }, "the same as --augment none");
   app.option("--depth", c.depth, "6n + 2: 14, 20, 32, 44, 56...").show_default();
   app.option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
-                 "follows --depth) or resnet18 (torchvision's, from the model zoo)");
+             "follows --depth) or resnet18 (torchvision's, from the model zoo)");
   app.option("--width", c.width, "CIFAR ResNet channels 16k, 32k, 64k for width k").show_default();
   app.option("--ema", c.ema, "decay of an average of the weights updated every step, evaluated "
-                 "beside them and used as the final model (0: off; e.g. 0.999)").show_default();
+             "beside them and used as the final model (0: off; e.g. 0.999)").show_default();
   app.option("--mixup", c.mixup, "MixUp's alpha (0: off)").show_default();
   app.option("--cutmix", c.cutmix, "CutMix's alpha (0: off; with --mixup, one of the two per batch)")
       .show_default();
   app.option("--random-erasing", c.random_erasing, "probability of erasing a random patch of a "
-                 "training image (0: off)").show_default();
+             "training image (0: off)").show_default();
   app.flag("--tta,!--no-tta", c.tta, "final evaluation: mean of the logits of each test image and "
-               "its mirror image");
+           "its mirror image");
   std::vector<std::string> names;
   for (const auto& r : examples::recipes()) names.push_back(r.name);
   app.option("--recipe", c.recipe, "default, or long (" + examples::recipe_arguments_text("long") +
-                 "); options given explicitly override the recipe's")
+             "); options given explicitly override the recipe's")
       .show_default()
       .one_of(names);
   // 0, as PyTorch's DataLoader: on 2 cores, loader threads took time from the compute threads
@@ -115,18 +115,18 @@ Config parse(int argc, char** argv) {
   app.option("--out", c.out, "output folder (checkpoint, metrics.csv, pictures)").show_default();
   app.flag("--resume", c.resume, "continue from the checkpoint in the output folder");
   app.option("--stop-after", c.stop_after, "stop after this many epochs of this run, as if "
-                 "interrupted (the schedule still spans --epochs; --resume continues)");
+             "interrupted (the schedule still spans --epochs; --resume continues)");
   app.flag("!--no-sync-bn", c.sync_bn, "under mpirun: BatchNorm statistics per rank, not global");
   app.option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
   app.option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
   app.option("--on-nonfinite", c.on_nonfinite,
-                 "on a NaN/Inf loss or gradient: stop (with the epoch and step) or skip the batch")
+             "on a NaN/Inf loss or gradient: stop (with the epoch and step) or skip the batch")
       .show_default()
       .one_of({"stop", "skip"});
   app.option("--export", c.export_path, "at the end, write the model as ONNX to this file "
-                 "(input: pixels in [0, 1], normalisation included; output: logits)");
+             "(input: pixels in [0, 1], normalisation included; output: logits)");
   app.flag("--detect-anomaly", c.detect_anomaly,
-               "check every op's result and gradient for NaN/Inf and name the first (slow)");
+           "check every op's result and gradient for NaN/Inf and name the first (slow)");
   const std::vector<std::string> args = examples::expand_recipe(argc, argv);
   std::vector<const char*> pointers;
   for (const auto& a : args) pointers.push_back(a.c_str());
