@@ -40,7 +40,7 @@ function(tapegrad_precompile target)
   else()
     target_precompile_headers(${target} PRIVATE <vector> <string> <memory> <functional>
                               <xtensor/xarray.hpp> ${headers})
-    if(NOT donor AND NOT arg_OWN)
+    if(NOT arg_OWN)  # here, no donor yet
       set_property(GLOBAL PROPERTY tapegrad_pch_${key} ${target})
     endif()
   endif()
