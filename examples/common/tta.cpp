@@ -1,6 +1,7 @@
 #include "examples/common/tta.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "autograd/autograd.hpp"
 
@@ -15,12 +16,54 @@ Tensor hflip_batch(const Tensor& images) {
   return out;
 }
 
-std::function<Variable(const Variable&)> with_flip_tta(std::function<Variable(const Variable&)> forward) {
-  return [forward = std::move(forward)](const Variable& x) {
+Tensor shift_batch(const Tensor& images, int dx, int dy, const std::vector<float>& fill) {
+  TG_CHECK(images.dimension() == 4, "shift_batch: expected images [N, C, H, W], got ", shape_str(images.shape()));
+  const auto n = std::ptrdiff_t(images.shape()[0]), channels = std::ptrdiff_t(images.shape()[1]);
+  const auto h = std::ptrdiff_t(images.shape()[2]), w = std::ptrdiff_t(images.shape()[3]);
+  TG_CHECK(std::ptrdiff_t(fill.size()) == channels, "shift_batch: expected a fill value per channel (",
+           channels, " for images ", shape_str(images.shape()), "), got ", fill.size());
+  Tensor out = images;
+  // Per row: the fill, then the source row's overlapping span (memory order, so each row is
+  // one copy and two fills).
+  const std::ptrdiff_t first = std::clamp<std::ptrdiff_t>(dx, 0, w), last = std::clamp<std::ptrdiff_t>(w + dx, 0, w);
+  for (std::ptrdiff_t plane = 0; plane < n * channels; ++plane) {
+    const float value = fill[std::size_t(plane % channels)];
+    const float* src = images.data() + plane * h * w;
+    float* dst = out.data() + plane * h * w;
+    for (std::ptrdiff_t y = 0; y < h; ++y) {
+      float* row = dst + y * w;
+      const std::ptrdiff_t source_row = y - dy;
+      if (source_row < 0 || source_row >= h || first >= last) {
+        std::fill(row, row + w, value);
+        continue;
+      }
+      std::fill(row, row + first, value);
+      std::copy(src + source_row * w + first - dx, src + source_row * w + last - dx, row + first);
+      std::fill(row + last, row + w, value);
+    }
+  }
+  return out;
+}
+
+int view_count(const TtaViews& views) { return (2 * views.shift + 1) * (2 * views.shift + 1) * (views.flip ? 2 : 1); }
+
+std::function<Variable(const Variable&)> with_tta(std::function<Variable(const Variable&)> forward, TtaViews views) {
+  TG_CHECK(views.shift >= 0, "test-time augmentation: expected a shift >= 0 pixels, got ", views.shift);
+  return [forward = std::move(forward), views = std::move(views)](const Variable& x) {
     NoGradGuard no_grad;
-    Tensor sum = forward(x).value();
-    sum += forward(Variable(hflip_batch(x.value()))).value();
-    return Variable(Tensor(sum * 0.5f));
+    const Tensor& image = x.value();
+    std::optional<Tensor> sum;
+    const auto add = [&](const Tensor& view) {
+      Tensor logits = forward(Variable(view)).value();
+      if (sum) *sum += logits; else sum = std::move(logits);
+    };
+    for (int dy = -views.shift; dy <= views.shift; ++dy)
+      for (int dx = -views.shift; dx <= views.shift; ++dx) {
+        const Tensor shifted = dx == 0 && dy == 0 ? image : shift_batch(image, dx, dy, views.fill);
+        add(shifted);
+        if (views.flip) add(hflip_batch(shifted));
+      }
+    return Variable(Tensor(*sum / float(view_count(views))));
   };
 }
 

@@ -9,8 +9,9 @@
 // Better models in the same time (README, "The long recipe"): --ema DECAY keeps an exponential
 // moving average of the weights, evaluated beside them each epoch and used as the final model;
 // --mixup/--cutmix ALPHA mix batches (soft targets); --random-erasing P; --tta averages each
-// test image's logits with its mirror image's in the final evaluation; --width K widens the
-// network; --recipe long sets a documented combination (explicit options override it).
+// test image's logits with its mirror image's in the final evaluation, --tta-shift N also with
+// its copies shifted by up to N pixels; --width K widens the network; --recipe long sets a
+// documented combination (explicit options override it).
 //
 // A NaN/Inf loss or gradient stops the run with the epoch and step (--on-nonfinite skip skips
 // the batch instead); --detect-anomaly names the op and module that made the first NaN/Inf.
@@ -55,7 +56,7 @@ using namespace tg;
 using Forward = std::function<Variable(const Variable&)>;
 
 struct Config {
-  int epochs = 3, batch_size = 128, depth = 14, width = 1, workers = 0, threads = 0, stop_after = 0;
+  int epochs = 3, batch_size = 128, depth = 14, width = 1, workers = 0, threads = 0, stop_after = 0, tta_shift = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0.0, warmup_epochs = 0.3;
   double ema = 0, mixup = 0, cutmix = 0, random_erasing = 0, time_budget = 0;
   bool nesterov = true, resume = false, detect_anomaly = false, sync_bn = true;
@@ -99,6 +100,9 @@ Config parse(int argc, char** argv) {
              "training image (0: off)").show_default();
   app.flag("--tta,!--no-tta", c.tta, "final evaluation: mean of the logits of each test image and "
            "its mirror image");
+  app.option("--tta-shift", c.tta_shift, "final evaluation: also average over the test image shifted "
+             "by up to this many pixels each way ((2N + 1)^2 positions, each mirrored too with --tta; "
+             "0: off)").show_default().nonnegative();
   std::vector<std::string> names;
   for (const auto& r : examples::recipes()) names.push_back(r.name);
   app.option("--recipe", c.recipe, "default, or long (" + examples::recipe_arguments_text("long") +
@@ -135,6 +139,21 @@ Config parse(int argc, char** argv) {
   c.depth_given = examples::option_given(argc, argv, "--depth");
   if (c.arch.empty()) c.arch = "resnet" + std::to_string(c.depth);
   return c;
+}
+
+// --tta and --tta-shift: the final evaluation's views; a shift uncovers black pixels, normalised,
+// as the training crops' padding does.
+examples::TtaViews tta_views(const Config& c, const examples::DataChoice& d) {
+  examples::TtaViews views{.flip = c.tta, .shift = c.tta_shift, .fill = {}};
+  for (std::size_t channel = 0; channel < d.mean.size(); ++channel)
+    views.fill.push_back(-d.mean[channel] / d.stddev[channel]);
+  return views;
+}
+
+std::string tta_text(const examples::TtaViews& views) {
+  if (views.shift == 0) return views.flip ? ", flip test-time augmentation" : "";
+  return ", test-time augmentation over " + std::to_string(examples::view_count(views)) + " views: shifts of up to " +
+         std::to_string(views.shift) + " px" + (views.flip ? ", each also mirrored" : "");
 }
 
 // The trained model as ONNX: takes [batch, C, H, W] pixels in [0, 1] (the test transform's
@@ -174,7 +193,8 @@ int planned_epochs(const Config& c, nn::Module& model, const Forward& forward, d
     return epochs;
   }
   const examples::EpochCost cost = examples::measure_epoch_cost(model, forward, train, test);
-  const double evaluations_per_epoch = c.ema > 0 ? 2 : 1, final_evaluations = c.tta ? 2 : 1;
+  const double evaluations_per_epoch = c.ema > 0 ? 2 : 1, final_evaluations =
+      examples::view_count({.flip = c.tta, .shift = c.tta_shift, .fill = {}});
   Tensor plan = full({1}, float(examples::epochs_within(60 * c.time_budget, cost, evaluations_per_epoch,
                                                         final_evaluations, c.epochs))).value();
   distributed::broadcast(plan);
@@ -211,6 +231,8 @@ int run(const Config& c) {
   autograd::DetectAnomalyGuard anomaly(c.detect_anomaly);
   examples::NonFiniteCheck nonfinite(examples::parse_on_nonfinite(c.on_nonfinite));
   examples::DataChoice d = examples::choose_data(c.data);
+  TG_CHECK(c.tta_shift < d.image_size, "--tta-shift: expected fewer pixels than the image's side (",
+           d.image_size, "), got ", c.tta_shift);
   if (c.limit_train) d.train = data::subset(d.train, c.limit_train);
   if (c.limit_test) d.test = data::subset(d.test, c.limit_test);
   const examples::Network net = examples::make_network(c.arch, c.width, d.channels, d.classes);
@@ -295,13 +317,14 @@ int run(const Config& c) {
     return 0;
   }
 
-  // The final model: the averaged weights with --ema; --tta evaluates each image and its mirror.
+  // The final model: the averaged weights with --ema; --tta and --tta-shift average over views.
   model.eval();
-  const Forward final_forward = c.tta ? examples::with_flip_tta(net.forward) : net.forward;
+  const examples::TtaViews views = tta_views(c, d);
+  const Forward final_forward = examples::view_count(views) > 1 ? examples::with_tta(net.forward, views) : net.forward;
   const auto final_eval = ema ? evaluate_ema(final_forward) : evaluate(final_forward);
   if (!lead) return 0;
   std::printf("\nfinal test accuracy %.2f%%  test loss %.4f  (%s weights%s)\n%s", 100 * final_eval.accuracy, final_eval.loss,
-              ema ? "EMA" : "trained", c.tta ? ", flip test-time augmentation" : "",
+              ema ? "EMA" : "trained", tta_text(views).c_str(),
               examples::per_class_table(final_eval.confusion, d.class_names).c_str());
   const auto draw_and_export = [&](nn::Module&) {
     // The pictures want every test image's prediction: rank 0 evaluates the whole set alone.

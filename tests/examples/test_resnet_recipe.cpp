@@ -85,7 +85,9 @@ TEST_CASE("resnet --recipe long sets its options, explicit ones override them, a
   CHECK(r.output.find("ResNet-8 (width 2) on fashion-mnist: 64 train / 50 test images, " +
                       std::to_string(resnet8_parameters(2)) + " parameters") != std::string::npos);
   CHECK(r.output.find("EMA weights: test loss") != std::string::npos);
-  CHECK(r.output.find("(EMA weights, flip test-time augmentation)") != std::string::npos);
+  // The final evaluation averages 18 views of each test image (their mean: test_tta.cpp).
+  CHECK(r.output.find("(EMA weights, test-time augmentation over 18 views: shifts of up to 1 px, each also "
+                      "mirrored)") != std::string::npos);
 }
 
 TEST_CASE("resnet explains bad values of the new options") {
@@ -105,4 +107,6 @@ TEST_CASE("resnet explains bad values of the new options") {
   fails_with("--mixup -1", "--mixup: expected alpha >= 0");
   fails_with("--random-erasing 2", "--random-erasing: expected a probability in [0, 1]");
   fails_with("--recipe short", "--recipe: short not in {default,long}");
+  fails_with("--tta-shift -1", "--tta-shift: Value -1 not in range 0");
+  fails_with("--tta-shift 28", "--tta-shift: expected fewer pixels than the image's side (28), got 28");
 }
