@@ -51,17 +51,16 @@ std::function<Variable(const Variable&)> with_tta(std::function<Variable(const V
   TG_CHECK(views.shift >= 0, "test-time augmentation: expected a shift >= 0 pixels, got ", views.shift);
   return [forward = std::move(forward), views = std::move(views)](const Variable& x) {
     NoGradGuard no_grad;
-    const Tensor& image = x.value();
     std::optional<Tensor> sum;
-    const auto add = [&](const Tensor& view) {
-      Tensor logits = forward(Variable(view)).value();
+    const auto add = [&](const Variable& view) {
+      Tensor logits = forward(view).value();
       if (sum) *sum += logits; else sum = std::move(logits);
     };
     for (int dy = -views.shift; dy <= views.shift; ++dy)
       for (int dx = -views.shift; dx <= views.shift; ++dx) {
-        const Tensor shifted = dx == 0 && dy == 0 ? image : shift_batch(image, dx, dy, views.fill);
+        const Variable shifted = dx == 0 && dy == 0 ? x : Variable(shift_batch(x.value(), dx, dy, views.fill));
         add(shifted);
-        if (views.flip) add(hflip_batch(shifted));
+        if (views.flip) add(Variable(hflip_batch(shifted.value())));
       }
     return Variable(Tensor(*sum / float(view_count(views))));
   };

@@ -175,8 +175,8 @@ void export_onnx(nn::Module& model, const Forward& forward, const examples::Data
 
 // --time-budget: the epochs that fit, planned once from timed batches (rank 0's plan for every
 // rank); a resumed run keeps the plan its checkpoint recorded, as the schedule was built for it.
-int planned_epochs(const Config& c, nn::Module& model, const Forward& forward, data::DataLoader& train,
-                   data::DataLoader& test, const fs::path& checkpoint, bool lead) {
+int planned_epochs(const Config& c, const examples::TtaViews& final_views, nn::Module& model, const Forward& forward,
+                   data::DataLoader& train, data::DataLoader& test, const fs::path& checkpoint, bool lead) {
   if (c.time_budget <= 0) return c.epochs;
   if (c.resume) {
     const auto metadata = nn::read_safetensors(checkpoint).metadata;
@@ -193,8 +193,7 @@ int planned_epochs(const Config& c, nn::Module& model, const Forward& forward, d
     return epochs;
   }
   const examples::EpochCost cost = examples::measure_epoch_cost(model, forward, train, test);
-  const double evaluations_per_epoch = c.ema > 0 ? 2 : 1, final_evaluations =
-      examples::view_count({.flip = c.tta, .shift = c.tta_shift, .fill = {}});
+  const double evaluations_per_epoch = c.ema > 0 ? 2 : 1, final_evaluations = examples::view_count(final_views);
   Tensor plan = full({1}, float(examples::epochs_within(60 * c.time_budget, cost, evaluations_per_epoch,
                                                         final_evaluations, c.epochs))).value();
   distributed::broadcast(plan);
@@ -253,7 +252,8 @@ int run(const Config& c) {
                         examples::test_transform(d));
 
   const fs::path out = c.out, checkpoint = out / "checkpoint.safetensors", metrics = out / "metrics.csv";
-  const int epochs = planned_epochs(c, model, net.forward, train, test, checkpoint, lead);
+  const examples::TtaViews final_views = tta_views(c, d);
+  const int epochs = planned_epochs(c, final_views, model, net.forward, train, test, checkpoint, lead);
   optim::SGD opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum,
                                       .weight_decay = c.weight_decay, .nesterov = c.nesterov});
   const auto steps = std::int64_t(train.size()) * epochs;
@@ -319,12 +319,12 @@ int run(const Config& c) {
 
   // The final model: the averaged weights with --ema; --tta and --tta-shift average over views.
   model.eval();
-  const examples::TtaViews views = tta_views(c, d);
-  const Forward final_forward = examples::view_count(views) > 1 ? examples::with_tta(net.forward, views) : net.forward;
+  const Forward final_forward =
+      examples::view_count(final_views) > 1 ? examples::with_tta(net.forward, final_views) : net.forward;
   const auto final_eval = ema ? evaluate_ema(final_forward) : evaluate(final_forward);
   if (!lead) return 0;
   std::printf("\nfinal test accuracy %.2f%%  test loss %.4f  (%s weights%s)\n%s", 100 * final_eval.accuracy, final_eval.loss,
-              ema ? "EMA" : "trained", tta_text(views).c_str(),
+              ema ? "EMA" : "trained", tta_text(final_views).c_str(),
               examples::per_class_table(final_eval.confusion, d.class_names).c_str());
   const auto draw_and_export = [&](nn::Module&) {
     // The pictures want every test image's prediction: rank 0 evaluates the whole set alone.
