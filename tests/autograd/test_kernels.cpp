@@ -175,7 +175,10 @@ TEST_CASE("kernels::small_gemm matches a naive product, for every tile shape and
   const std::vector<Case> cases = {{1, 1, 1},  {8, 32, 5},   {9, 33, 7},  {16, 16, 100},
                                    {20, 5, 3}, {3, 70, 17},  {17, 15, 2}, {64, 64, 0},
                                    {40, 96, 33}, {16, 80, 9},  {24, 64, 5}, {8, 49, 3},
-                                   {9, 48, 4},   {8, 112, 6},  {8, 40, 2}};
+                                   {9, 48, 4},   {8, 112, 6},  {8, 40, 2},
+                                   // AVX2's 4 x 3 tiles (16 or 32 rows): whole panels only, and
+                                   // a remainder of one vector joined to the last panel
+                                   {32, 48, 7},  {28, 72, 3},  {16, 104, 32}};
   for (const Case& c : cases) {
     CAPTURE(c.m);
     CAPTURE(c.n);
