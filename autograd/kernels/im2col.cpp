@@ -18,26 +18,71 @@ void valid_range(std::int64_t off, std::int64_t stride, std::int64_t size, std::
   hi = std::clamp(hi, lo, count);
 }
 
-// Walks every (channel, kernel tap, output row) of the unfolding and hands `row_fn` the matching
-// column row, the input row (nullptr in the padding) and the valid output range, so that im2col
-// and col2im share one traversal and differ only in the direction of the copy.
-template <class RowFn>
-void for_each_row(std::int64_t channels, const ConvGeometry& g, std::int64_t ld, RowFn row_fn) {
+// Walks every (channel, kernel tap) of the unfolding and hands `rows_fn` its column row, the
+// output rows [oh_lo, oh_hi) whose input row lies inside the image and, for each, the input
+// offset of output column 0 (`in` + oh * in_step; it may lie before its row: left padding) and
+// the output columns [lo, hi) whose taps lie inside the row. One call per tap, not per output
+// row: a stride-2 convolution's rows are 7-14 pixels, and a call per row cost more than its copy.
+template <class RowsFn>
+void for_each_tap(std::int64_t channels, const ConvGeometry& g, std::int64_t ld, RowsFn rows_fn) {
   for (std::int64_t c = 0; c < channels; ++c)
     for (std::int64_t ki = 0; ki < g.kernel_h; ++ki)
       for (std::int64_t kj = 0; kj < g.kernel_w; ++kj) {
         const std::int64_t row = (c * g.kernel_h + ki) * g.kernel_w + kj;
-        const std::int64_t off_w = kj * g.dilation_w - g.pad_w;
-        std::int64_t lo = 0, hi = 0;
+        const std::int64_t off_h = ki * g.dilation_h - g.pad_h, off_w = kj * g.dilation_w - g.pad_w;
+        std::int64_t oh_lo = 0, oh_hi = 0, lo = 0, hi = 0;
+        valid_range(off_h, g.stride_h, g.height, g.out_h, oh_lo, oh_hi);
         valid_range(off_w, g.stride_w, g.width, g.out_w, lo, hi);
-        for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
-          const std::int64_t ih = oh * g.stride_h - g.pad_h + ki * g.dilation_h;
-          const bool inside = ih >= 0 && ih < g.height;
-          // in_row[ow * stride_w] is the tap of output column ow (valid for ow in [lo, hi)).
-          const std::int64_t in_offset = (c * g.height + ih) * g.width + off_w;
-          row_fn(row * ld + oh * g.out_w, inside, in_offset, lo, hi);
-        }
+        const std::int64_t in = (c * g.height + off_h) * g.width + off_w;
+        rows_fn(row * ld, oh_lo, oh_hi, in, g.stride_h * g.width, lo, hi);
       }
+}
+
+// dst[i] = x[i * STRIDE] for i < n: with the stride a constant (1 and 2, every convolution of
+// the CNNs here) the compiler vectorises the loop; STRIDE 0 means the run-time `stride`.
+template <std::int64_t STRIDE>
+void gather(const float* x, std::int64_t stride, std::int64_t n, float* dst) {
+  const std::int64_t s = STRIDE ? STRIDE : stride;
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = x[i * s];
+}
+
+// x[i * STRIDE] += src[i] for i < n (col2im's direction of gather).
+template <std::int64_t STRIDE>
+void scatter_add(const float* src, std::int64_t stride, std::int64_t n, float* x) {
+  const std::int64_t s = STRIDE ? STRIDE : stride;
+  for (std::int64_t i = 0; i < n; ++i) x[i * s] += src[i];
+}
+
+template <std::int64_t STRIDE>
+void im2col_taps(const float* x, std::int64_t channels, const ConvGeometry& g, float* cols,
+                 std::int64_t ld) {
+  const std::int64_t wo = g.out_w, sw = g.stride_w;
+  for_each_tap(channels, g, ld, [&](std::int64_t out, std::int64_t oh_lo, std::int64_t oh_hi,
+                                    std::int64_t in, std::int64_t in_step, std::int64_t lo,
+                                    std::int64_t hi) {
+    float* dst = cols + out;
+    std::fill(dst, dst + oh_lo * wo, 0.0f);
+    std::fill(dst + oh_hi * wo, dst + g.out_h * wo, 0.0f);
+    for (std::int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+      float* d = dst + oh * wo;
+      for (std::int64_t ow = 0; ow < lo; ++ow) d[ow] = 0.0f;
+      // Only taps in [lo, hi) are read: `in` itself may lie before the row (left padding).
+      if (hi > lo) gather<STRIDE>(x + (in + oh * in_step + lo * sw), sw, hi - lo, d + lo);
+      for (std::int64_t ow = hi; ow < wo; ++ow) d[ow] = 0.0f;
+    }
+  });
+}
+
+template <std::int64_t STRIDE>
+void col2im_taps(const float* cols, std::int64_t channels, const ConvGeometry& g,
+                 std::int64_t ld, float* dx) {
+  const std::int64_t wo = g.out_w, sw = g.stride_w;
+  for_each_tap(channels, g, ld, [&](std::int64_t out, std::int64_t oh_lo, std::int64_t oh_hi,
+                                    std::int64_t in, std::int64_t in_step, std::int64_t lo,
+                                    std::int64_t hi) {
+    for (std::int64_t oh = oh_lo; oh < oh_hi && hi > lo; ++oh)
+      scatter_add<STRIDE>(cols + out + oh * wo + lo, sw, hi - lo, dx + (in + oh * in_step + lo * sw));
+  });
 }
 
 }  // namespace
@@ -94,39 +139,16 @@ void im2col(const float* x, std::int64_t channels, const ConvGeometry& g, float*
     im2col_same_width(x, channels, g, cols, ld);
     return;
   }
-  const std::int64_t sw = g.stride_w, wo = g.out_w;
-  for_each_row(channels, g, ld, [&](std::int64_t out, bool inside, std::int64_t in,
-                                    std::int64_t lo, std::int64_t hi) {
-    float* dst = cols + out;
-    if (!inside) {
-      std::fill(dst, dst + wo, 0.0f);
-      return;
-    }
-    // `in` may lie before the row start (left padding); only taps in [lo, hi) are read.
-    std::fill(dst, dst + lo, 0.0f);
-    if (sw == 1) {
-      if (hi > lo) std::copy(x + (in + lo), x + (in + hi), dst + lo);
-    } else {
-      for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow] = x[in + ow * sw];
-    }
-    std::fill(dst + hi, dst + wo, 0.0f);
-  });
+  if (g.stride_w == 1) im2col_taps<1>(x, channels, g, cols, ld);
+  else if (g.stride_w == 2) im2col_taps<2>(x, channels, g, cols, ld);
+  else im2col_taps<0>(x, channels, g, cols, ld);
 }
 
 void col2im(const float* cols, std::int64_t channels, const ConvGeometry& g, std::int64_t ld,
             float* dx) {
-  const std::int64_t sw = g.stride_w;
-  for_each_row(channels, g, ld, [&](std::int64_t out, bool inside, std::int64_t in,
-                                    std::int64_t lo, std::int64_t hi) {
-    if (!inside) return;
-    const float* src = cols + out;
-    if (sw == 1) {
-      float* dst = dx + (in + lo);
-      for (std::int64_t i = 0; i < hi - lo; ++i) dst[i] += src[lo + i];
-    } else {
-      for (std::int64_t ow = lo; ow < hi; ++ow) dx[in + ow * sw] += src[ow];
-    }
-  });
+  if (g.stride_w == 1) col2im_taps<1>(cols, channels, g, ld, dx);
+  else if (g.stride_w == 2) col2im_taps<2>(cols, channels, g, ld, dx);
+  else col2im_taps<0>(cols, channels, g, ld, dx);
 }
 
 }  // namespace tg::kernels
