@@ -70,14 +70,22 @@ Tensor sum_to(Tensor grad, const Shape& shape) {
 
 namespace {
 
-// add_relu's rule: the gradient masked by the output once, then shared by both inputs.
+// add_relu's rule: the gradient masked by the output, the same for both inputs. When both
+// need it, one parallel pass writes the mask into g and its duplicate: a copy after the mask
+// ran on one thread while the other core waited (2% of a ResNet step on 2 cores).
 TensorList add_relu_backward(Tensor g, const BackwardCtx& ctx) {
-  kernels::update(g, ctx.output(), kernels::relu_grad);
-  Tensor ga, gb;
-  if (ctx.needs(0) && ctx.needs(1)) ga = g;
-  if (ctx.needs(1)) gb = std::move(g);
-  else ga = std::move(g);
-  return grad_list(std::move(ga), std::move(gb));
+  if (!(ctx.needs(0) && ctx.needs(1))) {
+    kernels::update(g, ctx.output(), kernels::relu_grad);
+    return ctx.needs(1) ? grad_list(Tensor(), std::move(g)) : grad_list(std::move(g), Tensor());
+  }
+  Tensor ga = empty(g.shape());
+  float* gs = g.data();
+  float* as = ga.data();
+  const float* out = ctx.output().data();
+  kernels::for_range(g.size(), [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) as[i] = gs[i] = kernels::relu_grad(gs[i], out[i]);
+  });
+  return grad_list(std::move(ga), std::move(g));
 }
 
 // relu(a + b) on a same-shape addition nobody else has seen: becomes add_relu in place.

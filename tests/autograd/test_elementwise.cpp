@@ -159,6 +159,20 @@ TEST_CASE("add_relu is relu(a + b) in one op: values, gradients, gradcheck, erro
   Variable c(make({4}, {-3, 1, -1, 2}), true);
   sum(add_relu(frozen, c)).backward();
   tg::test::check_close(c.grad(), make({4}, {0, 1, 0, 1}));
+  Variable d(make({4}, {-3, 1, -1, 2}), true);
+  sum(add_relu(d, frozen)).backward();
+  tg::test::check_close(d.grad(), make({4}, {0, 1, 0, 1}));
+
+  // Large enough to split over the threads: both gradients are the masked upstream gradient.
+  Variable big_a(tg::test::uniform({2, 40000}, -1, 1, 92), true), big_b(tg::test::uniform({2, 40000}, -1, 1, 93), true);
+  const Variable upstream(tg::test::uniform({2, 40000}, -1, 1, 94));
+  sum(add_relu(big_a, big_b) * upstream).backward();
+  const Tensor out = relu(big_a.detach() + big_b.detach()).value();
+  Tensor expected = upstream.value();
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    if (!(out.data()[i] > 0.0f)) expected.data()[i] = 0.0f;
+  tg::test::check_close(big_a.grad(), expected);
+  tg::test::check_close(big_b.grad(), expected);
 
   CHECK_THROWS_WITH_AS(add_relu(Variable(make({2}, {1, 2})), Variable(make({3}, {1, 2, 3}))),
                        doctest::Contains("add_relu: expected two inputs of the same shape, got [2] and [3]"),
