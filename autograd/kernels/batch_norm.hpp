@@ -17,8 +17,9 @@ void batch_norm_apply(const float* x, const BatchNormShape& sh, const float* mea
                       float* y);
 
 /// Training forward in one sweep per channel: the batch statistics (mean and biased variance
-/// in two passes, accumulated in double; invstd = 1/sqrt(var + eps)), then batch_norm_apply's
-/// y while the channel is still in cache (one read of x from memory instead of two).
+/// from one pass of sums shifted by an estimate of the mean, accumulated in double; invstd =
+/// 1/sqrt(var + eps)), then batch_norm_apply's y while the channel is still in cache (one read
+/// of x from memory instead of two).
 void batch_norm_train_forward(const float* x, const BatchNormShape& sh, float eps,
                               const float* weight, const float* bias, bool relu, float* mean,
                               float* var, float* invstd, float* y);

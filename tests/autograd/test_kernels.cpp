@@ -473,10 +473,17 @@ TEST_CASE("kernels adaptive_avg_pool2d matches naive loops, also upsampling") {
 
 TEST_CASE("kernels batch norm statistics of data with a large mean keep their digits") {
   // Values in [1000, 1000.05): E[x^2] - E[x]^2 in float would lose all of the variance (~2e-4).
-  for (auto [n, c, s] : std::vector<std::array<std::int64_t, 3>>{{8, 2, 64}, {5, 3, 1}}) {
+  // The statistics are sums shifted by the first row's mean: also with that row far from the
+  // rest (all zeros, as a channel the ReLU silenced in one image; with 40 rows, far enough to
+  // need the second pass).
+  for (auto [n, c, s] : std::vector<std::array<std::int64_t, 3>>{{8, 2, 64}, {5, 3, 1}, {40, 2, 3}})
+  for (const bool silent_first_row : {false, true}) {
     CAPTURE(s);
+    CAPTURE(silent_first_row);
     const kernels::BatchNormShape sh{n, c, s};
-    const auto x = random_values(static_cast<std::size_t>(n * c * s), 84, 1000.0f, 1000.05f);
+    auto x = random_values(static_cast<std::size_t>(n * c * s), 84, 1000.0f, 1000.05f);
+    if (silent_first_row)
+      for (std::int64_t ch = 0; ch < c; ++ch) std::fill_n(x.begin() + ch * s, s, 0.0f);
     std::vector<float> mean(c), var(c), invstd(c), y(x.size());
     kernels::batch_norm_train_forward(x.data(), sh, 1e-5f, nullptr, nullptr, false, mean.data(),
                                       var.data(), invstd.data(), y.data());
