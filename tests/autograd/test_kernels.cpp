@@ -91,6 +91,12 @@ const std::vector<ConvCase> conv_cases = {
     {3, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // Fashion-MNIST's last stage: 16 tiles per image
     {2, 32, 4, 9, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // odd width only
     {1, 32, 3, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // 2x2 tiles for 3x3 outputs
+    // stride 2 with output sides half the input's: im2col / col2im through the phase planes
+    {2, 16, 8, 6, 32, 3, 3, 1, 2, 2, 1, 1, 1, 1},    // the ResNets' downsampling 3x3
+    {2, 3, 6, 8, 4, 3, 3, 1, 2, 2, 1, 1, 1, 1},      // few channels (the BLAS GEMM)
+    {1, 2, 8, 4, 3, 2, 2, 1, 2, 2, 0, 0, 1, 1},      // 2x2 without padding: no shift
+    {2, 3, 8, 8, 5, 4, 4, 1, 2, 2, 1, 1, 1, 1},      // 4x4 with padding 1: shifts -1, 0 and 1
+    {2, 4, 6, 6, 4, 3, 3, 2, 2, 2, 1, 1, 1, 1},      // grouped
 };
 
 ConvGeometry geometry_of(const ConvCase& c) {
@@ -271,17 +277,21 @@ TEST_CASE("kernels::conv2d gives the same result on 1 and 2 threads") {
 }
 
 TEST_CASE("kernels::im2col and col2im are adjoint") {
-  // <im2col(x), c> == <x, col2im(c)> for random x and c: col2im is im2col's transpose.
-  const ConvGeometry g = geometry_of({1, 2, 7, 6, 1, 3, 2, 1, 2, 1, 1, 2, 2, 1});
-  const std::int64_t rows = g.col_rows(), p = g.out_plane();
-  const auto x = random_values(2 * g.in_plane(), 5), c = random_values(rows * p, 6);
-  std::vector<float> cols(rows * p), back(x.size(), 0.0f);
-  kernels::im2col(x.data(), 2, g, cols.data(), p);
-  kernels::col2im(c.data(), 2, g, p, back.data());
-  double lhs = 0, rhs = 0;
-  for (std::size_t i = 0; i < cols.size(); ++i) lhs += double(cols[i]) * c[i];
-  for (std::size_t i = 0; i < x.size(); ++i) rhs += double(x[i]) * back[i];
-  CHECK(lhs == doctest::Approx(rhs).epsilon(1e-5));
+  // <im2col(x), c> == <x, col2im(c)> for random x and c: col2im is im2col's transpose. The
+  // second geometry runs through the phase planes (stride 2, output sides half the input's).
+  for (const ConvCase& cc : {ConvCase{1, 2, 7, 6, 1, 3, 2, 1, 2, 1, 1, 2, 2, 1},
+                             ConvCase{1, 2, 8, 6, 1, 3, 3, 1, 2, 2, 1, 1, 1, 1}}) {
+    const ConvGeometry g = geometry_of(cc);
+    const std::int64_t rows = g.col_rows(), p = g.out_plane();
+    const auto x = random_values(2 * g.in_plane(), 5), c = random_values(rows * p, 6);
+    std::vector<float> cols(rows * p), back(x.size(), 0.0f);
+    kernels::im2col(x.data(), 2, g, cols.data(), p);
+    kernels::col2im(c.data(), 2, g, p, back.data());
+    double lhs = 0, rhs = 0;
+    for (std::size_t i = 0; i < cols.size(); ++i) lhs += double(cols[i]) * c[i];
+    for (std::size_t i = 0; i < x.size(); ++i) rhs += double(x[i]) * back[i];
+    CHECK(lhs == doctest::Approx(rhs).epsilon(1e-5));
+  }
 }
 
 // --------------------------------------------------------------------------------- pooling
