@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "autograd/kernels/copy_rows.hpp"
 #include "autograd/kernels/small_gemm.hpp"
 
 namespace tg::kernels {
@@ -27,9 +28,8 @@ ImplicitConv::ImplicitConv(const ConvGeometry& g)
 
 void ImplicitConv::load_padded(const float* xb) {
   for (std::int64_t c = 0; c < g_.in_channels; ++c)
-    for (std::int64_t i = 0; i < g_.height; ++i)
-      std::copy(xb + (c * g_.height + i) * g_.width, xb + (c * g_.height + i + 1) * g_.width,
-                padded_.data() + c * padded_plane_ + (i + g_.pad_h) * padded_w_ + g_.pad_w);
+    copy_rows(xb + c * g_.in_plane(), g_.width, padded_.data() + c * padded_plane_ + g_.pad_h * padded_w_ + g_.pad_w,
+              padded_w_, g_.height, g_.width);
 }
 
 namespace {
@@ -58,9 +58,7 @@ void ImplicitConv::forward(const float* xb, const float* w, float* yb) {
                wide_out_.data(), wide_, false);
     float* y_g = yb + grp * cout_g * ho * wo;
     for (std::int64_t o = 0; o < cout_g; ++o)
-      for (std::int64_t i = 0; i < ho; ++i)
-        std::copy(wide_out_.data() + o * wide_ + i * padded_w_,
-                  wide_out_.data() + o * wide_ + i * padded_w_ + wo, y_g + (o * ho + i) * wo);
+      copy_rows(wide_out_.data() + o * wide_, padded_w_, y_g + o * ho * wo, wo, ho, wo);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "autograd/kernels/copy_rows.hpp"
 #include "autograd/kernels/small_gemm.hpp"
 #include "autograd/kernels/winograd_tiles.hpp"
 #include "autograd/threads.hpp"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "autograd/kernels/copy_rows.hpp"
 #include "autograd/kernels/small_gemm.hpp"
 
 namespace tg::kernels::winograd {
@@ -122,24 +123,6 @@ float* thread_scratch(int slot, std::int64_t size) {
   std::vector<float>& buffer = buffers.at(static_cast<std::size_t>(slot));
   if (buffer.size() < static_cast<std::size_t>(size)) buffer.resize(static_cast<std::size_t>(size));
   return buffer.data();
-}
-
-void copy_rows(const float* src, std::int64_t src_stride, float* dst, std::int64_t dst_stride, std::int64_t rows,
-               std::int64_t width) {
-  for (std::int64_t i = 0; i < rows; ++i, src += src_stride, dst += dst_stride) {
-#if defined(__AVX512F__)
-    // Rows of 7-28 floats: a call to memmove per row cost more than the copy (measured: 7% of a
-    // 7x7 convolution's time); a masked load and store never touch the floats past the row.
-    std::int64_t j = 0;
-    for (; j + 16 <= width; j += 16) _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
-    if (j < width) {
-      const __mmask16 tail = static_cast<__mmask16>((1u << (width - j)) - 1);
-      _mm512_mask_storeu_ps(dst + j, tail, _mm512_maskz_loadu_ps(tail, src + j));
-    }
-#else
-    std::copy(src, src + width, dst);
-#endif
-  }
 }
 
 void transform_inputs(const float* x, const ConvGeometry& g, const Layout& l, std::int64_t first,

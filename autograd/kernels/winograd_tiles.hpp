@@ -72,10 +72,6 @@ inline Vec gather(const float* base, const Index& index) {
 /// `slot` tells apart the buffers one caller needs at the same time.
 float* thread_scratch(int slot, std::int64_t size);
 
-/// Copies rows x width floats from src to dst, rows src_stride and dst_stride floats apart.
-void copy_rows(const float* src, std::int64_t src_stride, float* dst, std::int64_t dst_stride, std::int64_t rows,
-               std::int64_t width);
-
 /// v [16][Cin][layout.ld] = B^T d B for every tile of images [first, first + images) of x, one
 /// column per tile (layout.tiles(images)).
 void transform_inputs(const float* x, const ConvGeometry& g, const Layout& layout, std::int64_t first,

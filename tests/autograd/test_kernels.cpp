@@ -10,6 +10,7 @@
 #include "autograd/kernels/conv2d.hpp"
 #include "autograd/kernels/conv2d_winograd.hpp"
 #include "autograd/kernels/gemm.hpp"
+#include "autograd/kernels/copy_rows.hpp"
 #include "autograd/kernels/small_gemm.hpp"
 #include "autograd/kernels/pool2d.hpp"
 #include "autograd/kernels/softmax.hpp"
@@ -274,6 +275,21 @@ TEST_CASE("kernels::conv2d gives the same result on 1 and 2 threads") {
   kernels::conv2d_backward(gy.data(), x.data(), w.data(), nullptr, gw2.data(), nullptr, g);
   set_num_threads(threads);
   for (std::size_t i = 0; i < nw; ++i) CHECK(gw1[i] == doctest::Approx(gw2[i]).epsilon(1e-5));
+}
+
+TEST_CASE("kernels::copy_rows copies every row's floats and nothing between the rows") {
+  // Widths around every vector size (the tails overlap the vector before them on AVX2).
+  for (std::int64_t width = 1; width <= 35; ++width) {
+    CAPTURE(width);
+    const std::int64_t rows = 3, src_stride = width + 5, dst_stride = width + 3;
+    const auto src = random_values(static_cast<std::size_t>(rows * src_stride), 7);
+    std::vector<float> dst(static_cast<std::size_t>(rows * dst_stride + 2), -99.0f);
+    kernels::copy_rows(src.data(), src_stride, dst.data() + 1, dst_stride, rows, width);
+    CHECK(dst.front() == -99.0f);
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t j = 0; j < dst_stride; ++j)
+        CHECK(dst[1 + r * dst_stride + j] == (j < width ? src[r * src_stride + j] : -99.0f));
+  }
 }
 
 TEST_CASE("kernels::im2col and col2im are adjoint") {
