@@ -54,6 +54,15 @@ void scatter_add(const float* src, std::int64_t stride, std::int64_t n, float* x
   for (std::int64_t i = 0; i < n; ++i) x[i * s] += src[i];
 }
 
+// Zeroes row[0, lo) and row[hi, w): a pixel at each padded edge, mostly, written directly (a
+// memset call per row cost more than the row's copy for 7-28 pixel rows).
+void zero_edges(float* row, std::int64_t lo, std::int64_t hi, std::int64_t w) {
+  if (lo == 1) row[0] = 0.0f;
+  else if (lo > 1) std::fill(row, row + lo, 0.0f);
+  if (hi == w - 1) row[hi] = 0.0f;
+  else if (hi < w - 1) std::fill(row + hi, row + w, 0.0f);
+}
+
 template <std::int64_t STRIDE>
 void im2col_taps(const float* x, std::int64_t channels, const ConvGeometry& g, float* cols,
                  std::int64_t ld) {
@@ -66,10 +75,9 @@ void im2col_taps(const float* x, std::int64_t channels, const ConvGeometry& g, f
     std::fill(dst + oh_hi * wo, dst + g.out_h * wo, 0.0f);
     for (std::int64_t oh = oh_lo; oh < oh_hi; ++oh) {
       float* d = dst + oh * wo;
-      for (std::int64_t ow = 0; ow < lo; ++ow) d[ow] = 0.0f;
       // Only taps in [lo, hi) are read: `in` itself may lie before the row (left padding).
       if (hi > lo) gather<STRIDE>(x + (in + oh * in_step + lo * sw), sw, hi - lo, d + lo);
-      for (std::int64_t ow = hi; ow < wo; ++ow) d[ow] = 0.0f;
+      zero_edges(d, lo, hi, wo);
     }
   });
 }
@@ -99,15 +107,6 @@ bool ConvGeometry::is_pointwise() const {
 }
 
 namespace {
-
-// Zeroes row[0, lo) and row[hi, w): a pixel at each padded edge, mostly, written directly (a
-// memset call per row cost more than the row's copy for 7-28 pixel rows).
-void zero_edges(float* row, std::int64_t lo, std::int64_t hi, std::int64_t w) {
-  if (lo == 1) row[0] = 0.0f;
-  else if (lo > 1) std::fill(row, row + lo, 0.0f);
-  if (hi == w - 1) row[hi] = 0.0f;
-  else if (hi < w - 1) std::fill(row + hi, row + w, 0.0f);
-}
 
 // dst [out_rows, w] = the plane [rows, w] shifted by (off_h, off_w), 0 where that falls outside
 // it. Consecutive output rows read consecutive plane rows at a fixed offset, so the valid part
@@ -157,18 +156,18 @@ void im2col_same_width(const float* x, std::int64_t channels, const ConvGeometry
                       cols + ((c * g.kernel_h + ki) * g.kernel_w + kj) * ld);
 }
 
-// Stride 2 on an image of twice the output's sides (3x3 with padding 1 and 1x1 without on an
-// even side: the ResNets' downsampling). Input pixel (2i + r, 2j + s) is pixel (i, j) of phase
-// plane (r, s), each plane [out_h, out_w]; a tap reads one phase plane shifted, so its column
-// row is a block copy, not 7-14 pixel rows gathered at stride 2 (Zen 3: 2-3x faster).
-// (A 1x1 kernel reads one phase of four: there the gather at stride 2 is faster.)
+// Stride 2 on an image of twice the output's sides (3x3 with padding 1 on an even side: the
+// ResNets' downsampling). Input pixel (2i + r, 2j + s) is pixel (i, j) of phase plane (r, s),
+// each plane [out_h, out_w]; a tap reads one phase plane shifted, so its column row is a block
+// copy, not 7-14 pixel rows gathered at stride 2 (Zen 3: 2-3x faster). A 1x1 kernel reads one
+// phase of four: there the gather at stride 2 is faster.
 bool phase_split_applies(const ConvGeometry& g) {
   return g.kernel_h * g.kernel_w > 1 && g.stride_h == 2 && g.stride_w == 2 &&
          g.dilation_h == 1 && g.dilation_w == 1 &&
          g.height == 2 * g.out_h && g.width == 2 * g.out_w;
 }
 
-// A tap at input offset t (= k * dilation - pad) reads phase t mod 2 shifted by floor(t / 2).
+// A tap at input offset t (= k - pad) reads phase t mod 2 shifted by floor(t / 2).
 std::int64_t phase_of(std::int64_t t) { return t & 1; }
 std::int64_t phase_shift(std::int64_t t) { return (t - (t & 1)) / 2; }
 
