@@ -4,7 +4,8 @@
 // copies both operands into its own tiles on every call, which costs as much as the product at
 // these sizes; this kernel reads the operands in place (A by broadcast from up to 16 rows, B by
 // vector loads along its contiguous rows) and keeps a tile of C in registers: 16 x 16, 8 x 48,
-// 8 x 32 or 8 x 16 with AVX-512's 32 registers; 12 x 8, 6 x 16 or 6 x 8 with AVX2's 16.
+// 8 x 32 or 8 x 16 with AVX-512's 32 registers; 12 x 8, 6 x 16, 6 x 8, 4 x 24 or 4 x 16 with
+// AVX2's 16.
 // Measured on the Intel Xeon (AVX-512) against cblas_sgemm on the ResNet-20 conv shapes, one
 // thread: 1.3-1.5x faster, except the 16-channel weight gradient (a 16 x 16 tile: on par).
 #include <cstdint>
