@@ -37,7 +37,13 @@ CommandOption CommandLine::option(const std::string& name, double& value, const 
 }
 
 CommandOption CommandLine::option(const std::string& name, std::uint64_t& value, const std::string& help) {
-  return CommandOption(app_->add_option(name, value, help));
+  // CLI11 2.1 reads "-1" into an unsigned option as 2^64 - 1 (strtoull wraps around): refuse a sign.
+  const CLI::Validator no_sign(
+      [](std::string& text) {
+        return text.find('-') == std::string::npos ? std::string() : "expected a whole number >= 0, got " + text;
+      },
+      "UINT");
+  return CommandOption(app_->add_option(name, value, help)->check(no_sign));
 }
 
 CommandOption CommandLine::option(const std::string& name, std::string& value, const std::string& help) {

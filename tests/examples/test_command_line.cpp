@@ -65,7 +65,7 @@ TEST_CASE("CommandLine reads each type in both forms, switches, negations and ca
 TEST_CASE("CommandLine refuses bad values and unknown options with a non-zero code; --help gives 0") {
   const std::vector<std::vector<const char*>> refused{
       {"--epochs", "0"}, {"--epochs", "two"}, {"--lr", "-0.1"}, {"--mode", "maybe"}, {"--seed", "ten"},
-      {"--unknown"},     {"--epochs"}};
+      {"--seed", "-1"},  {"--unknown"},     {"--epochs"}};
   for (const auto& args : refused) {
     Values v;
     E::CommandLine line("test");
