@@ -1,5 +1,5 @@
-// Smoke test of examples/resnet: trains a few steps on the tiny dataset, checkpoints, resumes,
-// draws its pictures, and explains bad options.
+// Smoke test of examples/resnet: trains a few steps on the tiny dataset, checkpoints, resumes
+// (and evaluates a finished run again), draws its pictures, and explains bad options.
 #include <fstream>
 
 #include "examples/example_util.hpp"
@@ -33,6 +33,16 @@ TEST_CASE("resnet trains, checkpoints, resumes and draws its pictures") {
   CHECK(resumed.output.find("resumed from") != std::string::npos);
   CHECK(resumed.output.find("epoch 3/3") != std::string::npos);
   CHECK(resumed.output.find("epoch 1/3") == std::string::npos);
+
+  // A finished run resumed again trains nothing and evaluates its final weights anew, here with
+  // the flip at test time: how a saved model is evaluated another way.
+  RunResult evaluated = run("resnet", common + " --epochs 3 --resume --tta");
+  INFO(evaluated.output);
+  REQUIRE(evaluated.exit_code == 0);
+  CHECK(evaluated.output.find("resumed from") != std::string::npos);
+  CHECK(evaluated.output.find("epoch 3/3") == std::string::npos);
+  CHECK(evaluated.output.find("(trained weights, flip test-time augmentation)") != std::string::npos);
+  CHECK(tg::test::csv_rows(out / "metrics.csv").size() == 3);
 }
 
 TEST_CASE("resnet explains a bad option and a missing dataset") {
