@@ -1,7 +1,5 @@
 #include "autograd/kernels/conv2d_implicit.hpp"
 
-#include <algorithm>
-
 #include "autograd/kernels/copy_rows.hpp"
 #include "autograd/kernels/small_gemm.hpp"
 
