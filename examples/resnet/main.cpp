@@ -1,10 +1,11 @@
 // ResNet on Fashion-MNIST (the main job): trains a CIFAR-style ResNet (depth 14 by default: in 3
-// epochs as accurate as ResNet-20 and about 1.4x faster; --arch resnet18 for torchvision's) with
-// SGD + Nesterov momentum, weight decay, a linear warm-up then a cosine schedule, no augmentation
-// by default (in 3 epochs crops cost more accuracy than they regularise; --augment crop-flip for
-// long runs); after each epoch it evaluates, writes a checkpoint and a metrics.csv line; at the end
-// it draws curves, the confusion matrix, the first layer's kernels, feature maps and misclassified
-// test images into the output folder, and prints per-class accuracy.
+// epochs as accurate as ResNet-20 and about 1.4x faster; --arch resnet18 for torchvision's,
+// --arch poolnet for airbench's network without shortcuts) with SGD + Nesterov momentum, weight
+// decay, a linear warm-up then a cosine schedule, no augmentation by default (in 3 epochs crops
+// cost more accuracy than they regularise; --augment crop-flip for long runs); after each epoch
+// it evaluates, writes a checkpoint and a metrics.csv line; at the end it draws curves, the
+// confusion matrix, the first layer's kernels, feature maps and misclassified test images into
+// the output folder, and prints per-class accuracy.
 //
 // Better models in the same time (README, "The long recipe"): --ema DECAY keeps an exponential
 // moving average of the weights, evaluated beside them each epoch and used as the final model;
@@ -89,8 +90,10 @@ Config parse(int argc, char** argv) {
   app.flag("--no-augment", [&c] { c.augment = "none"; }, "the same as --augment none");
   app.option("--depth", c.depth, "6n + 2: 14, 20, 32, 44, 56...").show_default();
   app.option("--arch", c.arch, "resnet<depth> (the CIFAR ResNet: resnet20, resnet32...; the default "
-             "follows --depth) or resnet18 (torchvision's, from the model zoo)");
-  app.option("--width", c.width, "CIFAR ResNet channels 16k, 32k, 64k for width k").show_default();
+             "follows --depth), resnet18 (torchvision's, from the model zoo) or poolnet (airbench's "
+             "network: three groups of two convolutions and a max-pool, no shortcuts)");
+  app.option("--width", c.width, "channels 16k, 32k, 64k (CIFAR ResNet) or 64k, 128k, 256k (poolnet) "
+             "for width k").show_default();
   app.option("--ema", c.ema, "decay of an average of the weights updated every step, evaluated "
              "beside them and used as the final model (0: off; e.g. 0.999)").show_default();
   app.option("--mixup", c.mixup, "MixUp's alpha (0: off)").show_default();
@@ -135,9 +138,11 @@ Config parse(int argc, char** argv) {
   std::vector<const char*> pointers;
   for (const auto& a : args) pointers.push_back(a.c_str());
   if (const auto exit_code = app.parse(int(pointers.size()), pointers.data())) std::exit(*exit_code);
-  // A recipe's --depth gives way to your --arch; only a --depth of yours conflicts with it.
+  // A recipe's --arch gives way to yours and to your --depth (--recipe long --depth 20 trains
+  // ResNet-20); only your own --depth and --arch together conflict.
   c.depth_given = examples::option_given(argc, argv, "--depth");
-  if (c.arch.empty()) c.arch = "resnet" + std::to_string(c.depth);
+  if (c.arch.empty() || (c.depth_given && !examples::option_given(argc, argv, "--arch")))
+    c.arch = "resnet" + std::to_string(c.depth);
   return c;
 }
 
