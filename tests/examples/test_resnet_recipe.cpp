@@ -74,20 +74,34 @@ TEST_CASE("resnet --ema with MixUp, CutMix and random erasing trains, and --resu
 
 TEST_CASE("resnet --recipe long sets its options, explicit ones override them, and --width widens") {
   const fs::path out = tg::test::temp_dir("example_resnet_recipe");
-  RunResult r = run("resnet", "--data fashion-mnist:" + tiny_fashion_mnist().string() +
-                                  " --recipe long --epochs 1 --arch resnet8 --width 2 --batch-size 32 --workers 1"
-                                  " --limit-train 64 --limit-test 50 --out " + out.string());
+  const std::string common = "--data fashion-mnist:" + tiny_fashion_mnist().string() +
+                             " --recipe long --epochs 1 --batch-size 32 --workers 1 --limit-train 64 --limit-test 50"
+                             " --out " + out.string();
+  RunResult r = run("resnet", common);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("recipe long: --epochs 40 --time-budget 54 --augment crop-flip --ema 0.999") != std::string::npos);
+  CHECK(r.output.find("recipe long: --arch poolnet --epochs 40 --time-budget 54 --augment crop-flip "
+                      "--label-smoothing 0.1") != std::string::npos);
+  CHECK(r.output.find("PoolNet (width 1) on fashion-mnist: 64 train / 50 test images") != std::string::npos);
   CHECK(r.output.find("epoch 1/1") != std::string::npos);  // --epochs 1 overrides the recipe's 40
-  // --arch resnet8 overrides the recipe's --depth 20 (only a --depth of the user's conflicts).
-  CHECK(r.output.find("ResNet-8 (width 2) on fashion-mnist: 64 train / 50 test images, " +
-                      std::to_string(resnet8_parameters(2)) + " parameters") != std::string::npos);
-  CHECK(r.output.find("EMA weights: test loss") != std::string::npos);
+  CHECK(r.output.find("EMA weights") == std::string::npos);
   // The final evaluation averages 18 views of each test image (their mean: test_tta.cpp).
-  CHECK(r.output.find("(EMA weights, test-time augmentation over 18 views: shifts of up to 1 px, each also "
+  CHECK(r.output.find("(trained weights, test-time augmentation over 18 views: shifts of up to 1 px, each also "
                       "mirrored)") != std::string::npos);
+
+  // Your --arch overrides the recipe's, and so does your --depth alone.
+  RunResult resnet = run("resnet", common + " --arch resnet8 --width 2 --ema 0.9");
+  INFO(resnet.output);
+  REQUIRE(resnet.exit_code == 0);
+  CHECK(resnet.output.find("ResNet-8 (width 2) on fashion-mnist: 64 train / 50 test images, " +
+                           std::to_string(resnet8_parameters(2)) + " parameters") != std::string::npos);
+  CHECK(resnet.output.find("EMA weights: test loss") != std::string::npos);
+  CHECK(resnet.output.find("(EMA weights, test-time augmentation over 18 views") != std::string::npos);
+  RunResult depth = run("resnet", common + " --depth 8");
+  INFO(depth.output);
+  REQUIRE(depth.exit_code == 0);
+  CHECK(depth.output.find("ResNet-8 on fashion-mnist: 64 train / 50 test images, " +
+                          std::to_string(resnet8_parameters(1)) + " parameters") != std::string::npos);
 }
 
 TEST_CASE("resnet explains bad values of the new options") {
@@ -104,6 +118,7 @@ TEST_CASE("resnet explains bad values of the new options") {
   fails_with("--arch resnet18 --width 2", "--width: expected 1 with --arch resnet18");
   fails_with("--arch resnet32 --depth 20", "expected --arch resnet32 or --depth 20, got both");
   fails_with("--width 0", "expected a width multiplier in [1, 64], got 0");
+  fails_with("--arch poolnet --width 9", "PoolNet: expected a width multiplier in [1, 8], got 9");
   fails_with("--mixup -1", "--mixup: expected alpha >= 0");
   fails_with("--random-erasing 2", "--random-erasing: expected a probability in [0, 1]");
   fails_with("--recipe short", "--recipe: short not in {default,long}");
