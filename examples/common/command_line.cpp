@@ -1,8 +1,30 @@
 #include "examples/common/command_line.hpp"
 
+#include <cstdlib>
+
 #include <CLI/CLI.hpp>
 
 namespace tg::examples {
+
+namespace {
+
+// CLI11 2.1's PositiveNumber and NonNegativeNumber are ranges up to DBL_MAX, and a value out of
+// them was refused with all 309 digits of it: this says the bound in a line instead. Text that
+// is no number passes here, for the conversion to refuse with its own message.
+CLI::Validator at_least_zero(bool zero_allowed) {
+  const std::string bound = zero_allowed ? ">= 0" : "> 0";
+  return CLI::Validator(
+      [zero_allowed, bound](std::string& text) {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0') return std::string();
+        const bool inside = zero_allowed ? value >= 0 : value > 0;  // NaN is outside both
+        return inside ? std::string() : "expected a number " + bound + ", got " + text;
+      },
+      zero_allowed ? "NONNEGATIVE" : "POSITIVE");
+}
+
+}  // namespace
 
 CommandOption CommandOption::show_default() {
   option_->capture_default_str();
@@ -10,12 +32,12 @@ CommandOption CommandOption::show_default() {
 }
 
 CommandOption CommandOption::positive() {
-  option_->check(CLI::PositiveNumber);
+  option_->check(at_least_zero(false));
   return *this;
 }
 
 CommandOption CommandOption::nonnegative() {
-  option_->check(CLI::NonNegativeNumber);
+  option_->check(at_least_zero(true));
   return *this;
 }
 

@@ -122,6 +122,10 @@ TEST_CASE("resnet explains bad values of the new options") {
   fails_with("--mixup -1", "--mixup: expected alpha >= 0");
   fails_with("--random-erasing 2", "--random-erasing: expected a probability in [0, 1]");
   fails_with("--recipe short", "--recipe: short not in {default,long}");
-  fails_with("--tta-shift -1", "--tta-shift: Value -1 not in range 0");
+  fails_with("--tta-shift -1", "--tta-shift: expected a number >= 0, got -1");
+  fails_with("--time-budget -1", "--time-budget: expected a number >= 0, got -1");
+  fails_with("--epochs 0", "--epochs: expected a number > 0, got 0");
+  // CLI11's own range check spelled out DBL_MAX (309 digits) in these messages.
+  CHECK(run("resnet", data + "--epochs 0").output.find("17976931348623157") == std::string::npos);
   fails_with("--tta-shift 28", "--tta-shift: expected fewer pixels than the image's side (28), got 28");
 }
