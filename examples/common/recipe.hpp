@@ -17,7 +17,7 @@ struct Recipe {
 /// "default" (no options: the program's defaults) and "long" (see recipe.cpp for why each).
 const std::vector<Recipe>& recipes();
 
-/// The recipe's options as one line ("--epochs 40 --time-budget 54 ..."); empty for an unknown name.
+/// The recipe's options as one line ("--epochs 40 --time-budget 52 ..."); empty for an unknown name.
 std::string recipe_arguments_text(const std::string& name);
 
 /// Whether the command line itself (not a recipe) has `option`, as "--name value" or "--name=value".

@@ -20,7 +20,9 @@ struct EpochCost {
 /// How many batches measure_epoch_cost times.
 struct ProbeOptions {
   int untimed_steps = 3;   ///< first steps, not counted: buffers are allocated, threads wake up
-  int timed_steps = 20;
+  /// 20 steps (about 6 s of PoolNet) planned an epoch at 122 to 163 s in back-to-back launches
+  /// on one VM, 17 to 24 epochs of the same hour; 80 (about 25 s) planned 152 to 163 s.
+  int timed_steps = 80;
   int timed_eval_batches = 4;
 };
 
