@@ -182,6 +182,25 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, d
   initial_step();
 }
 
+void CosineAnnealingLR::set_T_max(std::int64_t T_max) {
+  TG_CHECK(T_max >= 1, "CosineAnnealingLR.set_T_max: expected T_max >= 1, got ", T_max);
+  t_max_ = T_max;
+}
+
+void CosineAnnealingLR::save_state(std::map<std::string, std::string>& meta, const std::string& prefix) const {
+  LRScheduler::save_state(meta, prefix);
+  meta[prefix + "T_max"] = std::to_string(t_max_);
+}
+
+void CosineAnnealingLR::load_state(const std::map<std::string, std::string>& meta, const std::string& prefix) {
+  // States saved before T_max could change lack it: the constructor's is theirs. Parsed first,
+  // so that a bad one changes nothing.
+  const auto saved = meta.find(prefix + "T_max");
+  const std::int64_t t_max = saved == meta.end() ? t_max_ : detail::parse_count(saved->second, prefix + "T_max", 1);
+  LRScheduler::load_state(meta, prefix);
+  t_max_ = t_max;
+}
+
 std::vector<double> CosineAnnealingLR::compute_lr() {
   std::vector<double> lrs = optimizer_.lrs();
   const double e = static_cast<double>(last_epoch_), t = static_cast<double>(t_max_);

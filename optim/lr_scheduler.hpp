@@ -36,7 +36,8 @@ class LRScheduler {
   Optimizer& optimizer() const { return optimizer_; }
 
   /// Position as metadata: "scheduler" (the name), "last_epoch", "step_count", "base_lrs",
-  /// "last_lr" and what the scheduler adds; no tensors. Hyperparameters are the constructor's.
+  /// "last_lr" and what the scheduler adds; no tensors. Hyperparameters are the constructor's,
+  /// except one a caller may change mid-run (CosineAnnealingLR's T_max).
   nn::TensorArchive state_dict() const;
   /// Restores a state_dict() of a scheduler of the same type over as many groups.
   void load_state_dict(const nn::TensorArchive& archive);
@@ -118,9 +119,17 @@ class CosineAnnealingLR : public LRScheduler {
  public:
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0.0);
 
+  std::int64_t T_max() const { return t_max_; }
+  /// PyTorch's `scheduler.T_max = n`: the recursive form continues from the current rate, so a
+  /// run that learns mid-way that it has more or fewer steps ends at eta_min at its new T_max
+  /// without a jump. Saved in the state, as PyTorch's state_dict does.
+  void set_T_max(std::int64_t T_max);
+
  protected:
   std::vector<double> compute_lr() override;
   std::optional<std::vector<double>> closed_form_lr() const override;
+  void save_state(std::map<std::string, std::string>& meta, const std::string& prefix) const override;
+  void load_state(const std::map<std::string, std::string>& meta, const std::string& prefix) override;
 
  private:
   std::int64_t t_max_;

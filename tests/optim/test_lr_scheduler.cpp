@@ -159,6 +159,42 @@ TEST_CASE("scheduler state is plain metadata naming the scheduler") {
                        tg::Error);
 }
 
+// PyTorch's `cosine.T_max = 6` after 4 of 10 steps: its recursive form, worked by hand
+// (l4 = eta_min + (base - eta_min)(1 + cos(4 pi / 10)) / 2, then
+// l_e = (1 + cos(e pi / 6)) / (1 + cos((e - 1) pi / 6)) (l_(e-1) - eta_min) + eta_min).
+TEST_CASE("CosineAnnealingLR given a new T_max mid-run continues from its rate to eta_min there") {
+  Setup s("SGD");
+  CosineAnnealingLR cosine(*s.opt, 10, 0.001);
+  for (int i = 0; i < 4; ++i) cosine.step();
+  CHECK(s.opt->lr(0) == doctest::Approx(0.0657963412215599).epsilon(1e-12));
+  cosine.set_T_max(6);
+  CHECK(cosine.T_max() == 6);
+  CHECK(s.opt->lr(0) == doctest::Approx(0.0657963412215599).epsilon(1e-12));  // no jump
+  cosine.step();
+  CHECK(s.opt->lr(0) == doctest::Approx(0.01836212730280843).epsilon(1e-12));
+  CHECK(s.opt->lr(1) == doctest::Approx(0.00959337613977387).epsilon(1e-12));
+  cosine.step();
+  CHECK(s.opt->lr(0) == doctest::Approx(0.001).epsilon(1e-12));
+  CHECK(s.opt->lr(1) == doctest::Approx(0.001).epsilon(1e-12));
+  CHECK_THROWS_WITH_AS(cosine.set_T_max(0), doctest::Contains("set_T_max: expected T_max >= 1, got 0"), tg::Error);
+
+  // The state carries T_max, as PyTorch's does; one saved without it keeps the constructor's.
+  auto state = cosine.state_dict();
+  CHECK(state.metadata.at("T_max") == "6");
+  Setup t("SGD");
+  CosineAnnealingLR resumed(*t.opt, 10, 0.001);
+  resumed.load_state_dict(state);
+  CHECK(resumed.T_max() == 6);
+  state.metadata.erase("T_max");
+  CosineAnnealingLR older(*t.opt, 10, 0.001);
+  older.load_state_dict(state);
+  CHECK(older.T_max() == 10);
+  state.metadata["T_max"] = "0";
+  state.metadata["last_epoch"] = "3";
+  CHECK_THROWS_WITH_AS(older.load_state_dict(state), doctest::Contains("expected 'T_max' in [1, 2^53], got 0"), tg::Error);
+  CHECK(older.last_epoch() == 6);  // a bad T_max changes nothing
+}
+
 TEST_CASE("scheduler errors") {
   Setup s("SGD");
   CHECK_THROWS_WITH_AS(StepLR(*s.opt, 0), doctest::Contains("StepLR: expected step_size >= 1"), tg::Error);
