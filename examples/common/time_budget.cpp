@@ -74,4 +74,11 @@ int epochs_within(double budget_seconds, const EpochCost& cost, double evaluatio
   return int(std::clamp<double>(fitting, 1, max_epochs));
 }
 
+int epochs_after(double budget_seconds, double elapsed_seconds, int done, double seconds_per_epoch,
+                 double final_seconds, int least, int most) {
+  if (seconds_per_epoch <= 0) return most;
+  const double fitting = std::floor((budget_seconds - elapsed_seconds - final_seconds) / seconds_per_epoch);
+  return int(std::clamp<double>(double(done) + std::max(fitting, 0.0), least, std::max(least, most)));
+}
+
 }  // namespace tg::examples

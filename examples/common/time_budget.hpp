@@ -3,7 +3,9 @@
 // The same recipe trains 40% faster on one of our VMs than on another, so a fixed epoch count
 // either wastes the hour or overruns it. The cosine schedule has to know its length from the
 // first step, so the epochs are planned before training, from a few timed batches, not by
-// stopping when time runs out (that would end the run at a high learning rate).
+// stopping when time runs out (that would end the run at a high learning rate). The plan is
+// then corrected after each epoch from the epochs' real times: the probe leaves out the
+// optimizer step and missed real epochs by 6 to 19%, and a VM's pace drifts within the hour.
 #include <functional>
 
 #include "data/dataloader.hpp"
@@ -38,5 +40,12 @@ EpochCost measure_epoch_cost(nn::Module& model, const std::function<Variable(con
 /// evaluations each, plus `final_evaluations` evaluations at the end, fit in budget_seconds.
 int epochs_within(double budget_seconds, const EpochCost& cost, double evaluations_per_epoch,
                   double final_evaluations, int max_epochs);
+
+/// After `done` epochs that took `seconds_per_epoch` each on average (training and evaluations),
+/// `elapsed_seconds` into budget_seconds: the epochs in all whose remaining ones, at that pace,
+/// and `final_seconds` of final evaluation fit, from `least` to `most`. A run already over its
+/// budget gets `least` (the caller's done + 1: the cosine needs steps to come down).
+int epochs_after(double budget_seconds, double elapsed_seconds, int done, double seconds_per_epoch,
+                 double final_seconds, int least, int most);
 
 }  // namespace tg::examples

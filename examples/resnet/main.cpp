@@ -28,7 +28,9 @@
 // Prints a progress bar per epoch (plain lines when not on a terminal), then test loss/accuracy.
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <limits>
 #include <filesystem>
 #include <optional>
 
@@ -74,8 +76,9 @@ Config parse(int argc, char** argv) {
   // A recipe's options come first on the command line and the last value wins: yours override it.
   app.last_value_wins();
   app.option("--epochs", c.epochs, "epochs to train").show_default().positive();
-  app.option("--time-budget", c.time_budget, "minutes: train as many epochs as fit in them (at most "
-             "--epochs), planned from a few timed batches before training (0: off)")
+  app.option("--time-budget", c.time_budget, "minutes for the whole run: train as many epochs as fit "
+             "(at most --epochs), planned from timed batches before training and corrected after each "
+             "epoch from the epochs' real times (0: off)")
       .show_default().nonnegative();
   app.option("--batch-size", c.batch_size, "images per batch").show_default().positive();
   app.option("--lr", c.lr, "peak learning rate (after warm-up)").show_default();
@@ -178,10 +181,16 @@ void export_onnx(nn::Module& model, const Forward& forward, const examples::Data
 #endif
 }
 
-// --time-budget: the epochs that fit, planned once from timed batches (rank 0's plan for every
-// rank); a resumed run keeps the plan its checkpoint recorded, as the schedule was built for it.
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// --time-budget: the epochs that fit in what is left of the budget, planned from timed batches
+// (rank 0's plan for every rank); a resumed run keeps the plan its checkpoint recorded, as the
+// schedule was built for it.
 int planned_epochs(const Config& c, const examples::TtaViews& final_views, nn::Module& model, const Forward& forward,
-                   data::DataLoader& train, data::DataLoader& test, const fs::path& checkpoint, bool lead) {
+                   data::DataLoader& train, data::DataLoader& test, const fs::path& checkpoint, Clock::time_point started,
+                   bool lead) {
   if (c.time_budget <= 0) return c.epochs;
   if (c.resume) {
     const auto metadata = nn::read_safetensors(checkpoint).metadata;
@@ -199,8 +208,8 @@ int planned_epochs(const Config& c, const examples::TtaViews& final_views, nn::M
   }
   const examples::EpochCost cost = examples::measure_epoch_cost(model, forward, train, test);
   const double evaluations_per_epoch = c.ema > 0 ? 2 : 1, final_evaluations = examples::view_count(final_views);
-  Tensor plan = full({1}, float(examples::epochs_within(60 * c.time_budget, cost, evaluations_per_epoch,
-                                                        final_evaluations, c.epochs))).value();
+  Tensor plan = full({1}, float(examples::epochs_within(60 * c.time_budget - seconds_since(started), cost,
+                                                        evaluations_per_epoch, final_evaluations, c.epochs))).value();
   distributed::broadcast(plan);
   const int epochs = int(plan(0));
   if (lead)
@@ -212,7 +221,27 @@ int planned_epochs(const Config& c, const examples::TtaViews& final_views, nn::M
   return epochs;
 }
 
+// --time-budget after `done` epochs of `epochs`: the plan again, at the pace the epochs of this
+// run took (rank 0's for every rank), and the cosine's length to match. It may shrink to done + 1,
+// or to the warm-up's end, whichever is later: the schedule must still reach zero.
+int replanned_epochs(const Config& c, int epochs, int done, double seconds_per_epoch, double final_seconds,
+                     Clock::time_point started, std::int64_t steps_per_epoch, std::int64_t warmup,
+                     optim::CosineAnnealingLR& cosine, bool lead) {
+  const int least = std::max(done + 1, int(warmup / steps_per_epoch) + 1);
+  Tensor plan = full({1}, float(examples::epochs_after(60 * c.time_budget, seconds_since(started), done,
+                                                       seconds_per_epoch, final_seconds, least, c.epochs))).value();
+  distributed::broadcast(plan);
+  const int replanned = int(plan(0));
+  if (replanned == epochs) return epochs;
+  cosine.set_T_max(steps_per_epoch * replanned - warmup);
+  if (lead)
+    std::printf("time budget: epochs take %.0f s, %.1f of %g min left, so %d epochs in all, not %d\n",
+                seconds_per_epoch, c.time_budget - seconds_since(started) / 60, c.time_budget, replanned, epochs);
+  return replanned;
+}
+
 int run(const Config& c) {
+  const Clock::time_point started = Clock::now();  // --time-budget counts the whole run
 #ifndef TAPEGRAD_HAVE_ONNX
   TG_CHECK(c.export_path.empty(), "resnet: --export needs tapegrad built with ONNX support "
            "(scripts/deps.sh installs libonnx-dev and libprotobuf-dev; then configure again)");
@@ -258,7 +287,7 @@ int run(const Config& c) {
 
   const fs::path out = c.out, checkpoint = out / "checkpoint.safetensors", metrics = out / "metrics.csv";
   const examples::TtaViews final_views = tta_views(c, d);
-  const int epochs = planned_epochs(c, final_views, model, net.forward, train, test, checkpoint, lead);
+  int epochs = planned_epochs(c, final_views, model, net.forward, train, test, checkpoint, started, lead);
   optim::SGD opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum,
                                       .weight_decay = c.weight_decay, .nesterov = c.nesterov});
   const auto steps = std::int64_t(train.size()) * epochs;
@@ -292,33 +321,50 @@ int run(const Config& c) {
   };
   examples::EpochTrainer trainer{model, net.forward, opt, schedule, nonfinite, ema, mixing,
                   {.label_smoothing = float(c.label_smoothing)}};
-  const int last_epoch = c.stop_after > 0 ? std::min(epochs, first_epoch + c.stop_after) : epochs;
-  for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
+  const int stop_at = c.stop_after > 0 ? first_epoch + c.stop_after : std::numeric_limits<int>::max();
+  const bool replanning = c.time_budget > 0 && !c.resume;  // the budget's clock does not span a restart
+  double epochs_seconds = 0, evaluation_seconds = 0;
+  int done = first_epoch;
+  for (; done < std::min(epochs, stop_at); ++done) {
+    const int epoch = done;
+    const Clock::time_point epoch_start = Clock::now();
     // Rank 0's progress stands for all (its train loss and accuracy are its share's).
     std::optional<examples::Progress> progress;
     if (lead) progress.emplace("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), train.size());
     trainer.epoch(train, epoch, progress);
     model.eval();
+    const Clock::time_point evaluation_start = Clock::now();
     const auto e = evaluate(net.forward);
+    evaluation_seconds = seconds_since(evaluation_start);
     const auto e_ema = ema ? std::optional(evaluate_ema(net.forward)) : std::nullopt;
+    epochs_seconds += seconds_since(epoch_start);
+    double rate = 0;  // training images per second
     if (lead) {
       progress->finish();
+      rate = world * progress->images_per_second();
       std::printf("  test loss %.4f  test accuracy %.2f%%", e.loss, 100 * e.accuracy);
       if (e_ema) std::printf("  EMA weights: test loss %.4f  test accuracy %.2f%%", e_ema->loss, 100 * e_ema->accuracy);
-      std::printf("  (%.0f train img/s)\n", world * progress->images_per_second());
+      std::printf("  (%.0f train img/s)\n", rate);
+    }
+    // Before the checkpoint, which records the plan its schedule is built for.
+    if (replanning && epoch + 1 < epochs)
+      epochs = replanned_epochs(c, epochs, epoch + 1, epochs_seconds / (epoch + 1 - first_epoch),
+                                examples::view_count(final_views) * evaluation_seconds, started,
+                                std::int64_t(train.size()), warmup, cosine, lead);
+    if (lead) {
       if (ema) examples::save_ema(examples::ema_path(checkpoint), *ema, epoch + 1);
       optim::save_checkpoint(checkpoint, model, opt, &schedule, epoch + 1, {{"epochs", std::to_string(epochs)}});
       char line[200];
       int n = std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.1f", epoch + 1, progress->mean_loss(),
-                            progress->accuracy(), e.loss, e.accuracy, world * progress->images_per_second());
+                            progress->accuracy(), e.loss, e.accuracy, rate);
       if (e_ema) std::snprintf(line + n, sizeof line - std::size_t(n), ",%.6f,%.6f", e_ema->loss, e_ema->accuracy);
       examples::append_csv(metrics, std::string("epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_s") +
                                         (ema ? ",ema_test_loss,ema_test_accuracy" : ""), line);
     }
     distributed::barrier();  // the checkpoint is complete before any rank may resume from it
   }
-  if (last_epoch < epochs) {
-    if (lead) std::printf("stopped after epoch %d of %d (--stop-after); --resume continues\n", last_epoch, epochs);
+  if (done < epochs) {
+    if (lead) std::printf("stopped after epoch %d of %d (--stop-after); --resume continues\n", done, epochs);
     return 0;
   }
 

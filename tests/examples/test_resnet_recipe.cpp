@@ -80,7 +80,7 @@ TEST_CASE("resnet --recipe long sets its options, explicit ones override them, a
   RunResult r = run("resnet", common);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("recipe long: --arch poolnet --epochs 40 --time-budget 52 --augment crop-flip "
+  CHECK(r.output.find("recipe long: --arch poolnet --epochs 40 --time-budget 55 --augment crop-flip "
                       "--label-smoothing 0.1 --tta --tta-shift 1 (options given explicitly override it)") !=
         std::string::npos);
   CHECK(r.output.find("PoolNet (width 1) on fashion-mnist: 64 train / 50 test images") != std::string::npos);

@@ -39,6 +39,17 @@ TEST_CASE("epochs_within fits training and evaluations in the budget, from 1 to 
   CHECK(E::epochs_within(60, {}, 2, 2, 7) == 7);      // nothing measurable: --epochs
 }
 
+TEST_CASE("epochs_after re-plans at the measured pace, from the least to the most epochs") {
+  // 3 epochs done, 1000 s into 3600; epochs of 300 s and a final evaluation of 100 s:
+  // (3600 - 1000 - 100) / 300 = 8.3 more, so 11 in all.
+  CHECK(E::epochs_after(3600, 1000, 3, 300, 100, 4, 40) == 11);
+  CHECK(E::epochs_after(3600, 1000, 3, 400, 100, 4, 40) == 9);    // slower epochs: 3 + 6.25
+  CHECK(E::epochs_after(3600, 1000, 3, 300, 100, 4, 10) == 10);   // at most --epochs
+  CHECK(E::epochs_after(3600, 3500, 3, 300, 100, 4, 40) == 4);    // over the budget: one more
+  CHECK(E::epochs_after(3600, 1000, 3, 300, 100, 12, 40) == 12);  // never before `least`
+  CHECK(E::epochs_after(3600, 1000, 3, 0, 100, 4, 9) == 9);       // nothing measured: the most
+}
+
 TEST_CASE("measure_epoch_cost times a whole epoch of each and leaves model and loaders as they were") {
   tg::manual_seed(3);
   tg::nn::Sequential model(tg::nn::Conv2d(1, 4, 3), tg::nn::BatchNorm2d(4), tg::nn::ReLU(), tg::nn::Flatten(),
