@@ -10,8 +10,8 @@ namespace tg::examples {
 // machine, so the recipe plans them with --time-budget: 55 minutes for the whole run, at most 40
 // epochs. The plan is corrected after each epoch (before that, runs planned for 54 minutes took
 // 51.7 to 56.8: PoolNet's probe measured 353 images/s, one hour then gave 275-330), so the run
-// ends near 55 minutes; the rest of the hour is headroom for the last epoch and the pictures. Padded crops and flips, and label
-// smoothing 0.1 (soft targets calm the overconfident last epochs). No random erasing: it pays over
+// ends near 55 minutes; the rest of the hour is headroom for the last epoch and the pictures.
+// Padded crops and flips, and label smoothing 0.1 (soft targets calm the overconfident last epochs). No random erasing: it pays over
 // Zhong et al.'s 300 epochs, but in these 17 it kept the network from fitting (the same hour with
 // erasing in a quarter of the images: 94.44% before the test views against 94.60% without, 94.76%
 // after them against 95.03%, AMD VM, seed 0). The final evaluation is the mean over 18 views, each

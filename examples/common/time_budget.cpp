@@ -1,7 +1,6 @@
 #include "examples/common/time_budget.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "autograd/autograd.hpp"
@@ -9,12 +8,6 @@
 namespace tg::examples {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Seconds per batch of `loader` for `work`, after `untimed` batches; a loader with too few
 // batches times what it has (its last batch may be short: a small overestimate at worst).

@@ -6,12 +6,19 @@
 // stopping when time runs out (that would end the run at a high learning rate). The plan is
 // then corrected after each epoch from the epochs' real times: the probe leaves out the
 // optimizer step and missed real epochs by 6 to 19%, and a VM's pace drifts within the hour.
+#include <chrono>
 #include <functional>
 
 #include "data/dataloader.hpp"
 #include "nn/module.hpp"
 
 namespace tg::examples {
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 /// Seconds one epoch's pieces take on this machine.
 struct EpochCost {

@@ -28,10 +28,9 @@
 // Prints a progress bar per epoch (plain lines when not on a terminal), then test loss/accuracy.
 
 #include <charconv>
-#include <chrono>
 #include <cstdio>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include "distributed/distributed.hpp"
@@ -181,9 +180,15 @@ void export_onnx(nn::Module& model, const Forward& forward, const examples::Data
 #endif
 }
 
-using Clock = std::chrono::steady_clock;
+using examples::Clock;
+using examples::seconds_since;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+// Every rank trains rank 0's plan: each rank's own clock would plan its own.
+int rank0s_plan(int epochs) {
+  Tensor plan = full({1}, float(epochs)).value();
+  distributed::broadcast(plan);
+  return int(plan(0));
+}
 
 // --time-budget: the epochs that fit in what is left of the budget, planned from timed batches
 // (rank 0's plan for every rank); a resumed run keeps the plan its checkpoint recorded, as the
@@ -208,10 +213,8 @@ int planned_epochs(const Config& c, const examples::TtaViews& final_views, nn::M
   }
   const examples::EpochCost cost = examples::measure_epoch_cost(model, forward, train, test);
   const double evaluations_per_epoch = c.ema > 0 ? 2 : 1, final_evaluations = examples::view_count(final_views);
-  Tensor plan = full({1}, float(examples::epochs_within(60 * c.time_budget - seconds_since(started), cost,
-                                                        evaluations_per_epoch, final_evaluations, c.epochs))).value();
-  distributed::broadcast(plan);
-  const int epochs = int(plan(0));
+  const int epochs = rank0s_plan(examples::epochs_within(60 * c.time_budget - seconds_since(started), cost,
+                                                         evaluations_per_epoch, final_evaluations, c.epochs));
   if (lead)
     std::printf("time budget %g min: an epoch trains in about %.0f s and evaluates in %.0f s (x%g), so %d "
                 "epoch%s (--epochs %d at most), about %.1f min\n", c.time_budget, cost.train_seconds,
@@ -228,10 +231,8 @@ int replanned_epochs(const Config& c, int epochs, int done, double seconds_per_e
                      Clock::time_point started, std::int64_t steps_per_epoch, std::int64_t warmup,
                      optim::CosineAnnealingLR& cosine, bool lead) {
   const int least = std::max(done + 1, int(warmup / steps_per_epoch) + 1);
-  Tensor plan = full({1}, float(examples::epochs_after(60 * c.time_budget, seconds_since(started), done,
-                                                       seconds_per_epoch, final_seconds, least, c.epochs))).value();
-  distributed::broadcast(plan);
-  const int replanned = int(plan(0));
+  const int replanned = rank0s_plan(examples::epochs_after(60 * c.time_budget, seconds_since(started), done,
+                                                          seconds_per_epoch, final_seconds, least, c.epochs));
   if (replanned == epochs) return epochs;
   cosine.set_T_max(steps_per_epoch * replanned - warmup);
   if (lead)
