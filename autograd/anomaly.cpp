@@ -1,10 +1,10 @@
-#include "autograd/anomaly.hpp"
+#include "tapegrad/autograd/anomaly.hpp"
 
 #include <cmath>
 #include <sstream>
 #include <vector>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg {
 

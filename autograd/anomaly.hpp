@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg::autograd {
 

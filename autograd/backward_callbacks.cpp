@@ -1,4 +1,4 @@
-#include "autograd/backward_callbacks.hpp"
+#include "tapegrad/autograd/backward_callbacks.hpp"
 
 #include <atomic>
 #include <mutex>

@@ -1,11 +1,11 @@
-#include "autograd/build_info.hpp"
+#include "tapegrad/autograd/build_info.hpp"
 
 #include <sstream>
 #include <string_view>
 
-#include "autograd/kernels/gemm.hpp"
-#include "autograd/kernels/small_gemm.hpp"
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/kernels/gemm.hpp"
+#include "tapegrad/autograd/kernels/small_gemm.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 #if defined(__x86_64__)
 #include <cpuid.h>

@@ -1,10 +1,10 @@
-#include "autograd/conv.hpp"
+#include "tapegrad/autograd/conv.hpp"
 
 #include <string>
 
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
-#include "autograd/kernels/conv2d.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
+#include "tapegrad/autograd/kernels/conv2d.hpp"
 
 namespace tg {
 

@@ -1,6 +1,6 @@
 #pragma once
 // 2-D convolution (cross-correlation, as in PyTorch), NCHW.
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

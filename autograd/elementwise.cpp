@@ -1,14 +1,14 @@
 // Elementwise ops: each forward with its backward rule right below it.
-#include "autograd/elementwise.hpp"
+#include "tapegrad/autograd/elementwise.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <utility>
 
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
-#include "autograd/kernels/map.hpp"
-#include "autograd/kernels/relu.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
+#include "tapegrad/autograd/kernels/map.hpp"
+#include "tapegrad/autograd/kernels/relu.hpp"
 
 namespace tg {
 

@@ -2,7 +2,7 @@
 // Elementwise ops with NumPy/PyTorch broadcasting, and the activations.
 #include <limits>
 
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

@@ -2,11 +2,11 @@
 // gradient has arrived, accumulates into inputs, and frees the graph as it goes.
 #include <atomic>
 
-#include "autograd/anomaly.hpp"
-#include "autograd/backward_callbacks.hpp"
-#include "autograd/error.hpp"
-#include "autograd/kernels/map.hpp"
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/anomaly.hpp"
+#include "tapegrad/autograd/backward_callbacks.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/kernels/map.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

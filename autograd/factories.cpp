@@ -1,7 +1,7 @@
-#include "autograd/factories.hpp"
+#include "tapegrad/autograd/factories.hpp"
 
-#include "autograd/error.hpp"
-#include "autograd/random.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/random.hpp"
 
 namespace tg {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Variables made from nothing: constants, ranges and random draws (from the default generator).
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

@@ -1,11 +1,11 @@
-#include "autograd/gradcheck.hpp"
+#include "tapegrad/autograd/gradcheck.hpp"
 
 #include <cmath>
 #include <ostream>
 #include <sstream>
 
-#include "autograd/error.hpp"
-#include "autograd/random.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/random.hpp"
 
 namespace tg {
 

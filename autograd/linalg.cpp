@@ -1,12 +1,12 @@
 // Matrix products through kernels::gemm (row-major; the BLAS chosen for this CPU).
-#include "autograd/linalg.hpp"
+#include "tapegrad/autograd/linalg.hpp"
 
-#include "autograd/elementwise.hpp"
-#include "autograd/error.hpp"
-#include "autograd/kernels/gemm.hpp"
-#include "autograd/kernels/map.hpp"
-#include "autograd/shape_ops.hpp"
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/elementwise.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/kernels/gemm.hpp"
+#include "tapegrad/autograd/kernels/map.hpp"
+#include "tapegrad/autograd/shape_ops.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Matrix products through cblas_sgemm.
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

@@ -1,11 +1,11 @@
-#include "autograd/loss.hpp"
+#include "tapegrad/autograd/loss.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
-#include "autograd/kernels/softmax.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
+#include "tapegrad/autograd/kernels/softmax.hpp"
 
 namespace tg {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Softmax and the losses, fused where that is faster and stabler.
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

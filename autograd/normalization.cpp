@@ -1,13 +1,13 @@
-#include "autograd/normalization.hpp"
+#include "tapegrad/autograd/normalization.hpp"
 
 #include <cmath>
 
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
-#include "autograd/kernels/batch_norm.hpp"
-#include "autograd/kernels/map.hpp"
-#include "autograd/kernels/relu.hpp"
-#include "autograd/random.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
+#include "tapegrad/autograd/kernels/batch_norm.hpp"
+#include "tapegrad/autograd/kernels/map.hpp"
+#include "tapegrad/autograd/kernels/relu.hpp"
+#include "tapegrad/autograd/random.hpp"
 
 namespace tg {
 

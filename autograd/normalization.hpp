@@ -1,6 +1,6 @@
 #pragma once
 // Batch normalisation and dropout.
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

@@ -1,12 +1,12 @@
-#include "autograd/pooling.hpp"
+#include "tapegrad/autograd/pooling.hpp"
 
 #include <limits>
 #include <memory>
 #include <vector>
 
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
-#include "autograd/kernels/pool2d.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
+#include "tapegrad/autograd/kernels/pool2d.hpp"
 
 namespace tg {
 

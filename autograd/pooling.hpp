@@ -2,7 +2,7 @@
 // Pooling over windows of NCHW tensors.
 #include <array>
 
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

@@ -1,6 +1,6 @@
-#include "autograd/random.hpp"
+#include "tapegrad/autograd/random.hpp"
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 #include <atomic>
 #include <cmath>

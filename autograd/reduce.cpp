@@ -1,13 +1,13 @@
 // Reductions. A tensor reduced along `dim` is seen as [outer, n, inner] (row-major).
-#include "autograd/reduce.hpp"
+#include "tapegrad/autograd/reduce.hpp"
 
 #include <cmath>
 
 #include <limits>
 
-#include "autograd/elementwise.hpp"
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
+#include "tapegrad/autograd/elementwise.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
 
 namespace tg {
 

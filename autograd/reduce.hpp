@@ -1,6 +1,6 @@
 #pragma once
 // Reductions over the whole tensor or along one dimension.
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

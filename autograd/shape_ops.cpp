@@ -1,13 +1,13 @@
 // Ops that move elements. Results are contiguous copies (no strided views), so every kernel
 // downstream can assume row-major contiguous data.
-#include "autograd/shape_ops.hpp"
+#include "tapegrad/autograd/shape_ops.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
-#include "autograd/reduce.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
+#include "tapegrad/autograd/reduce.hpp"
 
 namespace tg {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Ops that move elements without computing: reshape, transpose, permute, cat, narrow, slice.
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 

@@ -1,4 +1,4 @@
-#include "autograd/tensor.hpp"
+#include "tapegrad/autograd/tensor.hpp"
 
 #include <malloc.h>
 

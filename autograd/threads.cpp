@@ -1,4 +1,4 @@
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 #include <cblas.h>
 #include <omp.h>
@@ -7,7 +7,7 @@
 #include <atomic>
 #include <exception>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg {
 

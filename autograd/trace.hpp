@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg::trace {
 

@@ -1,10 +1,10 @@
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 #include <iterator>
 
-#include "autograd/anomaly.hpp"
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
+#include "tapegrad/autograd/anomaly.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
 
 namespace tg {
 

@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-#include "autograd/autograd.hpp"
+#include <tapegrad/autograd/autograd.hpp>
 #include "bench/bench_util.hpp"
 
 namespace {

@@ -21,12 +21,12 @@
 #include <string>
 #include <vector>
 
-#include "autograd/autograd.hpp"
+#include <tapegrad/autograd/autograd.hpp>
 #include "bench/resnet20.hpp"
 #include "bench/workloads.hpp"
-#include "distributed/backend.hpp"
-#include "distributed/distributed.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/distributed/backend.hpp>
+#include <tapegrad/distributed/distributed.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 namespace {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "autograd/autograd.hpp"
-#include "autograd/kernels/conv2d.hpp"
-#include "autograd/kernels/gemm.hpp"
+#include <tapegrad/autograd/autograd.hpp>
+#include <tapegrad/autograd/kernels/conv2d.hpp>
+#include <tapegrad/autograd/kernels/gemm.hpp>
 #include "bench/bench_util.hpp"
 
 namespace {

@@ -6,7 +6,7 @@
 // calling thread), where workers hide the loading behind the step.
 #include <chrono>
 #include <cstdio>
-#include <data/data.hpp>
+#include <tapegrad/data/data.hpp>
 #include <exception>
 
 namespace T = tg::data::transforms;

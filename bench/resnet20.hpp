@@ -2,7 +2,7 @@
 // The benchmarks' ResNet-20 (tapegrad_bench's W4 workload, dist_bench's training runs): the
 // library's residual blocks, projection shortcuts, 272,474 parameters
 // (tg::bench::kResNet20Params).
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace tg::bench {
 

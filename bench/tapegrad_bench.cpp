@@ -9,11 +9,11 @@
 #include <functional>
 #include <string>
 
-#include "autograd/autograd.hpp"
+#include <tapegrad/autograd/autograd.hpp>
 #include "bench/resnet20.hpp"
 #include "bench/workloads.hpp"
-#include "nn/nn.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 namespace {
 

@@ -14,10 +14,21 @@ install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_d
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# Only the public headers: kernels and the helpers behind readers, writers, DDP and export are
+# internal (no public header includes them; the consumer test compiles <tapegrad/tapegrad.hpp>
+# against the installed tree, so a public header that needed one would fail there).
+set(tapegrad_internal_headers
+  data/byte_reader.hpp data/image_decode.hpp
+  deploy/graph.hpp deploy/lower.hpp deploy/recorder.hpp
+  distributed/backend.hpp distributed/reducer.hpp
+  nn/atomic_file.hpp nn/format.hpp nn/json_check.hpp
+  optim/update_loop.hpp vision/init_weights.hpp)
 foreach(area ${tapegrad_header_areas})
-  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${area} DESTINATION include/tapegrad
-          FILES_MATCHING PATTERN "*.hpp")
+  file(GLOB headers RELATIVE ${PROJECT_SOURCE_DIR} CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${area}/*.hpp)
+  list(REMOVE_ITEM headers ${tapegrad_internal_headers})
+  install(FILES ${headers} DESTINATION include/tapegrad/${area})
 endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/tapegrad.hpp DESTINATION include/tapegrad)
 install(EXPORT tapegradTargets NAMESPACE tapegrad:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/tapegradConfig.cmake.in
   ${PROJECT_BINARY_DIR}/tapegradConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)

@@ -63,7 +63,10 @@ function(tapegrad_add_library area)
     set(scope INTERFACE)
   endif()
   add_library(tapegrad::${area} ALIAS ${target})
+  # Headers are included as <tapegrad/AREA/file.hpp> from the build tree (the link made by the
+  # top-level CMakeLists) and from an install (include/tapegrad/AREA), never as <AREA/...>:
+  # a user's own nn/ or data/ folder must not collide with ours.
   target_include_directories(${target} ${scope}
-    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<INSTALL_INTERFACE:include/tapegrad>)
+    $<BUILD_INTERFACE:${TAPEGRAD_INCLUDE_ROOT}> $<INSTALL_INTERFACE:include>)
   target_link_libraries(${target} ${scope} tapegrad_options xtensor xtensor::use_xsimd ${arg_DEPENDS})
 endfunction()

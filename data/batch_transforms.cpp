@@ -1,9 +1,9 @@
-#include "data/batch_transforms.hpp"
+#include "tapegrad/data/batch_transforms.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::data::transforms {
 

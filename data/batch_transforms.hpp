@@ -7,8 +7,8 @@
 #include <functional>
 #include <vector>
 
-#include "autograd/random.hpp"
-#include "data/dataloader.hpp"
+#include "tapegrad/autograd/random.hpp"
+#include "tapegrad/data/dataloader.hpp"
 
 namespace tg::data {
 

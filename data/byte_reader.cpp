@@ -1,4 +1,4 @@
-#include "data/byte_reader.hpp"
+#include "tapegrad/data/byte_reader.hpp"
 
 #include <zlib.h>
 
@@ -6,7 +6,7 @@
 #include <climits>
 #include <system_error>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::data::detail {
 

@@ -1,7 +1,7 @@
-#include "data/cifar.hpp"
+#include "tapegrad/data/cifar.hpp"
 
-#include "autograd/error.hpp"
-#include "data/byte_reader.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/byte_reader.hpp"
 
 namespace tg::data {
 

@@ -2,7 +2,7 @@
 // CIFAR-10 from its binary batches (data_batch_1.bin .. data_batch_5.bin, test_batch.bin).
 #include <filesystem>
 
-#include "data/dataset.hpp"
+#include "tapegrad/data/dataset.hpp"
 
 namespace tg::data {
 

@@ -1,4 +1,4 @@
-#include "data/dataloader.hpp"
+#include "tapegrad/data/dataloader.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -9,10 +9,10 @@
 #include <thread>
 #include <vector>
 
-#include "autograd/error.hpp"
-#include "autograd/random.hpp"
-#include "autograd/threads.hpp"
-#include "data/sampler.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/random.hpp"
+#include "tapegrad/autograd/threads.hpp"
+#include "tapegrad/data/sampler.hpp"
 
 namespace tg::data {
 

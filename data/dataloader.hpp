@@ -9,9 +9,9 @@
 #include <memory>
 #include <type_traits>
 
-#include "autograd/variable.hpp"
-#include "data/dataset.hpp"
-#include "data/transforms.hpp"
+#include "tapegrad/autograd/variable.hpp"
+#include "tapegrad/data/dataset.hpp"
+#include "tapegrad/data/transforms.hpp"
 
 namespace tg::data {
 

@@ -1,9 +1,9 @@
-#include "data/dataset.hpp"
+#include "tapegrad/data/dataset.hpp"
 
 #include <algorithm>
 
-#include "autograd/error.hpp"
-#include "data/byte_reader.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/byte_reader.hpp"
 
 namespace tg::data {
 

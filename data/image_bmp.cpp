@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <memory>
 
-#include "autograd/error.hpp"
-#include "data/image_decode.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/image_decode.hpp"
 
 // stb is compiled here for BMP only, static to this file, without stdio.
 #pragma GCC diagnostic push

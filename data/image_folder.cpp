@@ -1,11 +1,11 @@
-#include "data/image_folder.hpp"
+#include "tapegrad/data/image_folder.hpp"
 
 #include <algorithm>
 #include <set>
 
-#include "autograd/error.hpp"
-#include "data/byte_reader.hpp"
-#include "data/image_io.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/byte_reader.hpp"
+#include "tapegrad/data/image_io.hpp"
 
 namespace tg::data {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.hpp"
-#include "data/image_io.hpp"
+#include "tapegrad/data/dataset.hpp"
+#include "tapegrad/data/image_io.hpp"
 
 namespace tg::data {
 

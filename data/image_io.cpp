@@ -1,4 +1,4 @@
-#include "data/image_io.hpp"
+#include "tapegrad/data/image_io.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/error.hpp"
-#include "data/image_decode.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/image_decode.hpp"
 
 // stb_image_write encodes the files we write (our own tensors, never hostile input); decoding
 // is in image_png.cpp, image_jpeg.cpp and image_bmp.cpp.

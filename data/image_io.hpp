@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "autograd/tensor.hpp"
+#include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::data {
 

@@ -8,8 +8,8 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
-#include "autograd/error.hpp"
-#include "data/image_decode.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/image_decode.hpp"
 
 namespace tg::data::detail {
 

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
-#include "autograd/error.hpp"
-#include "data/image_decode.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/image_decode.hpp"
 
 namespace tg::data::detail {
 

@@ -1,9 +1,9 @@
-#include "data/mnist.hpp"
+#include "tapegrad/data/mnist.hpp"
 
 #include <algorithm>
 
-#include "autograd/error.hpp"
-#include "data/byte_reader.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/byte_reader.hpp"
 
 namespace tg::data {
 

@@ -2,7 +2,7 @@
 // MNIST and Fashion-MNIST from their IDX files (plain or gzipped), held in memory as bytes.
 #include <filesystem>
 
-#include "data/dataset.hpp"
+#include "tapegrad/data/dataset.hpp"
 
 namespace tg::data {
 

@@ -1,10 +1,10 @@
-#include "data/sampler.hpp"
+#include "tapegrad/data/sampler.hpp"
 
 #include <numeric>
 #include <utility>
 
-#include "autograd/error.hpp"
-#include "autograd/random.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/random.hpp"
 
 namespace tg::data {
 

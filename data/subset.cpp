@@ -1,9 +1,9 @@
-#include "data/subset.hpp"
+#include "tapegrad/data/subset.hpp"
 
 #include <algorithm>
 #include <numeric>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::data {
 

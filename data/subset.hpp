@@ -3,7 +3,7 @@
 #include <memory>
 #include <vector>
 
-#include "data/dataset.hpp"
+#include "tapegrad/data/dataset.hpp"
 
 namespace tg::data {
 

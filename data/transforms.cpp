@@ -1,12 +1,12 @@
 // The random transforms: parameter draws as torchvision makes them (one generator per sample),
 // then the deterministic functional building blocks.
-#include "data/transforms.hpp"
+#include "tapegrad/data/transforms.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <utility>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::data::transforms {
 

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "autograd/error.hpp"
-#include "data/transforms.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/transforms.hpp"
 
 namespace tg::data::transforms {
 

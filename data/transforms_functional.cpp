@@ -4,8 +4,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "autograd/error.hpp"
-#include "data/transforms.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/data/transforms.hpp"
 
 namespace tg::data::transforms::functional {
 

@@ -1,16 +1,16 @@
-#include "deploy/export.hpp"
+#include "tapegrad/deploy/export.hpp"
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <unordered_set>
 
-#include "autograd/anomaly.hpp"
-#include "autograd/error.hpp"
-#include "nn/atomic_file.hpp"
-#include "deploy/graph.hpp"
-#include "deploy/lower.hpp"
-#include "deploy/recorder.hpp"
+#include "tapegrad/autograd/anomaly.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/nn/atomic_file.hpp"
+#include "tapegrad/deploy/graph.hpp"
+#include "tapegrad/deploy/lower.hpp"
+#include "tapegrad/deploy/recorder.hpp"
 
 #ifndef TAPEGRAD_VERSION
 #define TAPEGRAD_VERSION "unknown"

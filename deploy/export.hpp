@@ -10,8 +10,8 @@
 #include <functional>
 #include <string>
 
-#include "autograd/variable.hpp"
-#include "nn/module.hpp"
+#include "tapegrad/autograd/variable.hpp"
+#include "tapegrad/nn/module.hpp"
 
 namespace tg::onnx {
 

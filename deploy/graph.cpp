@@ -1,8 +1,8 @@
-#include "deploy/graph.hpp"
+#include "tapegrad/deploy/graph.hpp"
 
 #include <algorithm>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::onnx::detail {
 

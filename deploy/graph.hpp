@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg::onnx::detail {
 

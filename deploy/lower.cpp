@@ -1,11 +1,11 @@
-#include "deploy/lower.hpp"
+#include "tapegrad/deploy/lower.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::onnx::detail {
 

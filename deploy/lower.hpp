@@ -3,8 +3,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "deploy/graph.hpp"
-#include "deploy/recorder.hpp"
+#include "tapegrad/deploy/graph.hpp"
+#include "tapegrad/deploy/recorder.hpp"
 
 namespace tg::onnx::detail {
 

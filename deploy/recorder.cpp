@@ -1,9 +1,9 @@
-#include "deploy/recorder.hpp"
+#include "tapegrad/deploy/recorder.hpp"
 
 #include <cstring>
 
-#include "autograd/anomaly.hpp"
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/anomaly.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::onnx::detail {
 

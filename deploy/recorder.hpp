@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/trace.hpp"
+#include "tapegrad/autograd/trace.hpp"
 
 namespace tg::onnx::detail {
 

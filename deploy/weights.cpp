@@ -1,4 +1,4 @@
-#include "deploy/weights.hpp"
+#include "tapegrad/deploy/weights.hpp"
 
 #include <onnx/onnx_pb.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <map>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::onnx {
 

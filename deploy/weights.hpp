@@ -4,7 +4,7 @@
 // state-dict names).
 #include <filesystem>
 
-#include "nn/module.hpp"
+#include "tapegrad/nn/module.hpp"
 
 namespace tg::onnx {
 

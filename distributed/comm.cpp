@@ -3,7 +3,7 @@
 // MPI_COMM_WORLD keep traffic apart: one for tensors and gradients, one for DDP's small
 // control messages, which may run while gradient allreduces are still in flight.
 #ifdef TAPEGRAD_WITH_MPI
-#include "distributed/comm.hpp"
+#include "tapegrad/distributed/comm.hpp"
 
 #include <mpi.h>
 
@@ -14,8 +14,8 @@
 #include <exception>
 #include <functional>
 
-#include "autograd/error.hpp"
-#include "distributed/backend.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/distributed/backend.hpp"
 
 namespace tg::distributed {
 

@@ -2,7 +2,7 @@
 // The process group: which process this is among how many, and collectives on tensors, in
 // place. Built on MPI; a program started without a launcher (mpirun, srun) is a world of one,
 // where every call below works and communicates nothing.
-#include "autograd/tensor.hpp"
+#include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::distributed {
 

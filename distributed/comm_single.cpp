@@ -4,9 +4,9 @@
 #ifndef TAPEGRAD_WITH_MPI
 #include <algorithm>
 
-#include "autograd/error.hpp"
-#include "distributed/backend.hpp"
-#include "distributed/comm.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/distributed/backend.hpp"
+#include "tapegrad/distributed/comm.hpp"
 
 namespace tg::distributed {
 

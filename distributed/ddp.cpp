@@ -1,12 +1,12 @@
-#include "distributed/ddp.hpp"
+#include "tapegrad/distributed/ddp.hpp"
 
 #include <sstream>
 
-#include "autograd/backward_callbacks.hpp"
-#include "autograd/error.hpp"
-#include "distributed/backend.hpp"
-#include "distributed/comm.hpp"
-#include "distributed/reducer.hpp"
+#include "tapegrad/autograd/backward_callbacks.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/distributed/backend.hpp"
+#include "tapegrad/distributed/comm.hpp"
+#include "tapegrad/distributed/reducer.hpp"
 
 namespace tg::distributed {
 

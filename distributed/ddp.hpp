@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/module.hpp"
+#include "tapegrad/nn/module.hpp"
 
 namespace tg::distributed {
 

@@ -1,5 +1,5 @@
 #pragma once
 // Data-parallel training over MPI: the process group and collectives, DistributedDataParallel.
-#include "distributed/comm.hpp"
-#include "distributed/ddp.hpp"
-#include "distributed/sync_batchnorm.hpp"
+#include "tapegrad/distributed/comm.hpp"
+#include "tapegrad/distributed/ddp.hpp"
+#include "tapegrad/distributed/sync_batchnorm.hpp"

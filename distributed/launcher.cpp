@@ -1,7 +1,7 @@
 #include <cstdlib>
 #include <algorithm>
 
-#include "distributed/backend.hpp"
+#include "tapegrad/distributed/backend.hpp"
 
 namespace tg::distributed::detail {
 

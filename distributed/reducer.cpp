@@ -1,9 +1,9 @@
-#include "distributed/reducer.hpp"
+#include "tapegrad/distributed/reducer.hpp"
 
 #include <algorithm>
 
-#include "autograd/error.hpp"
-#include "distributed/comm.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/distributed/comm.hpp"
 
 namespace tg::distributed::detail {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/variable.hpp"
-#include "distributed/backend.hpp"
+#include "tapegrad/autograd/variable.hpp"
+#include "tapegrad/distributed/backend.hpp"
 
 namespace tg::distributed::detail {
 

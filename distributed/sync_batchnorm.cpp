@@ -1,13 +1,13 @@
-#include "distributed/sync_batchnorm.hpp"
+#include "tapegrad/distributed/sync_batchnorm.hpp"
 
 #include <cmath>
 #include <vector>
 
-#include "autograd/error.hpp"
-#include "autograd/normalization.hpp"
-#include "distributed/backend.hpp"
-#include "distributed/comm.hpp"
-#include "nn/normalization.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/normalization.hpp"
+#include "tapegrad/distributed/backend.hpp"
+#include "tapegrad/distributed/comm.hpp"
+#include "tapegrad/nn/normalization.hpp"
 
 namespace tg::distributed {
 

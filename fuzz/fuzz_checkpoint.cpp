@@ -4,11 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "autograd/error.hpp"
+#include <tapegrad/autograd/error.hpp>
 #include "fuzz_checkpoint_net.hpp"
 #include "fuzz_util.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 
 namespace {
 

@@ -1,7 +1,7 @@
 #pragma once
 // The model of fuzz_checkpoint's inputs, shared with make_corpus_files, which saves its seeds:
 // Linear, BatchNorm (buffers, an I64 counter), Linear.
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace tg_fuzz {
 

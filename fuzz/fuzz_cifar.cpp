@@ -2,8 +2,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "autograd/error.hpp"
-#include "data/cifar.hpp"
+#include <tapegrad/autograd/error.hpp>
+#include <tapegrad/data/cifar.hpp>
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

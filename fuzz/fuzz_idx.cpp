@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "autograd/error.hpp"
-#include "data/mnist.hpp"
+#include <tapegrad/autograd/error.hpp>
+#include <tapegrad/data/mnist.hpp>
 #include "fuzz_util.hpp"
 
 namespace {

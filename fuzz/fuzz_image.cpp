@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "autograd/error.hpp"
-#include "data/image_io.hpp"
+#include <tapegrad/autograd/error.hpp>
+#include <tapegrad/data/image_io.hpp>
 
 // 4 Mpixel instead of the default 89 M: allocations stay within libFuzzer's 2 GiB limit and
 // inputs fast, while every header path is still reached.

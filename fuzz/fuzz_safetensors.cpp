@@ -3,9 +3,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "autograd/error.hpp"
+#include <tapegrad/autograd/error.hpp>
 #include "fuzz_util.hpp"
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto path = tg_fuzz::write_input("model.safetensors", data, size);

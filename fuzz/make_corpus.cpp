@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "data/image_io.hpp"
+#include <tapegrad/data/image_io.hpp>
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "fuzz_checkpoint_net.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 
 namespace fs = std::filesystem;
 

@@ -1,9 +1,9 @@
-#include "nn/activation.hpp"
+#include "tapegrad/nn/activation.hpp"
 
-#include "autograd/elementwise.hpp"
-#include "autograd/loss.hpp"
-#include "autograd/normalization.hpp"
-#include "nn/format.hpp"
+#include "tapegrad/autograd/elementwise.hpp"
+#include "tapegrad/autograd/loss.hpp"
+#include "tapegrad/autograd/normalization.hpp"
+#include "tapegrad/nn/format.hpp"
 
 namespace tg::nn {
 

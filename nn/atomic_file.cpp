@@ -1,4 +1,4 @@
-#include "nn/atomic_file.hpp"
+#include "tapegrad/nn/atomic_file.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <cstring>
 #include <functional>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::nn::detail {
 namespace {

@@ -1,6 +1,6 @@
-#include "nn/blocks.hpp"
+#include "tapegrad/nn/blocks.hpp"
 
-#include "autograd/elementwise.hpp"
+#include "tapegrad/autograd/elementwise.hpp"
 
 namespace tg::nn {
 

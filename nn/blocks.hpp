@@ -3,10 +3,10 @@
 // the 3x3 convolution). The projection shortcut, when there is one, is registered as
 // `downsample` (a Sequential of a 1x1 convolution and a BatchNorm2d), as torchvision names it,
 // so that state dicts match torchvision's ResNets; an identity shortcut is not registered.
-#include "nn/activation.hpp"
-#include "nn/conv.hpp"
-#include "nn/normalization.hpp"
-#include "nn/sequential.hpp"
+#include "tapegrad/nn/activation.hpp"
+#include "tapegrad/nn/conv.hpp"
+#include "tapegrad/nn/normalization.hpp"
+#include "tapegrad/nn/sequential.hpp"
 
 namespace tg::nn {
 

@@ -1,10 +1,10 @@
-#include "nn/conv.hpp"
+#include "tapegrad/nn/conv.hpp"
 
 #include <cmath>
 
-#include "autograd/conv.hpp"
-#include "nn/format.hpp"
-#include "nn/init.hpp"
+#include "tapegrad/autograd/conv.hpp"
+#include "tapegrad/nn/format.hpp"
+#include "tapegrad/nn/init.hpp"
 
 namespace tg::nn {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Conv2d (torch.nn.Conv2d).
-#include "nn/module.hpp"
-#include "nn/size2.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/size2.hpp"
 
 namespace tg::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/format.hpp"
+#include "tapegrad/nn/format.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -1,8 +1,8 @@
-#include "nn/init.hpp"
+#include "tapegrad/nn/init.hpp"
 
 #include <cmath>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::nn::init {
 

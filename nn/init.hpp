@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <utility>
 
-#include "autograd/random.hpp"
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/random.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg::nn::init {
 

@@ -1,10 +1,10 @@
-#include "nn/json_check.hpp"
+#include "tapegrad/nn/json_check.hpp"
 
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 #include <vector>
 
-#include "nn/safetensors.hpp"
+#include "tapegrad/nn/safetensors.hpp"
 
 namespace tg::nn::detail {
 namespace {

@@ -1,10 +1,10 @@
-#include "nn/linear.hpp"
+#include "tapegrad/nn/linear.hpp"
 
 #include <cmath>
 
-#include "autograd/linalg.hpp"
-#include "nn/format.hpp"
-#include "nn/init.hpp"
+#include "tapegrad/autograd/linalg.hpp"
+#include "tapegrad/nn/format.hpp"
+#include "tapegrad/nn/init.hpp"
 
 namespace tg::nn {
 

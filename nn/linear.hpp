@@ -1,6 +1,6 @@
 #pragma once
 // Linear, Identity and Flatten (torch.nn.Linear, Identity, Flatten).
-#include "nn/module.hpp"
+#include "tapegrad/nn/module.hpp"
 
 namespace tg::nn {
 

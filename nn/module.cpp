@@ -1,4 +1,4 @@
-#include "nn/module.hpp"
+#include "tapegrad/nn/module.hpp"
 
 #include <cxxabi.h>
 
@@ -9,7 +9,7 @@
 #include <sstream>
 #include <typeinfo>
 
-#include "nn/format.hpp"
+#include "tapegrad/nn/format.hpp"
 
 namespace tg::nn {
 

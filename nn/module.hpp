@@ -19,11 +19,11 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/anomaly.hpp"
-#include "autograd/error.hpp"
-#include "autograd/trace.hpp"
-#include "autograd/variable.hpp"
-#include "nn/safetensors.hpp"
+#include "tapegrad/autograd/anomaly.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/trace.hpp"
+#include "tapegrad/autograd/variable.hpp"
+#include "tapegrad/nn/safetensors.hpp"
 
 namespace tg::nn {
 

@@ -1,9 +1,9 @@
-#include "nn/normalization.hpp"
+#include "tapegrad/nn/normalization.hpp"
 
-#include "autograd/elementwise.hpp"
-#include "autograd/normalization.hpp"
-#include "nn/format.hpp"
-#include "nn/init.hpp"
+#include "tapegrad/autograd/elementwise.hpp"
+#include "tapegrad/autograd/normalization.hpp"
+#include "tapegrad/nn/format.hpp"
+#include "tapegrad/nn/init.hpp"
 
 namespace tg::nn {
 

@@ -3,7 +3,7 @@
 #include <functional>
 #include <optional>
 
-#include "nn/module.hpp"
+#include "tapegrad/nn/module.hpp"
 
 namespace tg::nn {
 

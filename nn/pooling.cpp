@@ -1,7 +1,7 @@
-#include "nn/pooling.hpp"
+#include "tapegrad/nn/pooling.hpp"
 
-#include "autograd/pooling.hpp"
-#include "nn/format.hpp"
+#include "tapegrad/autograd/pooling.hpp"
+#include "tapegrad/nn/format.hpp"
 
 namespace tg::nn {
 

@@ -1,8 +1,8 @@
 #pragma once
 // MaxPool2d, MinPool2d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's pooling layers; MinPool2d is
 // the seed material's min-pooling, printed like MaxPool2d).
-#include "nn/module.hpp"
-#include "nn/size2.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/size2.hpp"
 
 namespace tg::nn {
 

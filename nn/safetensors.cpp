@@ -1,4 +1,4 @@
-#include "nn/safetensors.hpp"
+#include "tapegrad/nn/safetensors.hpp"
 
 #include <zlib.h>
 
@@ -14,9 +14,9 @@
 #include <optional>
 #include <vector>
 
-#include "autograd/error.hpp"
-#include "nn/atomic_file.hpp"
-#include "nn/json_check.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/nn/atomic_file.hpp"
+#include "tapegrad/nn/json_check.hpp"
 
 namespace tg::nn {
 

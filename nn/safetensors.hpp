@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "autograd/tensor.hpp"
+#include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/sequential.hpp"
+#include "tapegrad/nn/sequential.hpp"
 
 namespace tg::nn {
 

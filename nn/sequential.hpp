@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "nn/module.hpp"
+#include "tapegrad/nn/module.hpp"
 
 namespace tg::nn {
 

@@ -1,9 +1,9 @@
-#include "nn/serialize.hpp"
+#include "tapegrad/nn/serialize.hpp"
 
 #include <cmath>
 
-#include "autograd/error.hpp"
-#include "nn/normalization.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/nn/normalization.hpp"
 
 namespace tg::nn {
 

@@ -6,8 +6,8 @@
 #include <map>
 #include <string>
 
-#include "nn/module.hpp"
-#include "nn/safetensors.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/safetensors.hpp"
 
 namespace tg::nn {
 

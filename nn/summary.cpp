@@ -1,4 +1,4 @@
-#include "nn/summary.hpp"
+#include "tapegrad/nn/summary.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "nn/format.hpp"
+#include "tapegrad/nn/format.hpp"
 
 namespace tg::nn {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/factories.hpp"
-#include "nn/module.hpp"
+#include "tapegrad/autograd/factories.hpp"
+#include "tapegrad/nn/module.hpp"
 
 namespace tg::nn {
 

@@ -1,10 +1,10 @@
-#include "optim/adam.hpp"
+#include "tapegrad/optim/adam.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/error.hpp"
-#include "optim/update_loop.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/optim/update_loop.hpp"
 
 namespace tg::optim {
 namespace {

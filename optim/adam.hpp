@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "optim/optimizer.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 
 namespace tg::optim {
 

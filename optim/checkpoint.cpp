@@ -1,9 +1,9 @@
-#include "optim/checkpoint.hpp"
+#include "tapegrad/optim/checkpoint.hpp"
 
-#include "autograd/error.hpp"
-#include "autograd/random.hpp"
-#include "nn/safetensors.hpp"
-#include "nn/serialize.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/random.hpp"
+#include "tapegrad/nn/safetensors.hpp"
+#include "tapegrad/nn/serialize.hpp"
 
 namespace tg::optim {
 namespace {

@@ -7,9 +7,9 @@
 #include <map>
 #include <string>
 
-#include "nn/module.hpp"
-#include "optim/lr_scheduler.hpp"
-#include "optim/optimizer.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/optim/lr_scheduler.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 
 namespace tg::optim {
 

@@ -1,9 +1,9 @@
-#include "optim/clip_grad.hpp"
+#include "tapegrad/optim/clip_grad.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::optim {
 namespace {

@@ -4,7 +4,7 @@
 #include <limits>
 #include <vector>
 
-#include "autograd/variable.hpp"
+#include "tapegrad/autograd/variable.hpp"
 
 namespace tg::optim {
 

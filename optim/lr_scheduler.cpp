@@ -1,10 +1,10 @@
-#include "optim/lr_scheduler.hpp"
+#include "tapegrad/optim/lr_scheduler.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 // The arithmetic below follows torch/optim/lr_scheduler.py (1.13) expression by expression,
 // in double, so that the rates are PyTorch's own numbers (up to the compiler's use of FMA).

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/safetensors.hpp"
-#include "optim/optimizer.hpp"
+#include "tapegrad/nn/safetensors.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 
 namespace tg::optim {
 

@@ -1,11 +1,11 @@
 #pragma once
 // Everything of optim: SGD, Adam, AdamW, RMSprop with parameter groups, learning-rate
 // schedulers, gradient clipping, and training checkpoints.
-#include "optim/adam.hpp"
-#include "optim/checkpoint.hpp"
-#include "optim/clip_grad.hpp"
-#include "optim/lr_scheduler.hpp"
-#include "optim/optimizer.hpp"
-#include "optim/rmsprop.hpp"
-#include "optim/sgd.hpp"
-#include "optim/swa_utils.hpp"
+#include "tapegrad/optim/adam.hpp"
+#include "tapegrad/optim/checkpoint.hpp"
+#include "tapegrad/optim/clip_grad.hpp"
+#include "tapegrad/optim/lr_scheduler.hpp"
+#include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/rmsprop.hpp"
+#include "tapegrad/optim/sgd.hpp"
+#include "tapegrad/optim/swa_utils.hpp"

@@ -1,11 +1,11 @@
-#include "optim/optimizer.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::optim {
 

@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/error.hpp"
-#include "autograd/variable.hpp"
-#include "nn/safetensors.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/variable.hpp"
+#include "tapegrad/nn/safetensors.hpp"
 
 namespace tg::optim {
 

@@ -1,9 +1,9 @@
-#include "optim/sgd.hpp"
+#include "tapegrad/optim/sgd.hpp"
 
 #include <cmath>
 
-#include "autograd/error.hpp"
-#include "optim/update_loop.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/optim/update_loop.hpp"
 
 namespace tg::optim {
 

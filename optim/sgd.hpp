@@ -4,7 +4,7 @@
 #include <optional>
 #include <vector>
 
-#include "optim/optimizer.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 
 namespace tg::optim {
 

@@ -1,11 +1,11 @@
-#include "optim/swa_utils.hpp"
+#include "tapegrad/optim/swa_utils.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 
-#include "autograd/error.hpp"
-#include "nn/normalization.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/nn/normalization.hpp"
 
 namespace tg::optim::swa_utils {
 

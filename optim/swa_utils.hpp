@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "nn/module.hpp"
-#include "optim/lr_scheduler.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/optim/lr_scheduler.hpp"
 
 namespace tg::nn {
 class BatchNormImpl;

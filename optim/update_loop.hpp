@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg::optim::detail {
 

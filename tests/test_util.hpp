@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/autograd.hpp"
+#include <tapegrad/autograd/autograd.hpp>
 
 namespace tg::test {
 

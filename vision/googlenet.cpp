@@ -1,6 +1,6 @@
-#include "vision/googlenet.hpp"
+#include "tapegrad/vision/googlenet.hpp"
 
-#include "vision/init_weights.hpp"
+#include "tapegrad/vision/init_weights.hpp"
 
 namespace tg::vision::models {
 

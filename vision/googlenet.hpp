@@ -6,7 +6,7 @@
 // with eps 0.001, ReLU), and the "5x5" branch uses a 3x3 kernel, as in torchvision's weights.
 #include <cstdint>
 
-#include "nn/nn.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 namespace tg::vision::models {
 

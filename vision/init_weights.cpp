@@ -1,9 +1,9 @@
-#include "vision/init_weights.hpp"
+#include "tapegrad/vision/init_weights.hpp"
 
-#include "nn/conv.hpp"
-#include "nn/init.hpp"
-#include "nn/linear.hpp"
-#include "nn/normalization.hpp"
+#include "tapegrad/nn/conv.hpp"
+#include "tapegrad/nn/init.hpp"
+#include "tapegrad/nn/linear.hpp"
+#include "tapegrad/nn/normalization.hpp"
 
 namespace tg::vision::models::detail {
 

@@ -1,6 +1,6 @@
 #pragma once
 // torchvision's weight initialisation schemes, applied to every layer below a module.
-#include "nn/module.hpp"
+#include "tapegrad/nn/module.hpp"
 
 namespace tg::vision::models::detail {
 

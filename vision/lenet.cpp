@@ -1,4 +1,4 @@
-#include "vision/lenet.hpp"
+#include "tapegrad/vision/lenet.hpp"
 
 namespace tg::vision::models {
 

@@ -15,7 +15,7 @@
 // MNIST's 28x28 digits are padded to 32x32, as the paper did.
 #include <cstdint>
 
-#include "nn/nn.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 namespace tg::vision::models {
 

@@ -4,7 +4,7 @@
 // PyTorch and tapegrad with tg::nn::save / tg::nn::load, plus LeNet-5.
 //   auto net = tg::vision::models::resnet18({.num_classes = 10, .in_channels = 1});
 //   auto g = tg::vision::models::googlenet({.num_classes = 10, .aux_logits = true});
-#include "vision/googlenet.hpp"
-#include "vision/lenet.hpp"
-#include "vision/resnet.hpp"
-#include "vision/vgg.hpp"
+#include "tapegrad/vision/googlenet.hpp"
+#include "tapegrad/vision/lenet.hpp"
+#include "tapegrad/vision/resnet.hpp"
+#include "tapegrad/vision/vgg.hpp"

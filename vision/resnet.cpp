@@ -1,6 +1,6 @@
-#include "vision/resnet.hpp"
+#include "tapegrad/vision/resnet.hpp"
 
-#include "vision/init_weights.hpp"
+#include "tapegrad/vision/init_weights.hpp"
 
 namespace tg::vision::models {
 

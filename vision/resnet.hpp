@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-#include "nn/nn.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 namespace tg::vision::models {
 

@@ -1,6 +1,6 @@
-#include "vision/vgg.hpp"
+#include "tapegrad/vision/vgg.hpp"
 
-#include "vision/init_weights.hpp"
+#include "tapegrad/vision/init_weights.hpp"
 
 namespace tg::vision::models {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "nn/nn.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 namespace tg::vision::models {
 

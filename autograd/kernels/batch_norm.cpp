@@ -1,10 +1,10 @@
-#include "autograd/kernels/batch_norm.hpp"
+#include "tapegrad/autograd/kernels/batch_norm.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/kernels/relu.hpp"
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/kernels/relu.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg::kernels {
 

@@ -1,15 +1,15 @@
-#include "autograd/kernels/conv2d.hpp"
+#include "tapegrad/autograd/kernels/conv2d.hpp"
 
 #include <algorithm>
 #include <mutex>
 #include <optional>
 #include <vector>
 
-#include "autograd/kernels/conv2d_implicit.hpp"
-#include "autograd/kernels/conv2d_winograd.hpp"
-#include "autograd/kernels/gemm.hpp"
-#include "autograd/kernels/small_gemm.hpp"
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/kernels/conv2d_implicit.hpp"
+#include "tapegrad/autograd/kernels/conv2d_winograd.hpp"
+#include "tapegrad/autograd/kernels/gemm.hpp"
+#include "tapegrad/autograd/kernels/small_gemm.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg::kernels {
 

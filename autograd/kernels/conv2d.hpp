@@ -5,7 +5,7 @@
 // with >= 16 output channels (>= 4 in the forward pass) implicitly (conv2d_implicit.hpp:
 // small_gemm over shifted rows of a padded copy), other convs with >= 16 output channels through
 // im2col + small_gemm, thinner ones through im2col + the BLAS of gemm.hpp.
-#include "autograd/kernels/im2col.hpp"
+#include "tapegrad/autograd/kernels/im2col.hpp"
 
 namespace tg::kernels {
 

@@ -1,7 +1,7 @@
-#include "autograd/kernels/conv2d_implicit.hpp"
+#include "tapegrad/autograd/kernels/conv2d_implicit.hpp"
 
-#include "autograd/kernels/copy_rows.hpp"
-#include "autograd/kernels/small_gemm.hpp"
+#include "tapegrad/autograd/kernels/copy_rows.hpp"
+#include "tapegrad/autograd/kernels/small_gemm.hpp"
 
 namespace tg::kernels {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "autograd/kernels/im2col.hpp"
+#include "tapegrad/autograd/kernels/im2col.hpp"
 
 namespace tg::kernels {
 

@@ -11,7 +11,7 @@
 // Rounding: the transforms add and halve exactly representable coefficients; the forward and the
 // input gradient differ from the direct sum by a few units in the last place (~1e-6 relative),
 // the weight gradient, a sum over every tile of the batch, by ~1e-5 relative.
-#include "autograd/kernels/im2col.hpp"
+#include "tapegrad/autograd/kernels/im2col.hpp"
 
 namespace tg::kernels {
 

@@ -3,10 +3,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "autograd/kernels/conv2d_winograd.hpp"
-#include "autograd/kernels/small_gemm.hpp"
-#include "autograd/kernels/winograd_tiles.hpp"
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/kernels/conv2d_winograd.hpp"
+#include "tapegrad/autograd/kernels/small_gemm.hpp"
+#include "tapegrad/autograd/kernels/winograd_tiles.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg::kernels {
 

@@ -1,4 +1,4 @@
-#include "autograd/kernels/copy_rows.hpp"
+#include "tapegrad/autograd/kernels/copy_rows.hpp"
 
 #include <algorithm>
 

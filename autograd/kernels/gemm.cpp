@@ -1,4 +1,4 @@
-#include "autograd/kernels/gemm.hpp"
+#include "tapegrad/autograd/kernels/gemm.hpp"
 
 #include <cblas.h>
 #include <omp.h>
@@ -8,7 +8,7 @@
 #include <cctype>
 #include <string_view>
 
-#include "autograd/error.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 #if defined(TAPEGRAD_HAVE_DNNL)
 #include <oneapi/dnnl/dnnl.h>
@@ -21,7 +21,7 @@
 // OpenBLAS knows the CPU (its kernels as wide as oneDNN's) it stays: measured with its AVX-512
 // kernels it is on par with dnnl_sgemm, and faster on the smallest products.
 
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg::kernels {
 

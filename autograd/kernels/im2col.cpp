@@ -1,4 +1,4 @@
-#include "autograd/kernels/im2col.hpp"
+#include "tapegrad/autograd/kernels/im2col.hpp"
 
 #include <algorithm>
 #include <cstring>

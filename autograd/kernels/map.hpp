@@ -5,8 +5,8 @@
 #include <array>
 #include <cstddef>
 
-#include "autograd/tensor.hpp"
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/tensor.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg::kernels {
 

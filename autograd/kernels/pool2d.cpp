@@ -1,11 +1,11 @@
-#include "autograd/kernels/pool2d.hpp"
+#include "tapegrad/autograd/kernels/pool2d.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg::kernels {
 

@@ -1,4 +1,4 @@
-#include "autograd/kernels/small_gemm.hpp"
+#include "tapegrad/autograd/kernels/small_gemm.hpp"
 
 #include <algorithm>
 #include <string_view>

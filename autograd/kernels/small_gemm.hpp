@@ -10,7 +10,7 @@
 // thread: 1.3-1.5x faster, except the 16-channel weight gradient (a 16 x 16 tile: on par).
 #include <cstdint>
 
-#include "autograd/kernels/gemm.hpp"
+#include "tapegrad/autograd/kernels/gemm.hpp"
 
 namespace tg::kernels {
 

@@ -1,10 +1,10 @@
-#include "autograd/kernels/softmax.hpp"
+#include "tapegrad/autograd/kernels/softmax.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "autograd/threads.hpp"
+#include "tapegrad/autograd/threads.hpp"
 
 namespace tg::kernels {
 

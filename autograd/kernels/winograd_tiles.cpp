@@ -1,10 +1,10 @@
-#include "autograd/kernels/winograd_tiles.hpp"
+#include "tapegrad/autograd/kernels/winograd_tiles.hpp"
 
 #include <algorithm>
 #include <array>
 
-#include "autograd/kernels/copy_rows.hpp"
-#include "autograd/kernels/small_gemm.hpp"
+#include "tapegrad/autograd/kernels/copy_rows.hpp"
+#include "tapegrad/autograd/kernels/small_gemm.hpp"
 
 namespace tg::kernels::winograd {
 

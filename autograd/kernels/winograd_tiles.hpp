@@ -7,7 +7,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "autograd/kernels/im2col.hpp"
+#include "tapegrad/autograd/kernels/im2col.hpp"
 
 // For the files that include this one (the Winograd kernels, which use AVX-512 intrinsics):
 // GCC 12's AVX-512 intrinsics pass an undefined vector through masks that discard all of it, and

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace tg::examples {
 

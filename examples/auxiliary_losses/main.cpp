@@ -19,7 +19,7 @@
 #include "examples/common/data_choice.hpp"
 #include "examples/common/plots.hpp"
 #include "examples/common/training.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/optim/optim.hpp>
 
 namespace fs = std::filesystem;
 using namespace tg;

@@ -5,7 +5,7 @@
 
 #include "examples/common/pool_net.hpp"
 #include "examples/common/resnet_cifar.hpp"
-#include "vision/resnet.hpp"
+#include <tapegrad/vision/resnet.hpp>
 
 namespace tg::examples {
 

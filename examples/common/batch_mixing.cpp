@@ -1,6 +1,6 @@
 #include "examples/common/batch_mixing.hpp"
 
-#include "autograd/error.hpp"
+#include <tapegrad/autograd/error.hpp>
 
 namespace tg::examples {
 

@@ -4,7 +4,7 @@
 // cross_entropy's probability targets (label smoothing, when also asked for, applies to them).
 #include <optional>
 
-#include "data/batch_transforms.hpp"
+#include <tapegrad/data/batch_transforms.hpp>
 
 namespace tg::examples {
 

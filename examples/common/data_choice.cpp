@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "autograd/error.hpp"
+#include <tapegrad/autograd/error.hpp>
 
 namespace tg::examples {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 
 namespace tg::examples {
 

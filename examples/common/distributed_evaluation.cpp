@@ -1,7 +1,7 @@
 #include "examples/common/distributed_evaluation.hpp"
 
-#include "autograd/autograd.hpp"
-#include "distributed/distributed.hpp"
+#include <tapegrad/autograd/autograd.hpp>
+#include <tapegrad/distributed/distributed.hpp>
 
 namespace tg::examples {
 

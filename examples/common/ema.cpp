@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "nn/serialize.hpp"
+#include <tapegrad/nn/serialize.hpp>
 
 namespace tg::examples {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "nn/module.hpp"
-#include "optim/swa_utils.hpp"
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/optim/swa_utils.hpp>
 
 namespace tg::examples {
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <memory>
 
-#include "autograd/error.hpp"
+#include <tapegrad/autograd/error.hpp>
 
 namespace tg::examples {
 

@@ -5,7 +5,7 @@
 // what is left and a linear classifier without bias, its output scaled by 1/9. No shortcuts: each
 // group halves its maps right after its first convolution, so the wide layers run on small maps.
 // Widths 64k, 128k, 256k for width k (airbench94 has 64, 256, 256 and GELU; ours has ReLU).
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace tg::examples {
 

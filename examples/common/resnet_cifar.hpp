@@ -6,7 +6,7 @@
 // Komodakis 2016, without their dropout and pre-activation order).
 #include <vector>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace tg::examples {
 

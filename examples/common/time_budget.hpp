@@ -9,8 +9,8 @@
 #include <chrono>
 #include <functional>
 
-#include "data/dataloader.hpp"
-#include "nn/module.hpp"
+#include <tapegrad/data/dataloader.hpp>
+#include <tapegrad/nn/module.hpp>
 
 namespace tg::examples {
 

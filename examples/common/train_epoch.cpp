@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "autograd/autograd.hpp"
+#include <tapegrad/autograd/autograd.hpp>
 
 namespace tg::examples {
 

@@ -5,11 +5,11 @@
 #include <functional>
 #include <optional>
 
-#include "autograd/loss.hpp"
-#include "data/batch_transforms.hpp"
+#include <tapegrad/autograd/loss.hpp>
+#include <tapegrad/data/batch_transforms.hpp>
 #include "examples/common/ema.hpp"
 #include "examples/common/training.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/optim/optim.hpp>
 
 namespace tg::examples {
 

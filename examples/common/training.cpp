@@ -9,7 +9,7 @@
 #include <iomanip>
 #include <sstream>
 
-#include "autograd/autograd.hpp"
+#include <tapegrad/autograd/autograd.hpp>
 
 namespace tg::examples {
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <vector>
 
-#include "autograd/variable.hpp"
+#include <tapegrad/autograd/variable.hpp>
 
 namespace tg::examples {
 

@@ -33,7 +33,7 @@
 #include <limits>
 #include <optional>
 
-#include "distributed/distributed.hpp"
+#include <tapegrad/distributed/distributed.hpp>
 #include "examples/common/architecture.hpp"
 #include "examples/common/batch_mixing.hpp"
 #include "examples/common/command_line.hpp"
@@ -46,10 +46,10 @@
 #include "examples/common/train_epoch.hpp"
 #include "examples/common/training.hpp"
 #include "examples/common/tta.hpp"
-#include "nn/safetensors.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/nn/safetensors.hpp>
+#include <tapegrad/optim/optim.hpp>
 #ifdef TAPEGRAD_HAVE_ONNX
-#include "deploy/export.hpp"
+#include <tapegrad/deploy/export.hpp>
 #endif
 
 namespace fs = std::filesystem;

@@ -9,10 +9,10 @@
 
 #include <cstdio>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 #include "examples/common/command_line.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 
 // Side of the feature maps after conv k5 -> pool 2 -> conv k5 -> pool 2: (N - F)/S + 1 each time.
 int final_side(int image_size) { return ((image_size - 4) / 2 - 4) / 2; }

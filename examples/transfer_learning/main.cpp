@@ -13,7 +13,7 @@
 #include "examples/common/command_line.hpp"
 #include "examples/common/resnet_cifar.hpp"
 #include "examples/common/training.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/optim/optim.hpp>
 
 using namespace tg;
 

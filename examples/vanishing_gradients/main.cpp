@@ -15,11 +15,11 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 #include "examples/common/command_line.hpp"
 #include "examples/common/plots.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 
 using namespace tg;
 

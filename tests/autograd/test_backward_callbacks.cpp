@@ -2,8 +2,8 @@
 // accumulated; not after a backward that throws; gone once removed.
 #include <doctest/doctest.h>
 
-#include "autograd/autograd.hpp"
-#include "autograd/backward_callbacks.hpp"
+#include <tapegrad/autograd/autograd.hpp>
+#include <tapegrad/autograd/backward_callbacks.hpp>
 
 TEST_CASE("a post-backward callback runs after each backward, seeing the final gradients") {
   tg::Variable w(tg::filled({2}, 3.0f), true);

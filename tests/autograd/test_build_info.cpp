@@ -3,8 +3,8 @@
 // which Debian's OpenBLAS 0.3.21 does on CPUs newer than itself).
 #include <string>
 
-#include "autograd/kernels/gemm.hpp"
-#include "autograd/kernels/small_gemm.hpp"
+#include <tapegrad/autograd/kernels/gemm.hpp>
+#include <tapegrad/autograd/kernels/small_gemm.hpp>
 #include "test_util.hpp"
 
 using namespace tg;

@@ -6,14 +6,14 @@
 #include <limits>
 #include <vector>
 
-#include "autograd/kernels/batch_norm.hpp"
-#include "autograd/kernels/conv2d.hpp"
-#include "autograd/kernels/conv2d_winograd.hpp"
-#include "autograd/kernels/gemm.hpp"
-#include "autograd/kernels/copy_rows.hpp"
-#include "autograd/kernels/small_gemm.hpp"
-#include "autograd/kernels/pool2d.hpp"
-#include "autograd/kernels/softmax.hpp"
+#include <tapegrad/autograd/kernels/batch_norm.hpp>
+#include <tapegrad/autograd/kernels/conv2d.hpp>
+#include <tapegrad/autograd/kernels/conv2d_winograd.hpp>
+#include <tapegrad/autograd/kernels/gemm.hpp>
+#include <tapegrad/autograd/kernels/copy_rows.hpp>
+#include <tapegrad/autograd/kernels/small_gemm.hpp>
+#include <tapegrad/autograd/kernels/pool2d.hpp>
+#include <tapegrad/autograd/kernels/softmax.hpp>
 #include "test_util.hpp"
 
 using namespace tg;

@@ -1,7 +1,7 @@
 // A program of another project using the installed tapegrad_distributed: a world of one
 // (no launcher), DDP on a layer, backward; exits 0 when the gradient is there.
-#include <distributed/distributed.hpp>
-#include <nn/nn.hpp>
+#include <tapegrad/distributed/distributed.hpp>  // one area alone, not the whole API
+#include <tapegrad/nn/nn.hpp>
 #include <cstdio>
 int main() {
   tg::distributed::init();

@@ -1,7 +1,6 @@
 // A program of another project: it finds the installed tapegrad package and trains a linear
 // regression, exiting 0 only when the loss falls.
-#include <nn/nn.hpp>
-#include <optim/optim.hpp>
+#include <tapegrad/tapegrad.hpp>
 #include <cstdio>
 int main() {
   tg::manual_seed(0);

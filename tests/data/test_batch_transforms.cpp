@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "data/batch_transforms.hpp"
+#include <tapegrad/data/batch_transforms.hpp>
 #include "test_util.hpp"
 
 using namespace tg;

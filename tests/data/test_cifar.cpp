@@ -2,7 +2,7 @@
 // and broken batches rejected with the file and offset.
 #include <doctest/doctest.h>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 #include "data_test_util.hpp"
 
 using namespace data_test;

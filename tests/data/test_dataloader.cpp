@@ -10,7 +10,7 @@
 #include <system_error>
 #include <thread>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 
 namespace T = tg::data::transforms;
 using tg::data::DataLoader;

@@ -1,7 +1,7 @@
 // TensorDataset: samples are copies of the rows of the tensors it wraps.
 #include <doctest/doctest.h>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 
 TEST_CASE("TensorDataset returns row i of the images and label i") {
   tg::Tensor images = tg::empty({4, 2, 3, 3});

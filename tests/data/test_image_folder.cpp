@@ -1,7 +1,7 @@
 // ImageFolder: classes from sorted sub-folders, PNG/BMP/JPEG decoded, pixels and labels read back.
 #include <doctest/doctest.h>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 #include "data_test_util.hpp"
 
 using namespace data_test;

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 #include "data_test_util.hpp"
 
 using namespace data_test;

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 #include "data_test_util.hpp"
 
 using namespace data_test;

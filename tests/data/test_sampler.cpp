@@ -5,8 +5,8 @@
 
 #include <map>
 
-#include "autograd/error.hpp"
-#include "data/sampler.hpp"
+#include <tapegrad/autograd/error.hpp>
+#include <tapegrad/data/sampler.hpp>
 
 using tg::data::epoch_indices;
 using tg::data::SamplerOptions;

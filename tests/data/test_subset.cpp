@@ -1,5 +1,5 @@
 // Subset: some samples of another dataset, in the order given.
-#include "data/data.hpp"
+#include <tapegrad/data/data.hpp>
 #include "test_util.hpp"
 
 using namespace tg;

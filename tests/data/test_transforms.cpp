@@ -5,8 +5,8 @@
 #include <cmath>
 #include <set>
 
-#include "autograd/random.hpp"
-#include "data/data.hpp"
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/data/data.hpp>
 
 namespace T = tg::data::transforms;
 namespace F = tg::data::transforms::functional;

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <set>
 
-#include "nn/nn.hpp"
-#include "deploy/export.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/deploy/export.hpp>
 #include "deploy/opencv_runner.hpp"
 
 namespace tg {

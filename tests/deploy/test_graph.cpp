@@ -2,7 +2,7 @@
 // from the module path.
 #include <cstring>
 
-#include "deploy/graph.hpp"
+#include <tapegrad/deploy/graph.hpp>
 #include "test_util.hpp"
 
 namespace tg {

@@ -3,8 +3,8 @@
 // module holding the parameters it needs.
 #include <functional>
 
-#include "nn/nn.hpp"
-#include "deploy/export.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/deploy/export.hpp>
 #include "deploy/opencv_runner.hpp"
 
 namespace tg {

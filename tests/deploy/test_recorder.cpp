@@ -2,8 +2,8 @@
 // inputs, announced attributes and module path, on this thread only, and only while installed.
 #include <thread>
 
-#include "nn/nn.hpp"
-#include "deploy/recorder.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/deploy/recorder.hpp>
 #include "test_util.hpp"
 
 namespace tg {

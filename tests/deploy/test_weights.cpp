@@ -2,9 +2,9 @@
 // missing entries and wrong shapes are errors that change nothing.
 #include <fstream>
 
-#include "nn/nn.hpp"
-#include "deploy/export.hpp"
-#include "deploy/weights.hpp"
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/deploy/export.hpp>
+#include <tapegrad/deploy/weights.hpp>
 #include "test_util.hpp"
 
 namespace tg {

@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
-#include "distributed/backend.hpp"
-#include "distributed/comm.hpp"
+#include <tapegrad/distributed/backend.hpp>
+#include <tapegrad/distributed/comm.hpp>
 #include "test_util.hpp"
 
 namespace dist = tg::distributed;

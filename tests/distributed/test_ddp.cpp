@@ -3,8 +3,8 @@
 // find_unused_parameters, no_sync, frozen parameters left out, and nothing after destruction.
 #include <doctest/doctest.h>
 
-#include "distributed/distributed.hpp"
-#include "nn/nn.hpp"
+#include <tapegrad/distributed/distributed.hpp>
+#include <tapegrad/nn/nn.hpp>
 #include "test_util.hpp"
 
 namespace {

@@ -2,8 +2,8 @@
 // converted model computes exactly what tg::batch_norm does (forward, gradients, statistics).
 #include <doctest/doctest.h>
 
-#include "distributed/distributed.hpp"
-#include "nn/nn.hpp"
+#include <tapegrad/distributed/distributed.hpp>
+#include <tapegrad/nn/nn.hpp>
 #include "test_util.hpp"
 
 namespace nn = tg::nn;

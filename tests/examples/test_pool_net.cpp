@@ -1,7 +1,7 @@
 // The PoolNet of examples/common/pool_net.hpp (airbench's network): its layers and parameter
 // names as the same torch.nn.Sequential layers would have them, the maps' sizes through the three
 // groups, every parameter reached by the gradient, and the message for an image too small.
-#include "autograd/autograd.hpp"
+#include <tapegrad/autograd/autograd.hpp>
 #include "examples/common/pool_net.hpp"
 #include "examples/example_util.hpp"
 

@@ -6,7 +6,7 @@
 
 #include "examples/common/time_budget.hpp"
 #include "examples/example_util.hpp"
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace E = tg::examples;
 using tg::test::csv_rows;

@@ -1,6 +1,6 @@
 // The ResNet example's test-time augmentation: shifted and mirrored copies of the test images,
 // hand-checked, and the prediction as the mean of the model's outputs over exactly those views.
-#include "autograd/autograd.hpp"
+#include <tapegrad/autograd/autograd.hpp>
 #include "examples/common/tta.hpp"
 #include "examples/example_util.hpp"
 

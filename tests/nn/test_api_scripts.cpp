@@ -2,7 +2,7 @@
 // few steps on random data with a hand-written SGD step (optim and data are tested elsewhere).
 #include <doctest/doctest.h>
 
-#include <nn/nn.hpp>
+#include <tapegrad/nn/nn.hpp>
 
 #include "test_util.hpp"
 

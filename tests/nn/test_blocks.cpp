@@ -1,7 +1,7 @@
 // Residual blocks, a CIFAR ResNet-20 built from them, and summary().
 #include <doctest/doctest.h>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace {
 

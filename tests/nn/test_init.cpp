@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace {
 

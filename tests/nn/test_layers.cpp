@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <sstream>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace {
 namespace nn = tg::nn;

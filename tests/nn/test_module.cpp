@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 namespace {
 

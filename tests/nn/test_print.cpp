@@ -3,8 +3,8 @@
 
 #include <sstream>
 
-#include "nn/format.hpp"
-#include "nn/nn.hpp"
+#include <tapegrad/nn/format.hpp>
+#include <tapegrad/nn/nn.hpp>
 
 namespace {
 

@@ -9,11 +9,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "autograd/error.hpp"
-#include "autograd/factories.hpp"
-#include "autograd/random.hpp"
-#include "nn/atomic_file.hpp"
-#include "nn/safetensors.hpp"
+#include <tapegrad/autograd/error.hpp>
+#include <tapegrad/autograd/factories.hpp>
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/nn/atomic_file.hpp>
+#include <tapegrad/nn/safetensors.hpp>
 #include "test_util.hpp"
 
 namespace {

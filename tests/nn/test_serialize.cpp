@@ -4,7 +4,7 @@
 #include <cmath>
 #include <map>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 #include "test_util.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "golden/golden.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/optim/optim.hpp>
 #include "test_util.hpp"
 
 namespace tg::test {

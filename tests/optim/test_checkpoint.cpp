@@ -10,7 +10,7 @@
 #include <fstream>
 #include <tuple>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 #include "optim_test_util.hpp"
 
 using namespace tg;

@@ -4,13 +4,13 @@
 #include <map>
 #include <string>
 
-#include "autograd/pooling.hpp"
-#include "autograd/shape_ops.hpp"
+#include <tapegrad/autograd/pooling.hpp>
+#include <tapegrad/autograd/shape_ops.hpp>
 #include "golden/swa_golden.hpp"
-#include "nn/conv.hpp"
-#include "nn/linear.hpp"
-#include "nn/normalization.hpp"
-#include "optim/swa_utils.hpp"
+#include <tapegrad/nn/conv.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/optim/swa_utils.hpp>
 #include "test_util.hpp"
 
 using namespace tg;

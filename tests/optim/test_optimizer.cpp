@@ -1,7 +1,7 @@
 // The Optimizer base: parameter groups, frozen parameters, zero_grad, option checks, and the
 // state round trip (a resumed optimizer continues bit for bit).
 #include "optim_test_util.hpp"
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 
 using namespace tg;
 using namespace tg::optim;

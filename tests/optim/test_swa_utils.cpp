@@ -6,9 +6,9 @@
 #include <cmath>
 #include <vector>
 
-#include "nn/normalization.hpp"
-#include "optim/sgd.hpp"
-#include "optim/swa_utils.hpp"
+#include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/optim/swa_utils.hpp>
 #include "test_util.hpp"
 
 using namespace tg;

@@ -1,8 +1,8 @@
 // GoogLeNet against torchvision 0.14 on the same weights (golden/make_golden.py), at its
 // smallest input (15x15), with both auxiliary classifiers: loss = main + 0.3 (aux1 + aux2).
-#include "vision/googlenet.hpp"
+#include <tapegrad/vision/googlenet.hpp>
 
-#include "nn/summary.hpp"
+#include <tapegrad/nn/summary.hpp>
 
 #include "zoo_test_util.hpp"
 

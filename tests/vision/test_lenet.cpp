@@ -1,9 +1,9 @@
 // LeNet-5 against the same network written in PyTorch (golden/make_golden.py), and loaded from
 // the safetensors file PyTorch's state dict was written to.
-#include "vision/lenet.hpp"
+#include <tapegrad/vision/lenet.hpp>
 
-#include "nn/serialize.hpp"
-#include "nn/summary.hpp"
+#include <tapegrad/nn/serialize.hpp>
+#include <tapegrad/nn/summary.hpp>
 #include "zoo_test_util.hpp"
 
 namespace tg::vision::models {

@@ -1,5 +1,5 @@
 // ResNet-18/34/50 against torchvision 0.14 on the same weights (golden/make_golden.py).
-#include "vision/resnet.hpp"
+#include <tapegrad/vision/resnet.hpp>
 
 #include "zoo_test_util.hpp"
 

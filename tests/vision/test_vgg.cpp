@@ -1,6 +1,6 @@
 // VGG-11, VGG-11 with BatchNorm, VGG-16 and AlexNet against torchvision 0.14 on the same weights
 // (golden/make_golden.py; 4 classes keep the stored last-layer gradients small).
-#include "vision/vgg.hpp"
+#include <tapegrad/vision/vgg.hpp>
 
 #include "zoo_test_util.hpp"
 

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "nn/nn.hpp"
+#include <tapegrad/nn/nn.hpp>
 #include "test_util.hpp"
 
 namespace tg::test::zoo {

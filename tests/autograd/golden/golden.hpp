@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <string>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tg::golden {
 

@@ -3,7 +3,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include "distributed/comm.hpp"
+#include <tapegrad/distributed/comm.hpp>
 
 int main(int argc, char** argv) {
   tg::distributed::init();

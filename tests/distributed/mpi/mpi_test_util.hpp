@@ -1,9 +1,9 @@
 #pragma once
 // Shared by the multi-process tests: a global batch every rank can rebuild, a 10-step SGD run on
 // rows of it, and a comparison of two models' parameters.
-#include "distributed/comm.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/distributed/comm.hpp>
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 #include "test_util.hpp"
 
 namespace tg::test {

@@ -3,7 +3,7 @@
 // and a size mismatch reported on every rank, after which the world still works.
 #include <doctest/doctest.h>
 
-#include "distributed/comm.hpp"
+#include <tapegrad/distributed/comm.hpp>
 #include "test_util.hpp"
 
 namespace dist = tg::distributed;

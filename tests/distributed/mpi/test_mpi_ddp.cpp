@@ -4,9 +4,9 @@
 // unused parameters are errors or zeros, and no_sync accumulates like one big batch.
 #include <doctest/doctest.h>
 
-#include "distributed/distributed.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include <tapegrad/distributed/distributed.hpp>
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
 #include "distributed/mpi/mpi_test_util.hpp"
 
 namespace {

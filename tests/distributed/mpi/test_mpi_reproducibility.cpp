@@ -14,7 +14,7 @@
 #include <cmath>
 #include <memory>
 
-#include "distributed/distributed.hpp"
+#include <tapegrad/distributed/distributed.hpp>
 #include "distributed/mpi/mpi_test_util.hpp"
 
 namespace {

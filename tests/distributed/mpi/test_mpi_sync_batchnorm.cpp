@@ -4,7 +4,7 @@
 // its own statistics, as in PyTorch, and the results differ.
 #include <doctest/doctest.h>
 
-#include "distributed/distributed.hpp"
+#include <tapegrad/distributed/distributed.hpp>
 #include "distributed/mpi/mpi_test_util.hpp"
 
 namespace {

@@ -2,7 +2,7 @@
 // non-zero exit and rank 1's message (tests/distributed/CMakeLists.txt checks both).
 #include <stdexcept>
 
-#include "distributed/comm.hpp"
+#include <tapegrad/distributed/comm.hpp>
 
 int main() {
   tg::distributed::init();
