@@ -18,6 +18,7 @@ packages=(
   libonnx-dev libprotobuf-dev # deploy/: ONNX export (generated protobuf classes, checker, shape inference)
   libopencv-dnn-dev           # tests only: OpenCV's DNN module runs the exported ONNX files
   python3-onnx                # tests only: ONNX's Python checker (full_check) reads the exported files
+  doxygen                     # scripts/docs.sh: the API reference from the headers' comments (CI fails on a warning)
   "$@"
 )
 
