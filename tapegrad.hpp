@@ -17,3 +17,8 @@
 #include "tapegrad/deploy/export.hpp"
 #include "tapegrad/deploy/weights.hpp"
 #endif
+
+/// @namespace tg
+/// tapegrad: tensors and reverse-mode autograd (Variable, the ops, NoGradGuard, gradcheck,
+/// seeds, threads), LibTorch's `torch::` namespace renamed; the areas above it live in
+/// tg::nn, tg::optim, tg::data, tg::distributed, tg::vision::models and tg::onnx.

@@ -1,21 +1,25 @@
 #pragma once
-// Anomaly mode (PyTorch's torch.autograd.detect_anomaly): while a DetectAnomalyGuard is alive
-// on a thread, every op's result in forward and every gradient a backward rule returns is
-// checked for NaN and Inf, and the first non-finite value is a tg::Error naming the op, its
-// input shapes and the module path that called it ("ResNetCifar.layer1.0.conv1 (Conv2d)").
-// Off (the default) it costs one thread-local test per op. On, it scans every result: a
-// debugging tool, several times slower than training, like PyTorch's.
+/// @file
+/// Anomaly mode (PyTorch's torch.autograd.detect_anomaly): while a DetectAnomalyGuard is alive
+/// on a thread, every op's result in forward and every gradient a backward rule returns is
+/// checked for NaN and Inf, and the first non-finite value is a tg::Error naming the op, its
+/// input shapes and the module path that called it ("ResNetCifar.layer1.0.conv1 (Conv2d)").
+/// Off (the default) it costs one thread-local test per op. On, it scans every result: a
+/// debugging tool, several times slower than training, like PyTorch's.
 #include <span>
 #include <string>
 
 #include "tapegrad/autograd/variable.hpp"
 
+/// Autograd debugging tools under PyTorch's torch.autograd names (anomaly detection).
 namespace tg::autograd {
 
 /// While alive, checks forward results and backward gradients on this thread (nests).
 class DetectAnomalyGuard {
  public:
+  /// Turns anomaly mode on (or off, with false) for this thread until destroyed.
   explicit DetectAnomalyGuard(bool enabled = true);
+  /// Restores the mode that was in force before.
   ~DetectAnomalyGuard();
   DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
   DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;

@@ -1,5 +1,6 @@
 #pragma once
-// Everything of autograd: tensors, Variable, ops, NoGradGuard, gradcheck, seeds, threads.
+/// @file
+/// Everything of autograd: tensors, Variable, ops, NoGradGuard, gradcheck, seeds, threads.
 #include "tapegrad/autograd/anomaly.hpp"
 #include "tapegrad/autograd/build_info.hpp"
 #include "tapegrad/autograd/elementwise.hpp"

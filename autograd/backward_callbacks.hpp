@@ -1,6 +1,7 @@
 #pragma once
-// Callbacks run after every completed backward pass, on the thread that ran it. Data-parallel
-// training (distributed/) waits for its gradient allreduces here; autograd itself needs none.
+/// @file
+/// Callbacks run after every completed backward pass, on the thread that ran it. Data-parallel
+/// training (distributed/) waits for its gradient allreduces here; autograd itself needs none.
 #include <cstdint>
 #include <functional>
 

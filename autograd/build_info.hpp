@@ -1,6 +1,7 @@
 #pragma once
-// What this build of tapegrad is and what it runs on, like torch::show_config(): to print at
-// the start of a program and paste into a bug report or a benchmark's header.
+/// @file
+/// What this build of tapegrad is and what it runs on, like torch::show_config(): to print at
+/// the start of a program and paste into a bug report or a benchmark's header.
 #include <string>
 
 namespace tg {

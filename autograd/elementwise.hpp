@@ -1,5 +1,6 @@
 #pragma once
-// Elementwise ops with NumPy/PyTorch broadcasting, and the activations.
+/// @file
+/// Elementwise ops with NumPy/PyTorch broadcasting, and the activations.
 #include <limits>
 
 #include "tapegrad/autograd/variable.hpp"
@@ -17,14 +18,17 @@ Variable sub(const Variable& a, const Variable& b);
 Variable mul(const Variable& a, const Variable& b);
 /// a / b, broadcast.
 Variable div(const Variable& a, const Variable& b);
-/// a + s, a * s, a ^ s with a constant s (cheaper than broadcasting a one-element tensor).
+///@{
+/// a + s, a * s with a constant s (cheaper than broadcasting a one-element tensor).
 Variable add(const Variable& a, float s);
 Variable mul(const Variable& a, float s);
+///@}
 /// -a
 Variable neg(const Variable& a);
 /// s / a
 Variable rdiv(float s, const Variable& a);
 
+/// e^x.
 Variable exp(const Variable& x);
 /// Natural log; x <= 0 gives -inf/NaN exactly as PyTorch does.
 Variable log(const Variable& x);
@@ -32,6 +36,7 @@ Variable log(const Variable& x);
 Variable pow(const Variable& x, float p);
 /// x^y elementwise, broadcast (x > 0 where y's gradient is needed).
 Variable pow(const Variable& x, const Variable& y);
+/// Square root; x < 0 gives NaN as PyTorch does, the gradient at 0 is inf.
 Variable sqrt(const Variable& x);
 /// |x|; gradient sign(x), 0 at 0.
 Variable abs(const Variable& x);
@@ -46,12 +51,18 @@ Variable relu(Variable x);
 Variable leaky_relu(const Variable& x, float negative_slope = 0.01f);
 /// 1 / (1 + e^-x)
 Variable sigmoid(const Variable& x);
+/// Hyperbolic tangent.
 Variable tanh(const Variable& x);
 
+///@{
+/// add, sub, mul, div of two Variables, broadcast (shapes that do not broadcast throw tg::Error).
 Variable operator+(const Variable& a, const Variable& b);
 Variable operator-(const Variable& a, const Variable& b);
 Variable operator*(const Variable& a, const Variable& b);
 Variable operator/(const Variable& a, const Variable& b);
+///@}
+///@{
+/// Arithmetic with a constant on either side, elementwise.
 Variable operator+(const Variable& a, float s);
 Variable operator+(float s, const Variable& a);
 Variable operator-(const Variable& a, float s);
@@ -60,6 +71,8 @@ Variable operator*(const Variable& a, float s);
 Variable operator*(float s, const Variable& a);
 Variable operator/(const Variable& a, float s);
 Variable operator/(float s, const Variable& a);
+///@}
+/// neg(a).
 Variable operator-(const Variable& a);
 
 /// The shape a and b broadcast to; throws naming `op` when they do not broadcast.

@@ -1,5 +1,6 @@
 #pragma once
-// One exception type for user errors, one macro to raise it, one for internal invariants.
+/// @file
+/// One exception type for user errors, one macro to raise it, one for internal invariants.
 #include <sstream>
 #include <stdexcept>
 #include <string>

@@ -1,5 +1,6 @@
 #pragma once
-// Matrix products through cblas_sgemm.
+/// @file
+/// Matrix products through cblas_sgemm.
 #include "tapegrad/autograd/variable.hpp"
 
 namespace tg {

@@ -1,5 +1,6 @@
 #pragma once
-// Softmax and the losses, fused where that is faster and stabler.
+/// @file
+/// Softmax and the losses, fused where that is faster and stabler.
 #include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
@@ -7,9 +8,10 @@ namespace tg {
 /// None: one loss per sample (element); Mean, Sum: a 0-d tensor (Mean of nothing is an error).
 enum class Reduction { None, Mean, Sum };
 
+/// cross_entropy's options, PyTorch's names and defaults.
 struct CrossEntropyOptions {
-  Reduction reduction = Reduction::Mean;
-  float label_smoothing = 0.0f;
+  Reduction reduction = Reduction::Mean;  ///< Mean over the batch, Sum, or None (one per sample)
+  float label_smoothing = 0.0f;           ///< ls in [0, 1]: weight of the uniform distribution
   bool check_finite = false;  ///< throw on NaN/inf logits instead of returning NaN
 };
 

@@ -1,5 +1,6 @@
 #pragma once
-// Batch normalisation and dropout.
+/// @file
+/// Batch normalisation and dropout.
 #include "tapegrad/autograd/variable.hpp"
 
 namespace tg {

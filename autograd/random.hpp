@@ -1,18 +1,19 @@
 #pragma once
-// Seeded random numbers: a default generator per thread (tg::manual_seed) and independent
-// streams that can be derived from a seed and a few integers (a sample's stream from seed,
-// epoch, index).
-//
-// Threads: each thread has its own default generator, so there is no data race and no lock,
-// and a thread's draws do not depend on what other threads draw. manual_seed(s) reseeds the
-// calling thread's generator and makes s the seed of every thread whose generator does not
-// exist yet (it is made at the thread's first draw, from the last manual_seed of any thread, or
-// 0). So two threads that each call manual_seed and then train reproduce their one-at-a-time
-// results; threads that never call manual_seed all start the same stream: call
-// manual_seed(seed + i) in thread i (or pass each a Generator) when they must differ.
-// (PyTorch's CPU default generator is one object shared under a mutex instead: there, threads'
-// draws interleave in scheduling order, and per-thread reproducibility is not possible.)
-// A Generator object itself is not synchronised: share one between threads only under a lock.
+/// @file
+/// Seeded random numbers: a default generator per thread (tg::manual_seed) and independent
+/// streams that can be derived from a seed and a few integers (a sample's stream from seed,
+/// epoch, index).
+///
+/// Threads: each thread has its own default generator, so there is no data race and no lock,
+/// and a thread's draws do not depend on what other threads draw. manual_seed(s) reseeds the
+/// calling thread's generator and makes s the seed of every thread whose generator does not
+/// exist yet (it is made at the thread's first draw, from the last manual_seed of any thread, or
+/// 0). So two threads that each call manual_seed and then train reproduce their one-at-a-time
+/// results; threads that never call manual_seed all start the same stream: call
+/// manual_seed(seed + i) in thread i (or pass each a Generator) when they must differ.
+/// (PyTorch's CPU default generator is one object shared under a mutex instead: there, threads'
+/// draws interleave in scheduling order, and per-thread reproducibility is not possible.)
+/// A Generator object itself is not synchronised: share one between threads only under a lock.
 #include <cstdint>
 #include <string>
 

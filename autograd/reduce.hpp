@@ -1,5 +1,6 @@
 #pragma once
-// Reductions over the whole tensor or along one dimension.
+/// @file
+/// Reductions over the whole tensor or along one dimension.
 #include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
@@ -10,6 +11,7 @@ Variable sum(const Variable& x);
 Variable sum(const Variable& x, std::int64_t dim, bool keepdim = false);
 /// Mean of all elements.
 Variable mean(const Variable& x);
+/// Mean along `dim` (negative counts from the end); keepdim keeps it as size 1.
 Variable mean(const Variable& x, std::int64_t dim, bool keepdim = false);
 /// Largest element; the gradient goes to the first maximum.
 Variable max(const Variable& x);

@@ -1,13 +1,17 @@
 #pragma once
-// Ops that move elements without computing: reshape, transpose, permute, cat, narrow, slice.
+/// @file
+/// Ops that move elements without computing: reshape, transpose, permute, cat, narrow, slice.
 #include "tapegrad/autograd/variable.hpp"
 
 namespace tg {
 
 /// Same elements, new shape; one dimension may be -1.
 Variable reshape(const Variable& x, const std::vector<std::int64_t>& shape);
+/// Merges dimensions start_dim..end_dim into one: [N, C, H, W] -> [N, C*H*W] by default.
 Variable flatten(const Variable& x, std::int64_t start_dim = 1, std::int64_t end_dim = -1);
+/// Swaps two dimensions (the result is contiguous, not a view).
 Variable transpose(const Variable& x, std::int64_t dim0, std::int64_t dim1);
+/// Reorders the dimensions: result dimension i is x's dimension dims[i].
 Variable permute(const Variable& x, const std::vector<std::int64_t>& dims);
 /// Joins tensors along `dim`; all other dimensions must match.
 Variable cat(const std::vector<Variable>& xs, std::int64_t dim = 0);

@@ -1,5 +1,6 @@
 #pragma once
-// The array types of tapegrad: float tensors (row-major, NCHW for images) and integer labels.
+/// @file
+/// The array types of tapegrad: float tensors (row-major, NCHW for images) and integer labels.
 #include <cstddef>
 #include <cstdint>
 #include <string>

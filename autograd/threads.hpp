@@ -1,10 +1,11 @@
 #pragma once
-// One owner of the threads: OpenMP. OpenBLAS is its OpenMP build, so a GEMM called inside one
-// of our parallel loops runs single-threaded and a GEMM called outside uses the same threads.
-//
-// The thread count is process-wide, as torch.set_num_threads: set_num_threads(n) in any thread
-// applies to every thread, std::threads started later included (OpenMP's own setting is per
-// thread, so tapegrad keeps the count itself and passes it to each parallel region and GEMM).
+/// @file
+/// One owner of the threads: OpenMP. OpenBLAS is its OpenMP build, so a GEMM called inside one
+/// of our parallel loops runs single-threaded and a GEMM called outside uses the same threads.
+///
+/// The thread count is process-wide, as torch.set_num_threads: set_num_threads(n) in any thread
+/// applies to every thread, std::threads started later included (OpenMP's own setting is per
+/// thread, so tapegrad keeps the count itself and passes it to each parallel region and GEMM).
 #include <cstdint>
 #include <functional>
 

@@ -1,10 +1,11 @@
 #pragma once
-// Tracing: while a Tracer is installed on a thread, every op recorded there (record_op) is
-// reported to it with its inputs and result, and ops whose result depends on more than their
-// inputs (conv2d's stride, a pooling window, a softmax's axis...) announce those attributes
-// just before they record (one added line per op: no existing line changes). The ONNX exporter
-// (deploy/) is the tracer. Off (the default), an op pays one thread-local pointer test; kernels
-// and backward rules know nothing of it.
+/// @file
+/// Tracing: while a Tracer is installed on a thread, every op recorded there (record_op) is
+/// reported to it with its inputs and result, and ops whose result depends on more than their
+/// inputs (conv2d's stride, a pooling window, a softmax's axis...) announce those attributes
+/// just before they record (one added line per op: no existing line changes). The ONNX exporter
+/// (deploy/) is the tracer. Off (the default), an op pays one thread-local pointer test; kernels
+/// and backward rules know nothing of it.
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -13,6 +14,7 @@
 
 #include "tapegrad/autograd/variable.hpp"
 
+/// The tracing hook ops report to (what ONNX export listens with); users rarely need it.
 namespace tg::trace {
 
 /// An attribute's value: an integer, a float, a list of integers, or a tensor the op read but
@@ -21,8 +23,8 @@ using AttrValue = std::variant<std::int64_t, float, std::vector<std::int64_t>, c
 
 /// One named attribute of a traced op ("stride_h", 2).
 struct Attr {
-  const char* name;
-  AttrValue value;
+  const char* name;  ///< a string literal, the op's parameter name
+  AttrValue value;   ///< its value
 };
 
 /// Receives the ops recorded on the thread it is installed on.
@@ -51,7 +53,9 @@ inline void attributes(const char* op, std::vector<Attr> attributes) {
 /// While alive, `tracer` receives this thread's ops (the previous one is restored after).
 class TraceGuard {
  public:
+  /// Installs `tracer` on this thread.
   explicit TraceGuard(Tracer& tracer) : previous_(detail::tracer) { detail::tracer = &tracer; }
+  /// Restores the tracer that was installed before.
   ~TraceGuard() { detail::tracer = previous_; }
   TraceGuard(const TraceGuard&) = delete;
   TraceGuard& operator=(const TraceGuard&) = delete;

@@ -1,8 +1,9 @@
 #pragma once
-// Augmentation of a whole batch with torchvision.transforms.v2's semantics: MixUp and CutMix
-// blend each image with its neighbour in the batch (the batch rolled by one) and return soft
-// labels [N, num_classes], for tg::cross_entropy's probability targets. Like v2, they expect
-// integer class labels and draw lambda from Beta(alpha, alpha).
+/// @file
+/// Augmentation of a whole batch with torchvision.transforms.v2's semantics: MixUp and CutMix
+/// blend each image with its neighbour in the batch (the batch rolled by one) and return soft
+/// labels [N, num_classes], for tg::cross_entropy's probability targets. Like v2, they expect
+/// integer class labels and draw lambda from Beta(alpha, alpha).
 #include <cstdint>
 #include <functional>
 #include <vector>

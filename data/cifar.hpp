@@ -1,5 +1,6 @@
 #pragma once
-// CIFAR-10 from its binary batches (data_batch_1.bin .. data_batch_5.bin, test_batch.bin).
+/// @file
+/// CIFAR-10 from its binary batches (data_batch_1.bin .. data_batch_5.bin, test_batch.bin).
 #include <filesystem>
 
 #include "tapegrad/data/dataset.hpp"

@@ -1,5 +1,6 @@
 #pragma once
-// tapegrad's data library: datasets, augmentation, the DataLoader, and image files in and out.
+/// @file
+/// tapegrad's data library: datasets, augmentation, the DataLoader, and image files in and out.
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/data/batch_transforms.hpp"
 #include "tapegrad/data/cifar.hpp"
@@ -11,3 +12,7 @@
 #include "tapegrad/data/sampler.hpp"
 #include "tapegrad/data/subset.hpp"
 #include "tapegrad/data/transforms.hpp"
+
+/// @namespace tg::data
+/// Data (torch::data and torchvision's datasets and transforms): datasets, samplers,
+/// augmentation, the DataLoader and image files in and out.

@@ -1,5 +1,6 @@
 #pragma once
-// ImageFolder: one sub-folder per class (root/cat/001.png, root/dog/xyz.jpg), like torchvision.
+/// @file
+/// ImageFolder: one sub-folder per class (root/cat/001.png, root/dog/xyz.jpg), like torchvision.
 #include <cstdint>
 #include <filesystem>
 #include <string>

@@ -1,7 +1,8 @@
 #pragma once
-// Image files in and out: PNG/JPEG/BMP decoding (libpng, libjpeg-turbo, and stb_image for BMP
-// behind a header check), with a pixel budget checked from the header before decoding, and
-// PNG/JPEG/BMP writing of tensors and image grids (stb_image_write).
+/// @file
+/// Image files in and out: PNG/JPEG/BMP decoding (libpng, libjpeg-turbo, and stb_image for BMP
+/// behind a header check), with a pixel budget checked from the header before decoding, and
+/// PNG/JPEG/BMP writing of tensors and image grids (stb_image_write).
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

@@ -1,5 +1,6 @@
 #pragma once
-// MNIST and Fashion-MNIST from their IDX files (plain or gzipped), held in memory as bytes.
+/// @file
+/// MNIST and Fashion-MNIST from their IDX files (plain or gzipped), held in memory as bytes.
 #include <filesystem>
 
 #include "tapegrad/data/dataset.hpp"

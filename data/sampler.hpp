@@ -1,6 +1,7 @@
 #pragma once
-// Which samples an epoch visits, in which order, for one rank of a data-parallel job
-// (PyTorch's DistributedSampler). Plain numbers: data knows nothing of MPI.
+/// @file
+/// Which samples an epoch visits, in which order, for one rank of a data-parallel job
+/// (PyTorch's DistributedSampler). Plain numbers: data knows nothing of MPI.
 #include <cstddef>
 #include <cstdint>
 #include <vector>

@@ -1,5 +1,6 @@
 #pragma once
-// torch.utils.data.Subset: a view of some samples of another dataset.
+/// @file
+/// torch.utils.data.Subset: a view of some samples of another dataset.
 #include <memory>
 #include <vector>
 

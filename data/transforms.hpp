@@ -1,8 +1,9 @@
 #pragma once
-// Augmentation with torchvision's semantics and parameter names. Every transform maps an image
-// [C, H, W] to a new one and draws its randomness only from the generator it is given (the
-// DataLoader derives one per sample from seed, epoch and index), so results are reproducible
-// whatever the number of worker threads. Transforms are const: safe to call from many threads.
+/// @file
+/// Augmentation with torchvision's semantics and parameter names. Every transform maps an image
+/// [C, H, W] to a new one and draws its randomness only from the generator it is given (the
+/// DataLoader derives one per sample from seed, epoch and index), so results are reproducible
+/// whatever the number of worker threads. Transforms are const: safe to call from many threads.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -16,6 +17,8 @@ namespace tg::data {
 /// An augmentation step: Tensor(Tensor image [C, H, W], Generator& gen).
 using Transform = std::function<Tensor(Tensor image, Generator& gen)>;
 
+/// Augmentation of one image (torchvision.transforms) and of a batch (transforms.v2's MixUp
+/// and CutMix).
 namespace transforms {
 
 /// An output size: one number for a square, or {height, width}.

@@ -1,10 +1,11 @@
 #pragma once
-// tg::onnx::export_model: runs a model's forward pass once on an example input, in eval mode and
-// without recording gradients, with a tracer listening (autograd/trace.hpp), and writes the ops
-// it saw as an ONNX model that ONNX Runtime, OpenCV's DNN module or TensorRT can run.
-// Parameters and BatchNorm running statistics become initializers under their state-dict
-// names ("layer1.0.conv1.weight"); the file is checked by ONNX's own checker and shape
-// inference before it is written, and written atomically (whole or not at all).
+/// @file
+/// tg::onnx::export_model: runs a model's forward pass once on an example input, in eval mode and
+/// without recording gradients, with a tracer listening (autograd/trace.hpp), and writes the ops
+/// it saw as an ONNX model that ONNX Runtime, OpenCV's DNN module or TensorRT can run.
+/// Parameters and BatchNorm running statistics become initializers under their state-dict
+/// names ("layer1.0.conv1.weight"); the file is checked by ONNX's own checker and shape
+/// inference before it is written, and written atomically (whole or not at all).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -13,6 +14,7 @@
 #include "tapegrad/autograd/variable.hpp"
 #include "tapegrad/nn/module.hpp"
 
+/// ONNX export of a model (torch.onnx) and ONNX weights loaded into one.
 namespace tg::onnx {
 
 struct ExportOptions {

@@ -1,7 +1,8 @@
 #pragma once
-// tg::onnx::load_weights: weights coming the other way, from an ONNX file's initializers into
-// a matching model (one exported by tapegrad, or by PyTorch's exporter, which uses the same
-// state-dict names).
+/// @file
+/// tg::onnx::load_weights: weights coming the other way, from an ONNX file's initializers into
+/// a matching model (one exported by tapegrad, or by PyTorch's exporter, which uses the same
+/// state-dict names).
 #include <filesystem>
 
 #include "tapegrad/nn/module.hpp"

@@ -1,7 +1,8 @@
 #pragma once
-// SyncBatchNorm: batch normalisation whose training statistics are those of the global batch
-// (every rank's counts, sums and sums of squares), with the matching backward, so that R ranks
-// with batch B/R normalise (and train) as one process with batch B.
+/// @file
+/// SyncBatchNorm: batch normalisation whose training statistics are those of the global batch
+/// (every rank's counts, sums and sums of squares), with the matching backward, so that R ranks
+/// with batch B/R normalise (and train) as one process with batch B.
 #include "tapegrad/nn/module.hpp"
 
 namespace tg::distributed {

@@ -1,5 +1,6 @@
 #pragma once
-// Activation layers (torch.nn.ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax) and Dropout.
+/// @file
+/// Activation layers (torch.nn.ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax) and Dropout.
 #include "tapegrad/nn/module.hpp"
 
 namespace tg::nn {

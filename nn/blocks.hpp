@@ -1,8 +1,9 @@
 #pragma once
-// The residual blocks of ResNet (torchvision's BasicBlock and Bottleneck, v1.5: the stride is on
-// the 3x3 convolution). The projection shortcut, when there is one, is registered as
-// `downsample` (a Sequential of a 1x1 convolution and a BatchNorm2d), as torchvision names it,
-// so that state dicts match torchvision's ResNets; an identity shortcut is not registered.
+/// @file
+/// The residual blocks of ResNet (torchvision's BasicBlock and Bottleneck, v1.5: the stride is on
+/// the 3x3 convolution). The projection shortcut, when there is one, is registered as
+/// `downsample` (a Sequential of a 1x1 convolution and a BatchNorm2d), as torchvision names it,
+/// so that state dicts match torchvision's ResNets; an identity shortcut is not registered.
 #include "tapegrad/nn/activation.hpp"
 #include "tapegrad/nn/conv.hpp"
 #include "tapegrad/nn/normalization.hpp"

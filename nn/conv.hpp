@@ -1,5 +1,6 @@
 #pragma once
-// Conv2d (torch.nn.Conv2d).
+/// @file
+/// Conv2d (torch.nn.Conv2d).
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/nn/size2.hpp"
 

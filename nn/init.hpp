@@ -1,13 +1,15 @@
 #pragma once
-// Parameter initialisation, torch.nn.init's functions and formulas. Each fills a Variable's value
-// in place (no graph is recorded) and returns it; random ones draw from `gen`, by default
-// tg::default_generator(), so tg::manual_seed makes models reproducible.
+/// @file
+/// Parameter initialisation, torch.nn.init's functions and formulas. Each fills a Variable's value
+/// in place (no graph is recorded) and returns it; random ones draw from `gen`, by default
+/// tg::default_generator(), so tg::manual_seed makes models reproducible.
 #include <cstdint>
 #include <utility>
 
 #include "tapegrad/autograd/random.hpp"
 #include "tapegrad/autograd/variable.hpp"
 
+/// Parameter initialisation (torch::nn::init): each function fills a Variable in place.
 namespace tg::nn::init {
 
 /// Which fan kaiming_* scales by: fan_in keeps the forward variance, fan_out the backward's.

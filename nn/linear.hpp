@@ -1,5 +1,6 @@
 #pragma once
-// Linear, Identity and Flatten (torch.nn.Linear, Identity, Flatten).
+/// @file
+/// Linear, Identity and Flatten (torch.nn.Linear, Identity, Flatten).
 #include "tapegrad/nn/module.hpp"
 
 namespace tg::nn {

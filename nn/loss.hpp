@@ -1,7 +1,8 @@
 #pragma once
-// Loss modules (torch.nn.CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss): the functional
-// losses of autograd/loss.hpp with their options kept, so a script reads like PyTorch's:
-// `tg::nn::CrossEntropyLoss criterion({.label_smoothing = 0.1}); loss = criterion(out, labels);`
+/// @file
+/// Loss modules (torch.nn.CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss): the functional
+/// losses of autograd/loss.hpp with their options kept, so a script reads like PyTorch's:
+/// `tg::nn::CrossEntropyLoss criterion({.label_smoothing = 0.1}); loss = criterion(out, labels);`
 #include "tapegrad/autograd/loss.hpp"
 #include "tapegrad/nn/module.hpp"
 

@@ -1,14 +1,15 @@
 #pragma once
-// tg::nn::Module: a tree of named parameters, buffers and submodules (torch.nn.Module), the
-// holders the layers are used through (LibTorch's ModuleHolder: `Conv2d` holds a `Conv2dImpl`),
-// and state dicts.
-//
-// Ownership: a layer (`tg::nn::Conv2d`) is a cheap handle to a shared `Conv2dImpl`; copies of
-// a handle, and the registry of the module it is registered in, all refer to the same layer.
-// A user module (deriving tg::nn::Module) registered by reference must be a data member of
-// the registering module: it is stored as an offset from its parent, so that copying or moving
-// the parent keeps the tree consistent. Register it through std::shared_ptr otherwise.
-// Copies of a module are shallow (they share parameters), like copies of a LibTorch module.
+/// @file
+/// tg::nn::Module: a tree of named parameters, buffers and submodules (torch.nn.Module), the
+/// holders the layers are used through (LibTorch's ModuleHolder: `Conv2d` holds a `Conv2dImpl`),
+/// and state dicts.
+///
+/// Ownership: a layer (`tg::nn::Conv2d`) is a cheap handle to a shared `Conv2dImpl`; copies of
+/// a handle, and the registry of the module it is registered in, all refer to the same layer.
+/// A user module (deriving tg::nn::Module) registered by reference must be a data member of
+/// the registering module: it is stored as an offset from its parent, so that copying or moving
+/// the parent keeps the tree consistent. Register it through std::shared_ptr otherwise.
+/// Copies of a module are shallow (they share parameters), like copies of a LibTorch module.
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -29,9 +30,9 @@ namespace tg::nn {
 
 /// One entry of a state dict: a parameter's or buffer's value and how files store it.
 struct StateEntry {
-  std::string name;
-  Tensor value;
-  Dtype dtype = Dtype::F32;
+  std::string name;          ///< dotted name, "layer1.0.conv1.weight"
+  Tensor value;              ///< the values (float32 in memory, whatever the file's dtype)
+  Dtype dtype = Dtype::F32;  ///< the dtype save() writes (I64 for counters such as num_batches_tracked)
 };
 
 /// name -> tensor in registration order (PyTorch's OrderedDict state dict).
@@ -43,11 +44,17 @@ class StateDict {
   const Tensor* find(const std::string& name) const;
   /// The entry's value; throws tg::Error naming a missing key.
   const Tensor& at(const std::string& name) const;
+  /// The entry's value, writable; throws tg::Error naming a missing key.
   Tensor& at(const std::string& name);
+  /// Whether an entry has this name.
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
+  /// Number of entries.
   std::size_t size() const { return entries_.size(); }
+  /// The entries in registration order.
   const std::vector<StateEntry>& entries() const { return entries_; }
+  /// Iteration over the StateEntry's in registration order.
   auto begin() const { return entries_.begin(); }
+  /// End of the iteration.
   auto end() const { return entries_.end(); }
 
  private:
@@ -72,11 +79,15 @@ struct is_module_ptr<std::shared_ptr<T>> : std::is_base_of<Module, T> {};
 /// The base of every module. `forward` is the subclass's own (any signature).
 class Module : public std::enable_shared_from_this<Module> {
  public:
+  /// An empty module in training mode.
   Module() = default;
+  ///@{
+  /// Shallow: the copy shares parameters, buffers and shared submodules with the original.
   Module(const Module&) = default;
   Module(Module&&) = default;
   Module& operator=(const Module&) = default;
   Module& operator=(Module&&) = default;
+  ///@}
   virtual ~Module() = default;
 
   /// The type name printed by operator<< (the class name unless a layer says otherwise).
@@ -99,10 +110,13 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<Variable> parameters(bool recurse = true) const;
   /// The same with dotted names ("layer1.0.conv1.weight").
   std::vector<std::pair<std::string, Variable>> named_parameters(bool recurse = true) const;
+  /// All buffers (BatchNorm's running statistics), in the order of parameters().
   std::vector<Variable> buffers(bool recurse = true) const;
+  /// The same with dotted names ("bn1.running_mean").
   std::vector<std::pair<std::string, Variable>> named_buffers(bool recurse = true) const;
   /// Direct submodules in registration order.
   std::vector<Module*> children() const;
+  /// The same with their names.
   std::vector<std::pair<std::string, Module*>> named_children() const;
   /// This module and all below it, pre-order, each once.
   std::vector<Module*> modules() const;
@@ -113,6 +127,7 @@ class Module : public std::enable_shared_from_this<Module> {
   virtual void train(bool on = true);
   /// train(false).
   void eval() { train(false); }
+  /// Whether in training mode (the default) rather than eval mode.
   bool is_training() const { return training_; }
   /// Drops the gradient of every parameter (PyTorch's set_to_none).
   void zero_grad();
@@ -124,6 +139,7 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Copies values in by name. Strict: missing or unexpected keys are a tg::Error listing them
   /// all (PyTorch's message); a shape mismatch always is. Nothing is changed when it throws.
   void load_state_dict(const StateDict& dict, bool strict = true);
+  /// The same from a plain name -> tensor map.
   void load_state_dict(const std::map<std::string, Tensor>& dict, bool strict = true);
 
  private:
@@ -156,6 +172,7 @@ class Module : public std::enable_shared_from_this<Module> {
 /// Sequential, and reported by summary().
 class Layer : public Module {
  public:
+  /// The layer's computation; shapes and errors are the layer's own (see each Impl).
   virtual Variable forward(const Variable& x) = 0;
   /// forward(x) for a caller that hands over its handle to x (a temporary, or Sequential
   /// passing one step's output to the next): a layer that can then work in place (ReLU)
@@ -176,9 +193,11 @@ class Layer : public Module {
 /// thread-local tests when neither runs.
 class ModuleScope {
  public:
+  /// Enters `module` (no effect unless anomaly mode or a trace is on).
   explicit ModuleScope(const Module& module) {
     if (::tg::detail::anomaly_on || ::tg::trace::active()) enter(module);  // ONNX export names it too
   }
+  /// Leaves it.
   ~ModuleScope() {
     if (active_) ::tg::detail::pop_module();
   }
@@ -200,31 +219,42 @@ std::string repr(const Module& module);
 template <class Impl>
 class ModuleHolder {
  public:
+  /// The module type held (Conv2dImpl for Conv2d).
   using ImplType = Impl;
   /// An empty holder (assign a constructed one later). A template so that a literal 0 is a
   /// number for the layer's own constructors (Softmax(0)), not a null pointer.
   template <class T, std::enable_if_t<std::is_same_v<T, std::nullptr_t>, int> = 0>
   ModuleHolder(T) {}
+  /// Holds `impl` (shared with whoever else holds it).
   explicit ModuleHolder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+  /// The Impl's members: `fc->weight`. Throws tg::Error on an empty holder, as do the others.
   Impl* operator->() const { return &get(); }
+  /// The Impl.
   Impl& operator*() const { return get(); }
+  /// The shared pointer to the Impl (null when empty).
   const std::shared_ptr<Impl>& ptr() const { return impl_; }
+  /// Whether no Impl is held.
   bool is_empty() const { return impl_ == nullptr; }
   /// The Impl (so a holder passes where a Module& is expected: save(model.fc1, path)).
   operator Impl&() const { return get(); }
+  /// The Impl's call operator: forward(x), reported to a running summary().
   Variable operator()(const Variable& x) const { return get()(x); }
+  /// The same handing over x (in place where the layer can: `relu(bn(conv(x)))`).
   Variable operator()(Variable&& x) const { return get()(std::move(x)); }
+  /// The same as calling the holder.
   Variable forward(const Variable& x) const { return get()(x); }
 
  protected:
+  /// The Impl; throws tg::Error on an empty holder.
   Impl& get() const {
     TG_CHECK(impl_ != nullptr, "Module: expected a constructed module, got an empty holder");
     return *impl_;
   }
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  ///< the module held; null when empty
 };
 
+/// Prints the held module as operator<<(std::ostream&, const Module&) does.
 template <class Impl>
 std::ostream& operator<<(std::ostream& out, const ModuleHolder<Impl>& holder) {
   return out << static_cast<const Module&>(*holder);

@@ -1,6 +1,7 @@
 #pragma once
-// Everything of nn (and of autograd): Module, layers, residual blocks, losses, init, summary,
-// save/load.
+/// @file
+/// Everything of nn (and of autograd): Module, layers, residual blocks, losses, init, summary,
+/// save/load.
 #include "tapegrad/autograd/autograd.hpp"
 #include "tapegrad/nn/activation.hpp"
 #include "tapegrad/nn/blocks.hpp"
@@ -16,3 +17,7 @@
 #include "tapegrad/nn/serialize.hpp"
 #include "tapegrad/nn/size2.hpp"
 #include "tapegrad/nn/summary.hpp"
+
+/// @namespace tg::nn
+/// Modules (torch::nn): Module and the holders layers are used through, the layers, residual
+/// blocks, loss modules, initialisation (tg::nn::init), summaries and safetensors save/load.

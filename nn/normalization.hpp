@@ -1,5 +1,6 @@
 #pragma once
-// BatchNorm1d and BatchNorm2d (torch.nn.BatchNorm1d/2d).
+/// @file
+/// BatchNorm1d and BatchNorm2d (torch.nn.BatchNorm1d/2d).
 #include <functional>
 #include <optional>
 

@@ -1,6 +1,7 @@
 #pragma once
-// MaxPool2d, MinPool2d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's pooling layers; MinPool2d is
-// the seed material's min-pooling, printed like MaxPool2d).
+/// @file
+/// MaxPool2d, MinPool2d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's pooling layers; MinPool2d is
+/// the seed material's min-pooling, printed like MaxPool2d).
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/nn/size2.hpp"
 

@@ -1,13 +1,14 @@
 #pragma once
-// The safetensors file format (what the PyTorch ecosystem reads and writes): an 8-byte
-// little-endian header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
-// {string: string}}, then the raw little-endian data. tapegrad reads F32, F64, F16, BF16, I64,
-// I32, I16, I8, U8 and BOOL (converted to float32) and writes F32 and I64.
-//
-// Integrity: every file tapegrad writes carries, in its metadata, a CRC-32 of each tensor's
-// bytes ("tapegrad.crc32.<name>") and one of the header's own content ("tapegrad.crc32"); the
-// reader verifies them when present (files written elsewhere, e.g. by PyTorch, have none and
-// load as before) and removes them from the metadata it returns.
+/// @file
+/// The safetensors file format (what the PyTorch ecosystem reads and writes): an 8-byte
+/// little-endian header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
+/// {string: string}}, then the raw little-endian data. tapegrad reads F32, F64, F16, BF16, I64,
+/// I32, I16, I8, U8 and BOOL (converted to float32) and writes F32 and I64.
+///
+/// Integrity: every file tapegrad writes carries, in its metadata, a CRC-32 of each tensor's
+/// bytes ("tapegrad.crc32.<name>") and one of the header's own content ("tapegrad.crc32"); the
+/// reader verifies them when present (files written elsewhere, e.g. by PyTorch, have none and
+/// load as before) and removes them from the metadata it returns.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

@@ -1,5 +1,6 @@
 #pragma once
-// Sequential (torch.nn.Sequential) and Functional (a callable as a parameterless module).
+/// @file
+/// Sequential (torch.nn.Sequential) and Functional (a callable as a parameterless module).
 #include <functional>
 #include <memory>
 #include <string>

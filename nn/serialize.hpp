@@ -1,7 +1,8 @@
 #pragma once
-// tg::nn::save / load: a module's state dict as a safetensors file, with PyTorch's names, so
-// that weights move between PyTorch (safetensors.torch.save_file(model.state_dict(), path))
-// and tapegrad in both directions.
+/// @file
+/// tg::nn::save / load: a module's state dict as a safetensors file, with PyTorch's names, so
+/// that weights move between PyTorch (safetensors.torch.save_file(model.state_dict(), path))
+/// and tapegrad in both directions.
 #include <filesystem>
 #include <map>
 #include <string>

@@ -1,5 +1,6 @@
 #pragma once
-// A (height, width) pair given as one number or two, like PyTorch's _pair arguments.
+/// @file
+/// A (height, width) pair given as one number or two, like PyTorch's _pair arguments.
 #include <cstdint>
 #include <string>
 

@@ -1,6 +1,7 @@
 #pragma once
-// tg::nn::summary: a table of a model's layers (name, type, output shape, parameters,
-// multiply-adds), like torchinfo's summary, made by running one forward pass.
+/// @file
+/// tg::nn::summary: a table of a model's layers (name, type, output shape, parameters,
+/// multiply-adds), like torchinfo's summary, made by running one forward pass.
 #include <functional>
 #include <string>
 #include <vector>

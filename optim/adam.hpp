@@ -1,6 +1,7 @@
 #pragma once
-// Adam (L2 penalty added to the gradient) and AdamW (decoupled weight decay), with AMSGrad:
-// torch.optim.Adam's and torch.optim.AdamW's rules exactly.
+/// @file
+/// Adam (L2 penalty added to the gradient) and AdamW (decoupled weight decay), with AMSGrad:
+/// torch.optim.Adam's and torch.optim.AdamW's rules exactly.
 #include <optional>
 #include <utility>
 #include <vector>

@@ -1,7 +1,8 @@
 #pragma once
-// Training checkpoints: a module's weights, its optimizer's state, its scheduler's position and
-// the epoch in ONE safetensors file, so that a resumed run continues with exactly the numbers
-// an uninterrupted one would have produced.
+/// @file
+/// Training checkpoints: a module's weights, its optimizer's state, its scheduler's position and
+/// the epoch in ONE safetensors file, so that a resumed run continues with exactly the numbers
+/// an uninterrupted one would have produced.
 #include <cstdint>
 #include <filesystem>
 #include <map>

@@ -1,6 +1,7 @@
 #pragma once
-// Gradient clipping (torch.nn.utils.clip_grad_norm_ and clip_grad_value_), applied between
-// backward() and step(). Parameters without a gradient are skipped.
+/// @file
+/// Gradient clipping (torch.nn.utils.clip_grad_norm_ and clip_grad_value_), applied between
+/// backward() and step(). Parameters without a gradient are skipped.
 #include <limits>
 #include <vector>
 

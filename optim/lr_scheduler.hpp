@@ -1,8 +1,9 @@
 #pragma once
-// Learning-rate schedulers: torch.optim.lr_scheduler's, with PyTorch's numbers. Like PyTorch,
-// they are chainable: each step() computes the next rate from the group's current one (the
-// recursive forms), and constructing a scheduler performs its first step (epoch 0). Call
-// scheduler.step() after optimizer.step(), once per epoch or per iteration as the schedule means.
+/// @file
+/// Learning-rate schedulers: torch.optim.lr_scheduler's, with PyTorch's numbers. Like PyTorch,
+/// they are chainable: each step() computes the next rate from the group's current one (the
+/// recursive forms), and constructing a scheduler performs its first step (epoch 0). Call
+/// scheduler.step() after optimizer.step(), once per epoch or per iteration as the schedule means.
 #include <array>
 #include <cstdint>
 #include <functional>

@@ -1,7 +1,8 @@
 #pragma once
-// The Optimizer base: parameter groups (each with its own options), per-parameter state
-// (step count and buffers such as momentum or Adam's moments), and the state's save/restore as
-// named tensors plus string scalars (the content of a safetensors file, see checkpoint.hpp).
+/// @file
+/// The Optimizer base: parameter groups (each with its own options), per-parameter state
+/// (step count and buffers such as momentum or Adam's moments), and the state's save/restore as
+/// named tensors plus string scalars (the content of a safetensors file, see checkpoint.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

@@ -1,5 +1,6 @@
 #pragma once
-// RMSprop, plain or centered, with momentum and weight decay (torch.optim.RMSprop's rule).
+/// @file
+/// RMSprop, plain or centered, with momentum and weight decay (torch.optim.RMSprop's rule).
 #include <optional>
 #include <vector>
 

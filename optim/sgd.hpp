@@ -1,6 +1,7 @@
 #pragma once
-// Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay
-// (torch.optim.SGD's rule exactly).
+/// @file
+/// Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay
+/// (torch.optim.SGD's rule exactly).
 #include <optional>
 #include <vector>
 

@@ -1,13 +1,14 @@
 #pragma once
-// torch.optim.swa_utils: AveragedModel keeps a running average (SWA) or an exponential moving
-// average (EMA) of a model's weights; SWALR anneals each group's learning rate to a constant SWA
-// rate; update_bn recomputes BatchNorm statistics with a pass over the data, as the averaged
-// weights need (their running statistics belong to no single model).
-//
-// Where it differs from PyTorch: modules are shallow handles here, so an AveragedModel cannot
-// deep-copy the model. It keeps its own copies of every parameter and buffer and evaluates by
-// swapping them into the model it was built from for the duration of a call (a pointer swap per
-// tensor, no copy), without recording a tape. Use the model and its average from one thread.
+/// @file
+/// torch.optim.swa_utils: AveragedModel keeps a running average (SWA) or an exponential moving
+/// average (EMA) of a model's weights; SWALR anneals each group's learning rate to a constant SWA
+/// rate; update_bn recomputes BatchNorm statistics with a pass over the data, as the averaged
+/// weights need (their running statistics belong to no single model).
+///
+/// Where it differs from PyTorch: modules are shallow handles here, so an AveragedModel cannot
+/// deep-copy the model. It keeps its own copies of every parameter and buffer and evaluates by
+/// swapping them into the model it was built from for the duration of a call (a pointer swap per
+/// tensor, no copy), without recording a tape. Use the model and its average from one thread.
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -22,6 +23,7 @@ namespace tg::nn {
 class BatchNormImpl;
 }
 
+/// Weight averaging (torch.optim.swa_utils): AveragedModel, SWALR, update_bn.
 namespace tg::optim::swa_utils {
 
 /// avg_fn(averaged, current, num_averaged): the new average, in place in `averaged`.

@@ -1,9 +1,10 @@
 #pragma once
-// torchvision's GoogLeNet (Szegedy et al. 2015, "Going deeper with convolutions"): Inception
-// blocks whose 1x1 convolutions reduce the channels before the 3x3 and "5x5" branches, and two
-// auxiliary classifiers on inception4a and inception4d whose losses are added in training.
-// torchvision 0.14's names and its quirks: every conv is a BasicConv2d (conv without bias, BN
-// with eps 0.001, ReLU), and the "5x5" branch uses a 3x3 kernel, as in torchvision's weights.
+/// @file
+/// torchvision's GoogLeNet (Szegedy et al. 2015, "Going deeper with convolutions"): Inception
+/// blocks whose 1x1 convolutions reduce the channels before the 3x3 and "5x5" branches, and two
+/// auxiliary classifiers on inception4a and inception4d whose losses are added in training.
+/// torchvision 0.14's names and its quirks: every conv is a BasicConv2d (conv without bias, BN
+/// with eps 0.001, ReLU), and the "5x5" branch uses a 3x3 kernel, as in torchvision's weights.
 #include <cstdint>
 
 #include "tapegrad/nn/nn.hpp"

@@ -1,7 +1,8 @@
 #pragma once
-// torchvision's ResNets (He et al. 2016, v1.5: the stride sits on the 3x3 convolution) with
-// torchvision 0.14's module names, so state dicts load both ways: conv1, bn1, relu, maxpool,
-// layer1..layer4 (Sequentials of nn::BasicBlock or nn::Bottleneck), avgpool, fc.
+/// @file
+/// torchvision's ResNets (He et al. 2016, v1.5: the stride sits on the 3x3 convolution) with
+/// torchvision 0.14's module names, so state dicts load both ways: conv1, bn1, relu, maxpool,
+/// layer1..layer4 (Sequentials of nn::BasicBlock or nn::Bottleneck), avgpool, fc.
 #include <array>
 #include <cstdint>
 

@@ -1,7 +1,8 @@
 #pragma once
-// torchvision's VGG (Simonyan & Zisserman 2015) and AlexNet (Krizhevsky et al. 2012, the
-// one-GPU variant torchvision ships), with torchvision 0.14's names: `features` (Sequential of
-// conv/ReLU/pool, indexed as torchvision counts them), `avgpool`, `classifier`.
+/// @file
+/// torchvision's VGG (Simonyan & Zisserman 2015) and AlexNet (Krizhevsky et al. 2012, the
+/// one-GPU variant torchvision ships), with torchvision 0.14's names: `features` (Sequential of
+/// conv/ReLU/pool, indexed as torchvision counts them), `avgpool`, `classifier`.
 #include <cstdint>
 #include <vector>
 
