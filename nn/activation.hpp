@@ -17,11 +17,12 @@ class ReLUImpl : public Layer {
 /// x where x > 0, negative_slope * x elsewhere.
 class LeakyReLUImpl : public Layer {
  public:
+  /// PyTorch's default slope 0.01.
   explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope(negative_slope) {}
   Variable forward(const Variable& x) override;
   std::string name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override;
-  double negative_slope;
+  double negative_slope;  ///< the slope for x < 0
 };
 
 /// 1 / (1 + e^-x).
@@ -31,6 +32,7 @@ class SigmoidImpl : public Layer {
   std::string name() const override { return "Sigmoid"; }
 };
 
+/// Hyperbolic tangent.
 class TanhImpl : public Layer {
  public:
   Variable forward(const Variable& x) override;
@@ -40,74 +42,91 @@ class TanhImpl : public Layer {
 /// softmax along `dim` (required, as PyTorch recommends).
 class SoftmaxImpl : public Layer {
  public:
+  /// Softmax over dimension `dim` (negative counts from the end).
   explicit SoftmaxImpl(std::int64_t dim) : dim(dim) {}
   Variable forward(const Variable& x) override;
   std::string name() const override { return "Softmax"; }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
-  std::int64_t dim;
+  std::int64_t dim;  ///< the dimension normalised over
 };
 
 /// log_softmax along `dim`.
 class LogSoftmaxImpl : public Layer {
  public:
+  /// Log softmax over dimension `dim` (negative counts from the end).
   explicit LogSoftmaxImpl(std::int64_t dim) : dim(dim) {}
   Variable forward(const Variable& x) override;
   std::string name() const override { return "LogSoftmax"; }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
-  std::int64_t dim;
+  std::int64_t dim;  ///< the dimension normalised over
 };
 
 /// Training: zeroes each element with probability p and scales the others by 1/(1-p);
 /// eval: identity. Draws from tg::default_generator().
 class DropoutImpl : public Layer {
  public:
+  /// p in [0, 1], else tg::Error.
   explicit DropoutImpl(double p = 0.5);
   Variable forward(const Variable& x) override;
   std::string name() const override { return "Dropout"; }
   std::string extra_repr() const override;
-  double p;
+  double p;  ///< probability of zeroing an element
 };
 
+/// Holder of a ReLUImpl: `tg::nn::ReLU relu; y = relu(x)`.
 class ReLU : public ModuleHolder<ReLUImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new ReLU.
   ReLU() : ModuleHolder(std::make_shared<ReLUImpl>()) {}
 };
 
+/// Holder of a LeakyReLUImpl.
 class LeakyReLU : public ModuleHolder<LeakyReLUImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new LeakyReLU with this slope for x < 0.
   LeakyReLU(double negative_slope = 0.01)
       : ModuleHolder(std::make_shared<LeakyReLUImpl>(negative_slope)) {}
 };
 
+/// Holder of a SigmoidImpl.
 class Sigmoid : public ModuleHolder<SigmoidImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new Sigmoid.
   Sigmoid() : ModuleHolder(std::make_shared<SigmoidImpl>()) {}
 };
 
+/// Holder of a TanhImpl.
 class Tanh : public ModuleHolder<TanhImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new Tanh.
   Tanh() : ModuleHolder(std::make_shared<TanhImpl>()) {}
 };
 
+/// Holder of a SoftmaxImpl: `tg::nn::Softmax softmax(1)`.
 class Softmax : public ModuleHolder<SoftmaxImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new Softmax over dimension `dim`.
   Softmax(std::int64_t dim) : ModuleHolder(std::make_shared<SoftmaxImpl>(dim)) {}
 };
 
+/// Holder of a LogSoftmaxImpl.
 class LogSoftmax : public ModuleHolder<LogSoftmaxImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new LogSoftmax over dimension `dim`.
   LogSoftmax(std::int64_t dim) : ModuleHolder(std::make_shared<LogSoftmaxImpl>(dim)) {}
 };
 
+/// Holder of a DropoutImpl: `tg::nn::Dropout drop(0.2)`.
 class Dropout : public ModuleHolder<DropoutImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new Dropout zeroing with probability p.
   Dropout(double p = 0.5) : ModuleHolder(std::make_shared<DropoutImpl>(p)) {}
 };
 

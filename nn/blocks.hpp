@@ -16,16 +16,20 @@ namespace tg::nn {
 /// in_channels != out_channels. Output channels: out_channels (expansion 1).
 class BasicBlockImpl : public Layer {
  public:
-  static constexpr std::int64_t expansion = 1;
+  static constexpr std::int64_t expansion = 1;  ///< output channels / out_channels
+  /// in_channels -> out_channels, spatial size divided by stride.
   BasicBlockImpl(std::int64_t in_channels, std::int64_t out_channels, std::int64_t stride = 1);
   Variable forward(const Variable& x) override;
   std::string name() const override { return "BasicBlock"; }
 
+  ///@{
+  /// The layers, torchvision's names (state-dict keys "conv1.weight", "bn1.running_mean", ...).
   Conv2d conv1;
   BatchNorm2d bn1;
   ReLU relu;
   Conv2d conv2;
   BatchNorm2d bn2;
+  ///@}
   Sequential downsample;  ///< empty: identity shortcut
 };
 
@@ -34,11 +38,14 @@ class BasicBlockImpl : public Layer {
 /// when stride != 1 or in_channels != 4 * planes. Output channels: 4 * planes.
 class BottleneckImpl : public Layer {
  public:
-  static constexpr std::int64_t expansion = 4;
+  static constexpr std::int64_t expansion = 4;  ///< output channels / planes
+  /// in_channels -> 4 * planes, spatial size divided by stride.
   BottleneckImpl(std::int64_t in_channels, std::int64_t planes, std::int64_t stride = 1);
   Variable forward(const Variable& x) override;
   std::string name() const override { return "Bottleneck"; }
 
+  ///@{
+  /// The layers, torchvision's names (state-dict keys "conv1.weight", "bn3.bias", ...).
   Conv2d conv1;
   BatchNorm2d bn1;
   Conv2d conv2;
@@ -46,19 +53,24 @@ class BottleneckImpl : public Layer {
   Conv2d conv3;
   BatchNorm2d bn3;
   ReLU relu;
+  ///@}
   Sequential downsample;  ///< empty: identity shortcut
 };
 
+/// Holder of a BasicBlockImpl: `tg::nn::BasicBlock block(64, 128, 2)`.
 class BasicBlock : public ModuleHolder<BasicBlockImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new block, in_channels -> out_channels, spatial size divided by stride.
   BasicBlock(std::int64_t in_channels, std::int64_t out_channels, std::int64_t stride = 1)
       : ModuleHolder(std::make_shared<BasicBlockImpl>(in_channels, out_channels, stride)) {}
 };
 
+/// Holder of a BottleneckImpl: `tg::nn::Bottleneck block(256, 64)` (256 -> 256 channels).
 class Bottleneck : public ModuleHolder<BottleneckImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new block, in_channels -> 4 * planes, spatial size divided by stride.
   Bottleneck(std::int64_t in_channels, std::int64_t planes, std::int64_t stride = 1)
       : ModuleHolder(std::make_shared<BottleneckImpl>(in_channels, planes, stride)) {}
 };

@@ -19,6 +19,8 @@ struct Conv2dOptions {
 /// from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in/groups*kH*kW (PyTorch's default).
 class Conv2dImpl : public Layer {
  public:
+  /// Channels in and out, the kernel's height and width (`3` or `{3, 5}`), and the options;
+  /// channels or groups that do not fit throw tg::Error.
   Conv2dImpl(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size,
              Conv2dOptions options = {});
   Variable forward(const Variable& x) override;
@@ -29,16 +31,23 @@ class Conv2dImpl : public Layer {
   /// Redraws weight and bias with PyTorch's default initialisation.
   void reset_parameters();
 
+  ///@{
+  /// The configuration as constructed.
   std::int64_t in_channels, out_channels;
   Size2 kernel_size;
   Conv2dOptions options;
-  Variable weight, bias;  ///< bias undefined when options.bias is false
+  ///@}
+  ///@{
+  /// weight [out, in/groups, kH, kW]; bias [out], undefined when options.bias is false.
+  Variable weight, bias;
+  ///@}
 };
 
 /// Holder of a Conv2dImpl: `tg::nn::Conv2d conv{3, 16, 3, {.padding = 1, .bias = false}}`.
 class Conv2d : public ModuleHolder<Conv2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new Conv2dImpl with these arguments.
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size,
          Conv2dOptions options = {})
       : ModuleHolder(

@@ -32,7 +32,9 @@ Variable& normal_(Variable& tensor, double mean = 0.0, double std = 1.0,
                   Generator& gen = default_generator());
 /// Every element = value.
 Variable& constant_(Variable& tensor, double value);
+/// Every element = 0.
 Variable& zeros_(Variable& tensor);
+/// Every element = 1.
 Variable& ones_(Variable& tensor);
 /// U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out)).
 Variable& xavier_uniform_(Variable& tensor, double gain = 1.0,

@@ -11,57 +11,69 @@ namespace tg::nn {
 /// cross_entropy(logits [N, C], labels [N], options).
 class CrossEntropyLoss : public Module {
  public:
+  /// With these options (reduction, label smoothing, finite check).
   explicit CrossEntropyLoss(CrossEntropyOptions options = {}) : options(options) {}
+  /// The loss of logits [N, C] against labels [N] in [0, C); mismatches throw tg::Error.
   Variable forward(const Variable& logits, const Labels& labels) const {
     return cross_entropy(logits, labels, options);
   }
+  /// forward(...).
   Variable operator()(const Variable& logits, const Labels& labels) const {
     return forward(logits, labels);
   }
   std::string name() const override { return "CrossEntropyLoss"; }
-  CrossEntropyOptions options;
+  CrossEntropyOptions options;  ///< as constructed
 };
 
 /// nll_loss(log_probs [N, C], labels [N], reduction).
 class NLLLoss : public Module {
  public:
+  /// Mean over all elements by default (Sum, or None for one loss per element).
   explicit NLLLoss(Reduction reduction = Reduction::Mean) : reduction(reduction) {}
+  /// The loss of log-probabilities [N, C] against labels [N] in [0, C).
   Variable forward(const Variable& log_probs, const Labels& labels) const {
     return nll_loss(log_probs, labels, reduction);
   }
+  /// forward(...).
   Variable operator()(const Variable& log_probs, const Labels& labels) const {
     return forward(log_probs, labels);
   }
   std::string name() const override { return "NLLLoss"; }
-  Reduction reduction;
+  Reduction reduction;  ///< as constructed
 };
 
 /// mse_loss(input, target, reduction).
 class MSELoss : public Module {
  public:
+  /// Mean over all elements by default (Sum, or None for one loss per element).
   explicit MSELoss(Reduction reduction = Reduction::Mean) : reduction(reduction) {}
+  /// The loss of input against target of the same shape.
   Variable forward(const Variable& input, const Variable& target) const {
     return mse_loss(input, target, reduction);
   }
+  /// forward(...).
   Variable operator()(const Variable& input, const Variable& target) const {
     return forward(input, target);
   }
   std::string name() const override { return "MSELoss"; }
-  Reduction reduction;
+  Reduction reduction;  ///< as constructed
 };
 
 /// binary_cross_entropy_with_logits(logits, target, reduction).
 class BCEWithLogitsLoss : public Module {
  public:
+  /// Mean over all elements by default (Sum, or None for one loss per element).
   explicit BCEWithLogitsLoss(Reduction reduction = Reduction::Mean) : reduction(reduction) {}
+  /// The loss of logits against targets in [0, 1] of the same shape.
   Variable forward(const Variable& logits, const Variable& target) const {
     return binary_cross_entropy_with_logits(logits, target, reduction);
   }
+  /// forward(...).
   Variable operator()(const Variable& logits, const Variable& target) const {
     return forward(logits, target);
   }
   std::string name() const override { return "BCEWithLogitsLoss"; }
-  Reduction reduction;
+  Reduction reduction;  ///< as constructed
 };
 
 }  // namespace tg::nn

@@ -22,6 +22,7 @@ struct BatchNormOptions {
 /// held as float: exact up to 2^24 batches), PyTorch's names.
 class BatchNormImpl : public Layer {
  public:
+  /// spatial_dims 1 or 2 (use BatchNorm1d/BatchNorm2d); num_features C, the channels.
   BatchNormImpl(int spatial_dims, std::int64_t num_features, BatchNormOptions options);
   Variable forward(const Variable& x) override;
   /// relu(forward(x)), fused (tg::batch_norm_relu): the residual blocks' conv -> BN -> ReLU.
@@ -34,10 +35,16 @@ class BatchNormImpl : public Layer {
   void reset_parameters();
 
   int spatial_dims;  ///< 1 for BatchNorm1d ([N, C] or [N, C, L]), 2 for BatchNorm2d
-  std::int64_t num_features;
-  BatchNormOptions options;
-  Variable weight, bias;                                    ///< undefined unless affine
-  Variable running_mean, running_var, num_batches_tracked;  ///< undefined unless tracked
+  std::int64_t num_features;  ///< C, the channels
+  BatchNormOptions options;   ///< as constructed
+  ///@{
+  /// Scale and shift [C]; undefined unless affine.
+  Variable weight, bias;
+  ///@}
+  ///@{
+  /// Running statistics [C] and the batch count []; undefined unless tracked.
+  Variable running_mean, running_var, num_batches_tracked;
+  ///@}
   /// Replaces tg::batch_norm when set: tg::distributed::convert_sync_batchnorm puts its
   /// statistics-over-every-rank version here (nn knows nothing of MPI).
   std::function<Variable(const Variable& x, Tensor* running_mean, Tensor* running_var,
@@ -54,6 +61,7 @@ class BatchNormImpl : public Layer {
 /// Input [N, C] or [N, C, L].
 class BatchNorm1dImpl : public BatchNormImpl {
  public:
+  /// Over num_features channels.
   explicit BatchNorm1dImpl(std::int64_t num_features, BatchNormOptions options = {})
       : BatchNormImpl(1, num_features, options) {}
 };
@@ -61,20 +69,25 @@ class BatchNorm1dImpl : public BatchNormImpl {
 /// Input [N, C, H, W].
 class BatchNorm2dImpl : public BatchNormImpl {
  public:
+  /// Over num_features channels.
   explicit BatchNorm2dImpl(std::int64_t num_features, BatchNormOptions options = {})
       : BatchNormImpl(2, num_features, options) {}
 };
 
+/// Holder of a BatchNorm1dImpl: `tg::nn::BatchNorm1d bn(128)`.
 class BatchNorm1d : public ModuleHolder<BatchNorm1dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new BatchNorm1dImpl over num_features channels.
   BatchNorm1d(std::int64_t num_features, BatchNormOptions options = {})
       : ModuleHolder(std::make_shared<BatchNorm1dImpl>(num_features, options)) {}
 };
 
+/// Holder of a BatchNorm2dImpl: `tg::nn::BatchNorm2d bn(64, {.momentum = 0.01})`.
 class BatchNorm2d : public ModuleHolder<BatchNorm2dImpl> {
  public:
   using ModuleHolder::ModuleHolder;
+  /// A new BatchNorm2dImpl over num_features channels.
   BatchNorm2d(std::int64_t num_features, BatchNormOptions options = {})
       : ModuleHolder(std::make_shared<BatchNorm2dImpl>(num_features, options)) {}
 };

@@ -28,8 +28,8 @@ const char* dtype_name(Dtype dtype);
 
 /// Named tensors plus string metadata: the content of one safetensors file.
 struct TensorArchive {
-  std::map<std::string, Tensor> tensors;
-  std::map<std::string, std::string> metadata;
+  std::map<std::string, Tensor> tensors;         ///< name -> values (float32 in memory)
+  std::map<std::string, std::string> metadata;  ///< the header's "__metadata__" strings
   /// How each tensor is stored in the file; absent means F32. Writing supports F32 and I64
   /// (integral values only, e.g. BatchNorm's num_batches_tracked); reading records the file's.
   std::map<std::string, Dtype> dtypes;

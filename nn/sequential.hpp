@@ -16,6 +16,7 @@ namespace tg::nn {
 /// without parameters.
 class FunctionalImpl : public Layer {
  public:
+  /// Wraps `fn`, called by forward.
   explicit FunctionalImpl(std::function<Variable(Variable)> fn) : fn_(std::move(fn)) {}
   Variable forward(const Variable& x) override { return fn_(x); }
   /// Hands x on: tg::relu given a temporary works in place.
@@ -46,12 +47,16 @@ class SequentialImpl : public Layer {
   void push_back(M&& module) {
     push_back(std::to_string(size()), std::forward<M>(module));
   }
+  /// The same, naming the child `name` instead of its index (a duplicate name throws tg::Error).
   template <class M>
   void push_back(const std::string& name, M&& module);
+  /// Number of modules.
   std::size_t size() const { return steps_.size(); }
+  /// Whether it has no module (then forward returns its input).
   bool empty() const { return steps_.empty(); }
   /// The i-th module; `at<Conv2dImpl>(0)` gives its concrete type (tg::Error if it is not).
   Module& operator[](std::size_t i) const;
+  /// The i-th module as a T (`at<Conv2dImpl>(0)`); tg::Error if it is not one.
   template <class T>
   T& at(std::size_t i) const;
   /// The i-th module, shared.
@@ -86,16 +91,21 @@ class Sequential : public ModuleHolder<SequentialImpl> {
     get().push_back(std::forward<First>(first));
     (get().push_back(std::forward<Rest>(rest)), ...);
   }
+  /// Appends a module (see SequentialImpl::push_back).
   template <class M>
   void push_back(M&& module) const {
     get().push_back(std::forward<M>(module));
   }
+  /// Appends a module named `name`.
   template <class M>
   void push_back(const std::string& name, M&& module) const {
     get().push_back(name, std::forward<M>(module));
   }
+  /// Number of modules.
   std::size_t size() const { return get().size(); }
+  /// Whether it has no module.
   bool empty() const { return get().empty(); }
+  /// The i-th module.
   Module& operator[](std::size_t i) const { return get()[i]; }
 };
 

@@ -15,7 +15,7 @@ namespace tg::nn {
 struct SummaryRow {
   std::string name;  ///< dotted name ("layer1.0.conv1"); "" for the model itself
   std::string type;  ///< "Conv2d"
-  Shape output_shape;
+  Shape output_shape;  ///< batch included
   std::size_t parameters = 0;       ///< the layer's own; 0 on a repeated call of the same layer
   bool repeated = false;            ///< the layer was already called earlier in the pass
   std::uint64_t multiply_adds = 0;  ///< Conv2d and Linear (others count 0)
@@ -23,9 +23,12 @@ struct SummaryRow {
 
 /// The rows and the totals (parameters from the model itself, so each shared one counts once).
 struct Summary {
-  std::vector<SummaryRow> rows;
+  std::vector<SummaryRow> rows;  ///< one per leaf-layer call, in call order
+  ///@{
+  /// Parameter elements of the model, all of them and those requiring grad.
   std::size_t total_parameters = 0, trainable_parameters = 0;
-  std::uint64_t total_multiply_adds = 0;
+  ///@}
+  std::uint64_t total_multiply_adds = 0;  ///< sum over the rows: one forward of the given batch
   /// The table, one line per row, totals at the end.
   std::string str() const;
 };
