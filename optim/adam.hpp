@@ -40,22 +40,30 @@ struct AdamGroupOptions {
   std::optional<bool> maximize = {};
 };
 
+///@{
 /// Throws tg::Error for lr, eps or weight_decay < 0, or betas outside [0, 1).
 void check_options(const AdamOptions& options, const char* optimizer);
 void check_options(const AdamWOptions& options, const char* optimizer);
+///@}
+///@{
 /// `defaults` with the fields `group` sets replaced.
 AdamOptions merge_options(AdamOptions defaults, const AdamGroupOptions& group);
 AdamWOptions merge_options(AdamWOptions defaults, const AdamGroupOptions& group);
+///@}
+///@{
 /// Visits lr, beta1, beta2, eps, weight_decay, amsgrad, maximize.
 void for_each_option(AdamOptions& options, OptionVisitor& visitor);
 void for_each_option(AdamWOptions& options, OptionVisitor& visitor);
+///@}
 
 /// At step t: g = grad (+ weight_decay * p); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
 /// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), with v replaced by its
 /// running max under amsgrad. State: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (amsgrad).
 class Adam : public BasicOptimizer<AdamOptions, AdamGroupOptions> {
  public:
+  /// One group: `Adam opt(model.parameters(), {.lr = 1e-3})`; bad options throw tg::Error.
   Adam(std::vector<Variable> params, AdamOptions options = {});
+  /// Several groups, each overriding `defaults` where it sets a field.
   Adam(std::vector<Group> groups, AdamOptions defaults = {});
 
   std::vector<std::string> buffer_names() const override;
@@ -72,7 +80,9 @@ class Adam : public BasicOptimizer<AdamOptions, AdamGroupOptions> {
 /// plain gradient. Same state as Adam.
 class AdamW : public BasicOptimizer<AdamWOptions, AdamGroupOptions> {
  public:
+  /// One group: `AdamW opt(model.parameters(), {.lr = 1e-3})`; bad options throw tg::Error.
   AdamW(std::vector<Variable> params, AdamWOptions options = {});
+  /// Several groups, each overriding `defaults` where it sets a field.
   AdamW(std::vector<Group> groups, AdamWOptions defaults = {});
 
   std::vector<std::string> buffer_names() const override;

@@ -20,8 +20,11 @@ namespace tg::optim {
 /// Base of every scheduler: the optimizer it drives, the epoch count and the last rates set.
 class LRScheduler {
  public:
+  ///@{
+  /// Not copyable: a scheduler drives one optimizer.
   LRScheduler(const LRScheduler&) = delete;
   LRScheduler& operator=(const LRScheduler&) = delete;
+  ///@}
   virtual ~LRScheduler() = default;
 
   /// "StepLR", "CosineAnnealingLR", ...
@@ -34,6 +37,7 @@ class LRScheduler {
   std::int64_t last_epoch() const { return last_epoch_; }
   /// The groups' rates when the first scheduler was attached (PyTorch's initial_lr).
   const std::vector<double>& base_lrs() const { return base_lrs_; }
+  /// The optimizer whose rates it sets.
   Optimizer& optimizer() const { return optimizer_; }
 
   /// Position as metadata: "scheduler" (the name), "last_epoch", "step_count", "base_lrs",
@@ -52,9 +56,11 @@ class LRScheduler {
   virtual std::vector<double> compute_lr() = 0;
   /// The closed form at last_epoch_, where PyTorch has one (used by SequentialLR).
   virtual std::optional<std::vector<double>> closed_form_lr() const { return std::nullopt; }
+  ///@{
   /// Adds or reads back a derived scheduler's state under `prefix`.
   virtual void save_state(std::map<std::string, std::string>& meta, const std::string& prefix) const;
   virtual void load_state(const std::map<std::string, std::string>& meta, const std::string& prefix);
+  ///@}
   /// Throws tg::Error when the optimizer gained groups since the scheduler was built.
   void check_groups() const;
   /// Sets the groups' rates and last_lr.
@@ -62,11 +68,11 @@ class LRScheduler {
   /// The deprecated step(epoch): jumps to `epoch` through the closed form when there is one.
   void step_to(std::int64_t epoch);
 
-  Optimizer& optimizer_;
-  std::vector<double> base_lrs_;
-  std::int64_t last_epoch_ = -1;
-  std::int64_t step_count_ = 0;
-  std::vector<double> last_lr_;
+  Optimizer& optimizer_;          ///< the optimizer driven
+  std::vector<double> base_lrs_;  ///< see base_lrs()
+  std::int64_t last_epoch_ = -1;  ///< see last_epoch(); -1 until the initial step
+  std::int64_t step_count_ = 0;   ///< step() calls, the initial step included
+  std::vector<double> last_lr_;   ///< see get_last_lr()
 
  private:
   friend class SequentialLR;
@@ -76,6 +82,7 @@ class LRScheduler {
 /// lr *= gamma every step_size epochs.
 class StepLR : public LRScheduler {
  public:
+  /// step_size >= 1 epochs, else tg::Error.
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
 
  protected:
@@ -90,6 +97,7 @@ class StepLR : public LRScheduler {
 /// lr *= gamma at each milestone epoch (a milestone listed k times multiplies by gamma^k).
 class MultiStepLR : public LRScheduler {
  public:
+  /// Milestones are epoch numbers, in any order.
   MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma = 0.1);
 
  protected:
@@ -104,6 +112,7 @@ class MultiStepLR : public LRScheduler {
 /// lr *= gamma every epoch.
 class ExponentialLR : public LRScheduler {
  public:
+  /// The factor applied at every step.
   ExponentialLR(Optimizer& optimizer, double gamma);
 
  protected:
@@ -118,8 +127,10 @@ class ExponentialLR : public LRScheduler {
 /// form (which keeps going past T_max, back up, as PyTorch's does).
 class CosineAnnealingLR : public LRScheduler {
  public:
+  /// Half a cosine period of T_max >= 1 steps (else tg::Error) down to eta_min.
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0.0);
 
+  /// The current half period, in steps.
   std::int64_t T_max() const { return t_max_; }
   /// PyTorch's `scheduler.T_max = n`: the recursive form continues from the current rate, so a
   /// run that learns mid-way that it has more or fewer steps ends at eta_min at its new T_max
@@ -148,6 +159,7 @@ struct LinearLROptions {
 /// total_iters steps, then constant.
 class LinearLR : public LRScheduler {
  public:
+  /// Factors out of range throw tg::Error.
   LinearLR(Optimizer& optimizer, LinearLROptions options = {});
 
  protected:
@@ -166,8 +178,11 @@ class LinearLR : public LRScheduler {
 /// The schedulers are the caller's and must outlive this one.
 class SequentialLR : public LRScheduler {
  public:
+  /// One more scheduler than milestones, sorted milestones, every scheduler on `optimizer`
+  /// and none a ReduceLROnPlateau; else tg::Error.
   SequentialLR(Optimizer& optimizer, std::vector<std::reference_wrapper<LRScheduler>> schedulers,
                std::vector<std::int64_t> milestones);
+  /// Steps the scheduler in charge, switching to the next one at a milestone.
   void step() override;
 
  protected:
@@ -196,6 +211,7 @@ struct OneCycleLROptions {
 /// total_steps steps (call step() once per batch); momentum moves the opposite way.
 class OneCycleLR : public LRScheduler {
  public:
+  /// The same max_lr for every group; total_steps > 0 (a step() past it throws tg::Error).
   OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps,
              OneCycleLROptions options = {});
   /// One max_lr per group.
@@ -234,6 +250,7 @@ struct ReduceLROnPlateauOptions {
 /// Divides the learning rate by 1 / factor when a metric stops improving: step(metric).
 class ReduceLROnPlateau : public LRScheduler {
  public:
+  /// Options out of range throw tg::Error.
   explicit ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options = {});
   /// Throws: this scheduler needs the metric.
   void step() override;

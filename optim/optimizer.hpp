@@ -22,14 +22,16 @@ namespace tg::optim {
 /// What one parameter carries between steps: how many updates it had, and the optimizer's
 /// buffers (created on its first update), in the order of Optimizer::buffer_names().
 struct ParamState {
-  std::int64_t step = 0;
-  std::vector<std::optional<Tensor>> buffers;
+  std::int64_t step = 0;                       ///< updates made so far
+  std::vector<std::optional<Tensor>> buffers;  ///< each empty until the first update
 };
 
 /// Visits every field of an options struct by name (how group options are saved and restored).
 struct OptionVisitor {
   virtual ~OptionVisitor() = default;
+  /// Sees (and may set) the number option `name` ("lr", "momentum").
   virtual void operator()(const char* name, double& value) = 0;
+  /// Sees (and may set) the flag option `name` ("nesterov", "amsgrad").
   virtual void operator()(const char* name, bool& value) = 0;
 };
 
@@ -37,14 +39,16 @@ struct OptionVisitor {
 /// them): SGD opt({{backbone, {.lr = 1e-3}}, {head}}, {.lr = 0.01, .momentum = 0.9}).
 template <class GroupOptions>
 struct ParamGroup {
-  std::vector<Variable> params;
-  GroupOptions options = {};
+  std::vector<Variable> params;  ///< the group's parameters (leaves, each in one group only)
+  GroupOptions options = {};     ///< the options set for this group; unset ones are the defaults
 };
 
 /// Base of every optimizer: zero_grad(), step(), groups' learning rates, state save/restore.
 class Optimizer {
  public:
+  /// Not copyable: the state belongs to one set of parameters.
   Optimizer(const Optimizer&) = delete;
+  /// Not assignable.
   Optimizer& operator=(const Optimizer&) = delete;
   virtual ~Optimizer() = default;
 
@@ -56,19 +60,23 @@ class Optimizer {
   /// Drops every parameter's gradient (PyTorch's set_to_none = true).
   void zero_grad();
 
+  /// Number of parameter groups (1 for an optimizer built from a parameter list).
   std::size_t num_param_groups() const { return params_.size(); }
   /// The parameters of one group, in the order they were given.
   const std::vector<Variable>& params(std::size_t group) const;
   /// A group's learning rate (what schedulers read and write).
   virtual double lr(std::size_t group) const = 0;
+  /// Sets a group's learning rate.
   virtual void set_lr(std::size_t group, double lr) = 0;
   /// Every group's learning rate.
   std::vector<double> lrs() const;
   /// The momentum OneCycleLR cycles: SGD's and RMSprop's momentum, Adam's beta1.
   virtual double momentum(std::size_t group) const = 0;
+  /// Sets that momentum (Adam's beta1).
   virtual void set_momentum(std::size_t group, double momentum) = 0;
   /// The learning rate schedulers start from (PyTorch's group['initial_lr']), once one set it.
   std::optional<double> initial_lr(std::size_t group) const;
+  /// Records a group's initial learning rate (a scheduler's constructor does).
   void set_initial_lr(std::size_t group, double lr);
 
   /// One parameter's state (group, index within the group).
@@ -85,6 +93,7 @@ class Optimizer {
   void load_state_dict(const nn::TensorArchive& archive);
 
  protected:
+  /// An optimizer without parameters yet, named `name` (its state_dict's "optimizer").
   explicit Optimizer(std::string name) : name_(std::move(name)) {}
   /// Appends a group's parameters after checking them (defined leaves, none seen before).
   void add_params(std::vector<Variable> params);
@@ -113,12 +122,14 @@ class Optimizer {
 template <class Options, class GroupOptions>
 class BasicOptimizer : public Optimizer {
  public:
+  /// A parameter group of this optimizer: `{params, {.lr = 1e-3}}`.
   using Group = ParamGroup<GroupOptions>;
 
   /// The options groups inherit unless they set their own.
   const Options& defaults() const { return defaults_; }
   /// A group's options, writable (lr, momentum, weight_decay...).
   Options& options(std::size_t group) { return options_.at(checked(group)); }
+  /// A group's options; an index past the last group throws tg::Error.
   const Options& options(std::size_t group) const { return options_.at(checked(group)); }
   /// Adds parameters with their own options (e.g. layers unfrozen during fine-tuning).
   void add_param_group(Group group) {
@@ -128,10 +139,14 @@ class BasicOptimizer : public Optimizer {
     options_.push_back(merged);
   }
 
+  /// options(group).lr.
   double lr(std::size_t group) const override { return options(group).lr; }
+  /// Sets options(group).lr.
   void set_lr(std::size_t group, double lr) override { options(group).lr = lr; }
 
  protected:
+  /// Checks `defaults` and each group's merged options (tg::Error naming the optimizer and
+  /// the option); no parameter at all is an error too.
   BasicOptimizer(std::string name, std::vector<Group> groups, Options defaults)
       : Optimizer(std::move(name)), defaults_(defaults) {
     check_options(defaults_, this->name().c_str());
@@ -142,13 +157,16 @@ class BasicOptimizer : public Optimizer {
     }
     TG_CHECK(count > 0, this->name(), ": expected at least one parameter, got an empty list");
   }
+  /// for_each_option on the group's options.
   void visit_options(std::size_t group, OptionVisitor& visitor) override {
     for_each_option(options(group), visitor);
   }
-  // PyTorch's schedules can leave lr a little below 0 (LinearLR to end_factor 0 by rounding,
-  // about -2e-18; OneCycleLR's last linear phase, -3e-5 in our golden runs), and a checkpoint
-  // taken there must resume; anything further below 0 is not a schedule's doing.
+  /// How far below 0 a restored lr may be. PyTorch's schedules can leave lr a little below 0
+  /// (LinearLR to end_factor 0 by rounding, about -2e-18; OneCycleLR's last linear phase, -3e-5
+  /// in our golden runs), and a checkpoint taken there must resume; anything further below 0
+  /// is not a schedule's doing.
   static constexpr double schedule_undershoot = 1e-4;
+  /// check_options on the restored options, a schedule's small undershoot of lr forgiven.
   void check_group(std::size_t group) const override {
     Options loaded = options(group);
     TG_CHECK(std::isfinite(loaded.lr) && loaded.lr >= -schedule_undershoot, name(),
@@ -157,6 +175,7 @@ class BasicOptimizer : public Optimizer {
     loaded.lr = std::max(loaded.lr, 0.0);
     check_options(loaded, name().c_str());
   }
+  /// update_param with the group's options.
   void update(std::size_t group, Tensor& value, const Tensor& grad, ParamState& state) override {
     update_param(options_[group], value, grad, state);
   }

@@ -43,7 +43,9 @@ void for_each_option(RMSpropOptions& options, OptionVisitor& visitor);
 /// State: "square_avg", "momentum_buffer" (momentum > 0), "grad_avg" (centered).
 class RMSprop : public BasicOptimizer<RMSpropOptions, RMSpropGroupOptions> {
  public:
+  /// One group: `RMSprop opt(model.parameters(), {.lr = 1e-2})`; bad options throw tg::Error.
   RMSprop(std::vector<Variable> params, RMSpropOptions options = {});
+  /// Several groups, each overriding `defaults` where it sets a field.
   RMSprop(std::vector<Group> groups, RMSpropOptions defaults = {});
 
   std::vector<std::string> buffer_names() const override;

@@ -75,15 +75,23 @@ class SwappedIn {
 template <class M>
 class AveragedModel {
  public:
+  /// Averages `model`'s parameters (and buffers too with use_buffers) with `avg_fn`; the model
+  /// must outlive the average.
   AveragedModel(M& model, AvgFn avg_fn = swa(), bool use_buffers = false)
       : model_(model), averager_(model, std::move(avg_fn), use_buffers) {}
+  /// Folds `model`'s current values into the average (the model it was built from, or one of
+  /// the same structure; a different structure throws tg::Error).
   void update_parameters(const M& model) { averager_.update_parameters(model); }
+  /// The model's forward with the averaged values, without recording a tape.
   Variable forward(const Variable& x) {
     detail::SwappedIn swapped(averager_);
     NoGradGuard no_grad;
     return model_.forward(x);
   }
+  /// How many update_parameters calls were folded in (0 after construction, as in PyTorch).
   std::int64_t n_averaged() const { return averager_.n_averaged(); }
+  /// PyTorch's state dict of an AveragedModel: "module.<name>" for each averaged value and
+  /// "n_averaged".
   nn::StateDict state_dict() const { return averager_.state_dict(); }
   /// PyTorch's load_state_dict of an AveragedModel (a checkpointed average resumes exactly):
   /// every "module.<name>" entry of state_dict() with its shape, and "n_averaged", nothing else.
@@ -107,6 +115,7 @@ enum class AnnealStrategy { Cos, Linear };
 /// (the chainable form of PyTorch 1.13, numbers included), then stays at swa_lr.
 class SWALR : public LRScheduler {
  public:
+  /// The same swa_lr for every group.
   SWALR(Optimizer& optimizer, double swa_lr, std::int64_t anneal_epochs = 10,
         AnnealStrategy strategy = AnnealStrategy::Cos);
   /// One swa_lr per parameter group.
