@@ -28,6 +28,8 @@ struct ImageFolderOptions {
 /// sorted order names its files. A corrupt, truncated or too large file throws in get().
 class ImageFolder : public Dataset {
  public:
+  /// Lists the files under `root` (nothing decoded yet); a missing root or one without class
+  /// folders or images throws tg::Error.
   explicit ImageFolder(const std::filesystem::path& root, ImageFolderOptions options = {});
   std::size_t size() const override { return samples_.size(); }
   Example get(std::size_t index) const override;

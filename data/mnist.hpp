@@ -11,13 +11,15 @@ namespace tg::data {
 inline constexpr const char* kFashionMnistDefaultRoot = "/usr/share/datasets/fashion-mnist";
 
 /// Images and labels of one split of an IDX dataset (28x28 grey digits or clothes).
-/// Looks for train-images-idx3-ubyte[.gz] etc. in root, root/raw and root/<Name>/raw (the
+/// Looks for train-images-idx3-ubyte[.gz] etc. in root, root/raw and `root/<Name>/raw` (the
 /// torchvision layout). get(i): image [1, H, W] with values byte / 255, label in [0, 10).
 class IdxDataset : public Dataset {
  public:
   std::size_t size() const override { return count_; }
   Example get(std::size_t index) const override;
+  /// Image height in pixels (28).
   std::size_t height() const { return height_; }
+  /// Image width in pixels (28).
   std::size_t width() const { return width_; }
   /// The raw pixels, [N, H, W] bytes.
   const std::vector<std::uint8_t>& pixels() const { return pixels_; }
@@ -25,7 +27,7 @@ class IdxDataset : public Dataset {
   const std::vector<std::uint8_t>& targets() const { return labels_; }
 
  protected:
-  /// `name` is used in messages and in the root/<name>/raw layout; `install_hint` ends the
+  /// `name` is used in messages and in the `root/<name>/raw` layout; `install_hint` ends the
   /// message when the files are missing.
   IdxDataset(const char* name, const std::filesystem::path& root, Split split,
              const char* install_hint);
@@ -40,6 +42,7 @@ class IdxDataset : public Dataset {
 /// LeCun's handwritten digits: MNIST("data/mnist", Split::Train).
 class MNIST : public IdxDataset {
  public:
+  /// Reads the split's files under `root`; missing or malformed files throw tg::Error.
   explicit MNIST(const std::filesystem::path& root, Split split = Split::Train);
   std::vector<std::string> classes() const override;
 };
@@ -47,7 +50,9 @@ class MNIST : public IdxDataset {
 /// Zalando's Fashion-MNIST; FashionMNIST() reads Debian's copy in kFashionMnistDefaultRoot.
 class FashionMNIST : public IdxDataset {
  public:
+  /// Reads the split from kFashionMnistDefaultRoot (`bash scripts/deps.sh` installs it).
   explicit FashionMNIST(Split split = Split::Train);
+  /// Reads the split's files under `root`; missing or malformed files throw tg::Error.
   explicit FashionMNIST(const std::filesystem::path& root, Split split = Split::Train);
   std::vector<std::string> classes() const override;
 };

@@ -12,7 +12,7 @@ namespace tg::data {
 struct SamplerOptions {
   bool shuffle = false;    ///< permutation of (seed, epoch); the same on every rank
   bool drop_last = false;  ///< truncate to a multiple of world_size instead of padding
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0;  ///< with the epoch, fixes the shuffle
   int world_size = 1;      ///< number of ranks sharing the dataset
   int rank = 0;            ///< this rank, in [0, world_size)
   bool pad = true;         ///< false: no padding or truncation, each index on exactly one rank

@@ -11,6 +11,7 @@ namespace tg::data {
 /// The samples of `base` at `indices`, in that order (each index < base.size()).
 class Subset : public Dataset {
  public:
+  /// A null base or an index >= base->size() throws tg::Error.
   Subset(std::shared_ptr<const Dataset> base, std::vector<std::size_t> indices);
   std::size_t size() const override { return indices_.size(); }
   Example get(std::size_t index) const override;
