@@ -17,6 +17,7 @@
 /// ONNX export of a model (torch.onnx) and ONNX weights loaded into one.
 namespace tg::onnx {
 
+/// export_model's options: `{.opset = 17, .dynamic_batch = true}`.
 struct ExportOptions {
   std::int64_t opset = 13;            ///< ONNX opset version, 13 to 17
   bool dynamic_batch = false;         ///< dimension 0 of input and output named "batch"

@@ -20,21 +20,27 @@
 
 namespace tg::vision::models {
 
+/// LeNet-5 as the file comment draws it: x [N, 1, 32, 32] -> logits [N, num_classes].
 class LeNet5 : public nn::Module {
  public:
+  /// A new LeNet-5 with PyTorch's default initialisation.
   explicit LeNet5(std::int64_t num_classes = 10);
   /// x [N, 1, 32, 32] -> logits [N, num_classes].
   Variable forward(const Variable& x);
   std::string name() const override { return "LeNet5"; }
 
+  ///@{
+  /// The paper's layers (see the table at the top of the file).
   nn::Conv2d c1;
   nn::AvgPool2d s2;
   nn::Conv2d c3;
   nn::AvgPool2d s4;
   nn::Conv2d c5;
   nn::Linear f6, output;
+  ///@}
 };
 
+/// A new LeNet5: `auto net = lenet5(10);`.
 LeNet5 lenet5(std::int64_t num_classes = 10);
 
 }  // namespace tg::vision::models

@@ -12,7 +12,7 @@ namespace tg::vision::models {
 
 /// `{.num_classes = 10, .in_channels = 1}`.
 struct ResNetOptions {
-  std::int64_t num_classes = 1000;
+  std::int64_t num_classes = 1000;  ///< outputs of fc
   /// Channels of the input image: 1 for MNIST-like data (changes conv1's weight shape only).
   std::int64_t in_channels = 3;
   /// Zero the last BN weight of each block, so each block starts as the identity.
@@ -20,7 +20,10 @@ struct ResNetOptions {
 };
 
 /// Which residual block the stages use.
-enum class ResNetBlock { Basic, Bottleneck };
+enum class ResNetBlock {
+  Basic,      ///< nn::BasicBlock, two 3x3 convolutions (ResNet-18, -34)
+  Bottleneck  ///< nn::Bottleneck, 1x1 -> 3x3 -> 1x1 with expansion 4 (ResNet-50)
+};
 
 /// Input [N, in_channels, H, W], any H, W >= 1 (adaptive average pooling before fc);
 /// output [N, num_classes]. Initialised as torchvision does (kaiming_normal_ fan_out convs).
@@ -28,17 +31,25 @@ class ResNet : public nn::Module {
  public:
   /// `layers`: blocks per stage ({2, 2, 2, 2} for ResNet-18).
   ResNet(ResNetBlock block, std::array<int, 4> layers, ResNetOptions options = {});
+  /// x [N, in_channels, H, W] -> logits [N, num_classes].
   Variable forward(const Variable& x);
   std::string name() const override { return "ResNet"; }
 
-  ResNetBlock block;
+  ResNetBlock block;  ///< the stages' block type
+  ///@{
+  /// The stem: 7x7 conv with stride 2, BN, ReLU, 3x3 max pool with stride 2.
   nn::Conv2d conv1;
   nn::BatchNorm2d bn1;
   nn::ReLU relu;
   nn::MaxPool2d maxpool;
+  ///@}
+  ///@{
+  /// The four stages (64, 128, 256, 512 channels times the block's expansion; the last three
+  /// halve the spatial size).
   nn::Sequential layer1, layer2, layer3, layer4;
-  nn::AdaptiveAvgPool2d avgpool;
-  nn::Linear fc;
+  ///@}
+  nn::AdaptiveAvgPool2d avgpool;  ///< global average pooling to 1x1
+  nn::Linear fc;                  ///< the classifier
 };
 
 /// BasicBlock, {2, 2, 2, 2}: 11,689,512 parameters with 1000 classes.
