@@ -22,3 +22,21 @@
 /// tapegrad: tensors and reverse-mode autograd (Variable, the ops, NoGradGuard, gradcheck,
 /// seeds, threads), LibTorch's `torch::` namespace renamed; the areas above it live in
 /// tg::nn, tg::optim, tg::data, tg::distributed, tg::vision::models and tg::onnx.
+
+/// @mainpage tapegrad API reference
+/// tapegrad is a C++20 CNN training framework written so that a LibTorch program ports by
+/// renaming `torch::` to `tg::`. `#include <tapegrad/tapegrad.hpp>` brings all of it; this
+/// reference is generated from the public headers' comments (`bash scripts/docs.sh`).
+///
+/// | Area | Namespace | Umbrella header |
+/// |---|---|---|
+/// | tensors, Variable, ops, autograd | tg | `<tapegrad/autograd/autograd.hpp>` |
+/// | modules, layers, losses, init, save/load | tg::nn | `<tapegrad/nn/nn.hpp>` |
+/// | optimizers, schedulers, checkpoints | tg::optim | `<tapegrad/optim/optim.hpp>` |
+/// | datasets, transforms, DataLoader | tg::data | `<tapegrad/data/data.hpp>` |
+/// | data-parallel training over MPI | tg::distributed | `<tapegrad/distributed/distributed.hpp>` |
+/// | model zoo | tg::vision::models | `<tapegrad/vision/models.hpp>` |
+/// | ONNX export (where built) | tg::onnx | `<tapegrad/deploy/export.hpp>` |
+///
+/// Start from tg::Variable, tg::nn::Module and tg::nn::ModuleHolder, tg::optim::Optimizer and
+/// tg::data::DataLoader; the guides in docs/ are listed under Related Pages.

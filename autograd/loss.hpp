@@ -6,7 +6,11 @@
 namespace tg {
 
 /// None: one loss per sample (element); Mean, Sum: a 0-d tensor (Mean of nothing is an error).
-enum class Reduction { None, Mean, Sum };
+enum class Reduction {
+  None,  ///< the per-sample losses, shape [N] (or the input's shape, elementwise losses)
+  Mean,  ///< their mean, a 0-d tensor
+  Sum    ///< their sum, a 0-d tensor
+};
 
 /// cross_entropy's options, PyTorch's names and defaults.
 struct CrossEntropyOptions {

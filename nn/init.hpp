@@ -13,7 +13,10 @@
 namespace tg::nn::init {
 
 /// Which fan kaiming_* scales by: fan_in keeps the forward variance, fan_out the backward's.
-enum class FanMode { fan_in, fan_out };
+enum class FanMode {
+  fan_in,  ///< inputs per output: in * prod(kernel)
+  fan_out  ///< outputs per input: out * prod(kernel)
+};
 /// The nonlinearity a gain is computed for.
 enum class Nonlinearity { linear, conv2d, sigmoid, tanh, relu, leaky_relu, selu };
 

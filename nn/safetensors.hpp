@@ -21,7 +21,18 @@
 namespace tg::nn {
 
 /// Element types of safetensors files (the format's own names, see dtype_name).
-enum class Dtype { F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL };
+enum class Dtype {
+  F32,   ///< float32
+  F64,   ///< float64
+  F16,   ///< IEEE float16
+  BF16,  ///< bfloat16
+  I64,   ///< int64
+  I32,   ///< int32
+  I16,   ///< int16
+  I8,    ///< int8
+  U8,    ///< uint8
+  BOOL   ///< one byte, 0 or 1
+};
 
 /// The format's name of a dtype: "F32", "I64", ...
 const char* dtype_name(Dtype dtype);

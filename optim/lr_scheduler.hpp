@@ -172,9 +172,11 @@ class LinearLR : public LRScheduler {
 
 /// Runs schedulers one after the other: scheduler k+1 takes over (restarted at its epoch 0)
 /// at milestone k. Warm-up then cosine:
+/// @code
 /// LinearLR warmup(opt, {.start_factor = 0.1, .total_iters = 5});
 /// CosineAnnealingLR cosine(opt, 95);
 /// SequentialLR schedule(opt, {warmup, cosine}, {5});
+/// @endcode
 /// The schedulers are the caller's and must outlive this one.
 class SequentialLR : public LRScheduler {
  public:

@@ -109,7 +109,10 @@ class AveragedModel {
 };
 
 /// How SWALR moves from the current rate to swa_lr: (1 - cos(pi t)) / 2, or t.
-enum class AnnealStrategy { Cos, Linear };
+enum class AnnealStrategy {
+  Cos,    ///< (1 - cos(pi t)) / 2 of the way at fraction t of anneal_epochs
+  Linear  ///< t of the way
+};
 
 /// PyTorch's SWALR: over anneal_epochs steps each group's rate goes from its rate to swa_lr
 /// (the chainable form of PyTorch 1.13, numbers included), then stays at swa_lr.

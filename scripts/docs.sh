@@ -17,8 +17,9 @@ mapfile -t internal < <(sed -n '/^set(tapegrad_internal_headers/,/)/p' cmake/Ins
 [ ${#internal[@]} -gt 0 ] || { echo "docs.sh: no internal headers found in cmake/Install.cmake" >&2; exit 1; }
 
 # Doxygen reads the headers through a link named tapegrad, so that a class's page shows the
-# include a user writes (#include <tapegrad/nn/module.hpp>).
+# include a user writes (#include <tapegrad/nn/module.hpp>); the link goes when it is done.
 ln -sfn "$root" "$out/tapegrad"
+trap 'rm -f "$out/tapegrad"' EXIT
 inputs=("$out/tapegrad/tapegrad.hpp")
 for area in autograd nn optim data distributed vision deploy; do
   for h in "$area"/*.hpp; do

@@ -2,6 +2,7 @@
 /// @file
 /// LeNet-5 (LeCun et al. 1998) as the lecture notes draw it; torchvision has no twin, so the names
 /// are the paper's layer names:
+/// @verbatim
 ///   c1     Conv2d(1, 6, 5)       [N, 1, 32, 32] -> [N, 6, 28, 28], tanh
 ///   s2     AvgPool2d(2)          -> [N, 6, 14, 14]
 ///   c3     Conv2d(6, 16, 5)      -> [N, 16, 10, 10], tanh
@@ -9,6 +10,7 @@
 ///   c5     Conv2d(16, 120, 5)    -> [N, 120, 1, 1], tanh, flattened
 ///   f6     Linear(120, 84), tanh
 ///   output Linear(84, num_classes)
+/// @endverbatim
 /// state dict: c1.weight/bias, c3.weight/bias, c5.weight/bias, f6.weight/bias, output.weight/bias;
 /// 61,706 parameters with 10 classes. The paper's simplifications that everyone makes: S2/S4 are
 /// plain average poolings (the paper's had a trainable scale and bias), C3 connects every input
