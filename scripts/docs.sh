@@ -26,16 +26,18 @@ for area in autograd nn optim data distributed vision deploy; do
     [[ " ${internal[*]} " == *" $h "* ]] || inputs+=("$out/tapegrad/$h")
   done
 done
-inputs+=(docs/*.md)
+shopt -s nullglob
+pages=(docs/*.md)
+inputs+=("${pages[@]}")
 
 log="$out/warnings.log"
 {
   cat docs/Doxyfile
-  echo "INPUT = ${inputs[*]}"
-  echo "OUTPUT_DIRECTORY = $out"
-  echo "STRIP_FROM_PATH = $out/tapegrad $root"
-  echo "STRIP_FROM_INC_PATH = $out"
-  echo "WARN_LOGFILE = $log"
+  printf 'INPUT = '; printf '"%s" ' "${inputs[@]}"; echo
+  echo "OUTPUT_DIRECTORY = \"$out\""
+  echo "STRIP_FROM_PATH = \"$out/tapegrad\" \"$root\""
+  echo "STRIP_FROM_INC_PATH = \"$out\""
+  echo "WARN_LOGFILE = \"$log\""
 } | doxygen - >/dev/null
 sed -i -e "s|$out/tapegrad/||g" -e "s|$root/||g" "$log"
 
@@ -44,4 +46,4 @@ if [ -s "$log" ]; then
   echo "docs.sh: $(grep -c 'warning:' "$log") Doxygen warnings, listed above: document what they name" >&2
   exit 1
 fi
-echo "docs.sh: API reference of ${#inputs[@]} files in $out/html/index.html, no warnings"
+echo "docs.sh: API reference of $((${#inputs[@]} - ${#pages[@]})) headers and ${#pages[@]} pages in $out/html/index.html, no warnings"
