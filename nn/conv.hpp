@@ -20,7 +20,7 @@ struct Conv2dOptions {
 class Conv2dImpl : public Layer {
  public:
   /// Channels in and out, the kernel's height and width (`3` or `{3, 5}`), and the options;
-  /// channels or groups that do not fit throw tg::Error.
+  /// sizes < 1, padding < 0, or channels groups does not divide throw tg::Error.
   Conv2dImpl(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size,
              Conv2dOptions options = {});
   Variable forward(const Variable& x) override;

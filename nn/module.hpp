@@ -228,7 +228,8 @@ class ModuleHolder {
   /// Holds `impl` (shared with whoever else holds it).
   explicit ModuleHolder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-  /// The Impl's members: `fc->weight`. Throws tg::Error on an empty holder, as do the others.
+  /// The Impl's members: `fc->weight`. Throws tg::Error on an empty holder, as do operator*,
+  /// the conversion to Impl& and the calls.
   Impl* operator->() const { return &get(); }
   /// The Impl.
   Impl& operator*() const { return get(); }
