@@ -43,6 +43,7 @@ std::map<std::string, std::size_t>& files() {
 
 // Runs one program in a child process; returns an empty string or what went wrong.
 std::string run(const Entry& e, const std::filesystem::path& dir) {
+  std::filesystem::remove_all(dir);  // what an earlier run left
   std::filesystem::create_directories(dir);
   std::fflush(nullptr);
   const pid_t pid = fork();
