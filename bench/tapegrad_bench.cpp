@@ -38,7 +38,7 @@ tg::Labels random_labels(std::size_t n) {
   return labels;
 }
 
-// The seed network of the lecture notes (API.md's SimpleCNN).
+// The seed network of the lecture notes (the README's SimpleCNN).
 struct SimpleCNN : tg::nn::Module {
   tg::nn::Conv2d conv1{3, 5, 5};
   tg::nn::MaxPool2d pool{2, 2};
@@ -61,7 +61,7 @@ struct SimpleCNN : tg::nn::Module {
   }
 };
 
-// ResNet-20 as a user ports it from PyTorch, blocks as in API.md ("A residual block"): plain
+// ResNet-20 as a user ports it from PyTorch, blocks as a user writes them (tests/nn/test_api_scripts.cpp's Block): plain
 // layers, tg::relu and operator+, no fused call. The library's blocks are fast; this measures
 // the speed users get with their own (issue 11).
 struct UserBlock : tg::nn::Module {

@@ -24,7 +24,7 @@ namespace tg::bench {
 
 /// What a workload does; each program implements every kind with its own API.
 /// ResNetTrain uses the library's residual block (tapegrad: tg::nn::BasicBlock, fused BN + ReLU);
-/// ResNetUserTrain the block a user writes from API.md (plain layers, relu, operator+).
+/// ResNetUserTrain the block a user writes (plain layers, relu, operator+).
 enum class Kind { Conv, MaxPool, Relu, SimpleCnn, ResNetTrain, ResNetUserTrain, ResNetEval, ChainMulAdd, ChainTanh, Mlp };
 
 /// One conv2d case: x [n, cin, hw, hw], weight [cout, cin, k, k], bias [cout].
@@ -72,8 +72,8 @@ inline const std::vector<Workload>& workloads() {
       {"w4_resnet20_b64", Kind::ResNetTrain, 64, {}, "ResNet-20 train step N64 (SGD .1 m .9 wd 5e-4)"},
       {"w4_resnet20_b128", Kind::ResNetTrain, 128, {}, "ResNet-20 train step N128 (SGD .1 m .9 wd 5e-4)"},
       {"w4f_resnet20_fmnist_b128", Kind::ResNetTrain, 128, {}, "ResNet-20 train step N128 on 1x28x28 (the README run's shape)", {1, 28}},
-      {"w4u_resnet20_user_b64", Kind::ResNetUserTrain, 64, {}, "user-written ResNet-20 (API.md blocks) train step N64"},
-      {"w4u_resnet20_user_b128", Kind::ResNetUserTrain, 128, {}, "user-written ResNet-20 (API.md blocks) train step N128"},
+      {"w4u_resnet20_user_b64", Kind::ResNetUserTrain, 64, {}, "user-written ResNet-20 (plain-layer blocks) train step N64"},
+      {"w4u_resnet20_user_b128", Kind::ResNetUserTrain, 128, {}, "user-written ResNet-20 (plain-layer blocks) train step N128"},
       {"w5_resnet20_eval_b256", Kind::ResNetEval, 256, {}, "ResNet-20 eval, no grad, N256"},
       {"w6_chain_mul_add", Kind::ChainMulAdd, 0, {}, "1000 ops x*1.0001, x+0.0001 on [16], fwd+bwd"},
       {"w6_chain_tanh", Kind::ChainTanh, 0, {}, "1000 tanh on [16], fwd+bwd"},

@@ -50,7 +50,7 @@ nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
 // torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), the shortcut
 // a 1x1 conv + BN when the shape changes. Written as a user writes it (LibTorch has no library
 // block), so it serves both W4 (against tapegrad's library BasicBlock) and W4u (against
-// tapegrad's user-written block of API.md): on this side the two workloads are the same model.
+// tapegrad's user-written block, as in tests/nn/test_api_scripts.cpp): on this side the two workloads are the same model.
 struct BasicBlockImpl : nn::Module {
   nn::Conv2d conv1, conv2;
   nn::BatchNorm2d bn1, bn2;

@@ -1,5 +1,7 @@
-// The two scripts of API.md ("The scripts that must compile"), as written there, trained for a
-// few steps on random data with a hand-written SGD step (optim and data are tested elsewhere).
+// The two scripts tapegrad's API was designed to compile as written (the lecture notes' SimpleCNN,
+// as in the README's "Writing a training script", and a residual block), trained for a few steps
+// on random data with a hand-written SGD step (optim and data are tested elsewhere). The
+// README's own copy is compiled by tests/docs.
 #include <doctest/doctest.h>
 
 #include <tapegrad/nn/nn.hpp>
@@ -8,7 +10,7 @@
 
 namespace {
 
-// ---- API.md, "A seed network, line by line from its PyTorch version" (verbatim) ----
+// ---- A seed network, line by line from its PyTorch version ----
 struct SimpleCNN : tg::nn::Module {
   tg::nn::Conv2d conv1{3, 5, 5};
   tg::nn::MaxPool2d pool{2, 2};
@@ -33,7 +35,7 @@ struct SimpleCNN : tg::nn::Module {
   }
 };
 
-// ---- API.md, "A residual block" (verbatim), with its constructor ----
+// ---- A residual block, with its constructor ----
 struct Block : tg::nn::Module {
   tg::nn::Conv2d conv1, conv2;
   tg::nn::BatchNorm2d bn1, bn2;
@@ -87,7 +89,7 @@ tg::Labels random_labels(std::size_t n, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("API.md's SimpleCNN: parameters, shapes, a falling loss, save and load") {
+TEST_CASE("The design's SimpleCNN: parameters, shapes, a falling loss, save and load") {
   tg::manual_seed(0);
   SimpleCNN model;
   CHECK(model.parameters().size() == 8);
@@ -107,7 +109,7 @@ TEST_CASE("API.md's SimpleCNN: parameters, shapes, a falling loss, save and load
   CHECK(reloaded.forward(images).value() == model.forward(images).value());
 }
 
-TEST_CASE("API.md's residual Block: identity and projection shortcuts, nested in Sequential") {
+TEST_CASE("The design's residual Block: identity and projection shortcuts, nested in Sequential") {
   tg::manual_seed(1);
   Block same(4, 4, 1);
   CHECK(same.shortcut->empty());
