@@ -39,4 +39,5 @@
 /// | ONNX export (where built) | tg::onnx | `<tapegrad/deploy/export.hpp>` |
 ///
 /// Start from tg::Variable, tg::nn::Module and tg::nn::ModuleHolder, tg::optim::Optimizer and
-/// tg::data::DataLoader; the guides in docs/ are listed under Related Pages.
+/// tg::data::DataLoader. The guides (getting started, porting from LibTorch, autograd, distributed
+/// training, reliability, performance) are the Markdown pages in the repository's docs/ folder.
