@@ -65,6 +65,11 @@ std::vector<GradGradCase> cases() {
        {{2, 2, 3}, {3, 2}}},
       {"matmul (vector)", [=](auto v) { return tanh(matmul(in(v, 0), in(v, 1))); }, {{3}, {3, 2}}},
       {"linear", [=](auto v) { return tanh(linear(in(v, 0), in(v, 1), in(v, 2))); }, {{2, 3}, {4, 3}, {4}}},
+      {"softmax", [=](auto v) { return softmax(in(v, 0), 1) * in(v, 0); }, {{2, 3}}},
+      {"log_softmax", [=](auto v) { return log_softmax(in(v, 0), 0) * in(v, 0); }, {{2, 3}}},
+      {"mse_loss (mean)", [=](auto v) { return mse_loss(in(v, 0) * in(v, 0), in(v, 1)); }, {{2, 3}, {2, 3}}},
+      {"mse_loss (none)", [=](auto v) { return mse_loss(tanh(in(v, 0)), in(v, 1), Reduction::None); },
+       {{2, 3}, {2, 3}}},
       {"linear (no bias)", [=](auto v) { return tanh(linear(in(v, 0), in(v, 1), Variable())); },
        {{2, 3}, {4, 3}}},
   };
