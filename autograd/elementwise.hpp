@@ -79,5 +79,11 @@ Variable operator-(const Variable& a);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 /// Sums `grad` down to `shape` (the reverse of broadcasting `shape` up to grad's shape).
 Tensor sum_to(Tensor grad, const Shape& shape);
+/// x broadcast to `shape` as NumPy/PyTorch broadcast (LibTorch's broadcast_to), as a copy;
+/// differentiable (its gradient sums back). Throws tg::Error when x does not broadcast to it.
+Variable broadcast_to(const Variable& x, const Shape& shape);
+/// x summed down to `shape`, which must broadcast to x's shape (the gradient of broadcasting);
+/// differentiable (its gradient broadcasts back).
+Variable sum_to(const Variable& x, const Shape& shape);
 
 }  // namespace tg

@@ -1,10 +1,15 @@
 #include "tapegrad/autograd/gradcheck.hpp"
 
 #include <cmath>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
+#include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/grad.hpp"
+#include "tapegrad/autograd/reduce.hpp"
+#include "tapegrad/autograd/shape_ops.hpp"
 #include "tapegrad/autograd/random.hpp"
 
 namespace tg {
@@ -70,6 +75,62 @@ GradcheckResult gradcheck(const std::function<Variable(const std::vector<Variabl
   msg << r;
   r.message = msg.str();
   return r;
+}
+
+GradcheckResult gradgradcheck(const std::function<Variable(const std::vector<Variable>&)>& fn,
+                              const std::vector<Variable>& inputs, GradcheckOptions options) {
+  Generator gen(options.seed + 1);
+  std::optional<Tensor> w;  // fixed output weights: the function checked must not change between calls
+  // x -> the gradients of sum(w * fn(x)) with respect to the inputs, computed with
+  // create_graph and flattened into one vector: gradcheck differentiates them again.
+  auto first_gradients = [&](const std::vector<Variable>& xs) -> Variable {
+    AutoGradMode record(true);  // gradcheck's finite differences run under NoGradGuard
+    Variable y = fn(xs);
+    if (!w) {
+      w = empty(y.shape());
+      for (float& v : *w) v = gen.uniform(-1.0f, 1.0f);
+    }
+    std::vector<Variable> wrt;
+    for (const Variable& x : xs)
+      if (x.requires_grad()) wrt.push_back(x);
+    TG_CHECK(!wrt.empty(), "gradgradcheck: expected an input that requires grad, got none");
+    TG_CHECK(y.requires_grad(), "gradgradcheck: expected an output that requires grad, got one "
+                                "that does not");
+    std::vector<Variable> gs = autograd::grad({sum(y * Variable(*w))}, wrt, {}, true, true, true);
+    std::vector<Variable> flat;
+    for (std::size_t k = 0; k < gs.size(); ++k)
+      flat.push_back(reshape(gs[k].defined() ? gs[k] : Variable(filled(wrt[k].shape(), 0.0f)), {-1}));
+    return cat(flat, 0);
+  };
+  // The gradient graph comes from the ops' double-backward rules, the first-order gradient from
+  // their first-order rules: the two must agree before the second derivatives mean anything.
+  GradcheckResult agree;
+  {
+    Variable first = first_gradients(inputs);
+    std::vector<Variable> wrt;
+    for (const Variable& x : inputs)
+      if (x.requires_grad()) wrt.push_back(x);
+    std::vector<Variable> plain = autograd::grad({sum(fn(inputs) * Variable(*w))}, wrt, {}, false, false, true);
+    std::size_t at = 0;
+    agree.worst_error = -1e300;
+    for (std::size_t k = 0; k < wrt.size(); ++k)
+      for (std::size_t e = 0; e < wrt[k].numel(); ++e, ++at) {
+        const double graph = first.value().data()[at];
+        const double rule = plain[k].defined() ? plain[k].value().data()[e] : 0.0;
+        const double error = std::fabs(graph - rule) - options.rtol * std::fabs(rule);
+        if (error > agree.worst_error) agree = {error > options.atol ? false : true, error, k, e, graph, rule, ""};
+      }
+    agree.ok = agree.worst_error <= options.atol;
+  }
+  if (!agree.ok) {
+    std::ostringstream msg;
+    msg << "gradgradcheck FAILED: the double-backward rules' gradient differs from the first-order "
+           "rules' at input " << agree.input << " element " << agree.element << ": " << agree.analytic
+        << " against " << agree.numeric;
+    agree.message = msg.str();
+    return agree;
+  }
+  return gradcheck(first_gradients, inputs, options);
 }
 
 std::ostream& operator<<(std::ostream& out, const GradcheckResult& r) {

@@ -37,6 +37,12 @@ GradcheckResult gradcheck(const std::function<Variable(const std::vector<Variabl
                           const std::vector<Variable>& inputs, GradcheckOptions options = {});
 
 /// Prints "gradcheck passed" or "gradcheck FAILED", with the worst element and its two values.
+/// Checks second derivatives (PyTorch's gradgradcheck): the gradients of sum(w * fn(inputs))
+/// for fixed random w, computed with autograd::grad and create_graph, are differentiated again
+/// and compared with central differences of those gradients. Every op in fn must have a
+/// double-backward rule (one without throws tg::Error naming it).
+GradcheckResult gradgradcheck(const std::function<Variable(const std::vector<Variable>&)>& fn,
+                              const std::vector<Variable>& inputs, GradcheckOptions options = {});
 std::ostream& operator<<(std::ostream& out, const GradcheckResult& result);
 
 }  // namespace tg

@@ -76,7 +76,7 @@ Variable matmul_nd(const Variable& a, const Variable& b) {
   Tensor out = empty(with_matrix(p.batch, p.n, p.m));
   batched_gemm(batches, false, false, p.n, p.m, p.k, a.value().data(), p.a_index,
                b.value().data(), p.b_index, out.data());
-  return record_op("matmul", std::move(out), {a, b},
+  Variable y = record_op("matmul", std::move(out), {a, b},
                    [p, batches](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      std::vector<std::size_t> identity(batches);
                      for (std::size_t t = 0; t < batches; ++t) identity[t] = t;
@@ -95,6 +95,11 @@ Variable matmul_nd(const Variable& a, const Variable& b) {
                      }
                      return grads;
                    });
+  return with_double_backward(y, [](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+    const Variable a = ctx.input(0), b = ctx.input(1);
+    return {ctx.needs(0) ? sum_to(matmul(g, transpose(b, -2, -1)), a.shape()) : Variable(),
+            ctx.needs(1) ? sum_to(matmul(transpose(a, -2, -1), g), b.shape()) : Variable()};
+  });
 }
 
 std::vector<std::int64_t> dims_of(const Shape& s) { return {s.begin(), s.end()}; }
@@ -147,7 +152,7 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
   }
   gemm(false, true, rows, out_f, in_f, 1.0f, x.value().data(), in_f, weight.value().data(), in_f,
        bias.defined() ? 1.0f : 0.0f, out.data(), out_f);
-  return record_op("linear", std::move(out), {x, weight, bias},
+  Variable y = record_op("linear", std::move(out), {x, weight, bias},
                    [rows, in_f, out_f](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      TensorList grads(3);
                      if (ctx.needs(0)) {  // dx = g @ W
@@ -168,6 +173,15 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
                      }
                      return grads;
                    });
+  return with_double_backward(y, [in_f, out_f](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+    std::vector<Variable> grads(3);
+    if (ctx.needs(0)) grads[0] = matmul(g, ctx.input(1));  // [..., out] @ [out, in]
+    if (ctx.needs(1))
+      grads[1] = matmul(transpose(reshape(g, {-1, std::int64_t(out_f)}), 0, 1),
+                        reshape(ctx.input(0), {-1, std::int64_t(in_f)}));
+    if (ctx.needs(2)) grads[2] = sum_to(g, ctx.input(2).shape());
+    return grads;
+  });
 }
 
 }  // namespace tg

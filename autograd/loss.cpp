@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/reduce.hpp"
 #include "tapegrad/autograd/trace.hpp"
 #include "tapegrad/autograd/kernels/softmax.hpp"
 
@@ -33,10 +35,16 @@ Variable softmax_op(const char* op, const Variable& x, std::int64_t dim, bool lo
   Tensor y = empty(x.shape());
   kernels::softmax_forward(x.value().data(), y.data(), sh, log);
   if (trace::active()) trace::attributes(op, {{"dim", dim}});
-  return record_op(op, std::move(y), {x}, [sh, log](Tensor gy, const BackwardCtx& ctx) -> TensorList {
+  Variable out = record_op(op, std::move(y), {x}, [sh, log](Tensor gy, const BackwardCtx& ctx) -> TensorList {
     Tensor gx = empty(gy.shape());
     kernels::softmax_backward(gy.data(), ctx.output().data(), gx.data(), sh, log);
     return grad_list(std::move(gx));
+  });
+  // The same rules on Variables: softmax y (g - sum(g y)), log_softmax g - e^y sum(g).
+  return with_double_backward(out, [dim, log](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+    const Variable y = ctx.output();
+    if (log) return {g - exp(y) * sum(g, dim, true)};
+    return {y * (g - sum(g * y, dim, true))};
   });
 }
 
@@ -196,7 +204,7 @@ Variable mse_loss(const Variable& input, const Variable& target, Reduction reduc
   const float *a = input.value().data(), *b = target.value().data();
   Tensor loss = empty(input.shape());
   for (std::size_t i = 0; i < n; ++i) loss.data()[i] = (a[i] - b[i]) * (a[i] - b[i]);
-  return record_op("mse_loss", reduce("mse_loss", std::move(loss), reduction), {input, target},
+  Variable out = record_op("mse_loss", reduce("mse_loss", std::move(loss), reduction), {input, target},
                    [n, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      const LossGrad lg(g, reduction, n);
                      const float *a = ctx.input(0).data(), *b = ctx.input(1).data();
@@ -207,6 +215,11 @@ Variable mse_loss(const Variable& input, const Variable& target, Reduction reduc
                      if (!ctx.needs(0)) ga = Tensor();
                      return grad_list(std::move(ga), std::move(gb));
                    });
+  return with_double_backward(out, [n, reduction](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+    const float scale = reduction == Reduction::Mean ? 2.0f / static_cast<float>(n) : 2.0f;
+    const Variable ga = (ctx.input(0) - ctx.input(1)) * (g * scale);
+    return {ctx.needs(0) ? ga : Variable(), ctx.needs(1) ? neg(ga) : Variable()};
+  });
 }
 
 Variable binary_cross_entropy_with_logits(const Variable& logits, const Variable& target,

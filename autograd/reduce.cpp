@@ -7,6 +7,7 @@
 
 #include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/shape_ops.hpp"
 #include "tapegrad/autograd/trace.hpp"
 
 namespace tg {
@@ -56,10 +57,14 @@ Variable sum(const Variable& x) {
   const Tensor& v = x.value();
   double total = 0.0;  // double: float accumulation over 10^6 elements loses digits
   for (std::size_t i = 0; i < v.size(); ++i) total += v.data()[i];
-  return record_op("sum", filled(Shape{}, static_cast<float>(total)), {x},
-                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     return grad_list(filled(ctx.input(0).shape(), g.data()[0]));
-                   });
+  return with_double_backward(
+      record_op("sum", filled(Shape{}, static_cast<float>(total)), {x},
+                [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                  return grad_list(filled(ctx.input(0).shape(), g.data()[0]));
+                }),
+      [](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+        return {broadcast_to(g, ctx.input(0).shape())};
+      });
 }
 
 Variable sum(const Variable& x, std::int64_t dim_arg, bool keepdim) {
@@ -72,10 +77,17 @@ Variable sum(const Variable& x, std::int64_t dim_arg, bool keepdim) {
     for (std::size_t k = 0; k < a.n; ++k)
       for (std::size_t i = 0; i < a.inner; ++i) os[o * a.inner + i] += xs[(o * a.n + k) * a.inner + i];
   if (trace::active()) trace::attributes("sum_dim", {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
-  return record_op("sum_dim", std::move(out), {x},
-                   [a](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     return grad_list(expand_along(g, ctx.input(0).shape(), a));
-                   });
+  return with_double_backward(
+      record_op("sum_dim", std::move(out), {x},
+                [a](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                  return grad_list(expand_along(g, ctx.input(0).shape(), a));
+                }),
+      [dim](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+        const Shape& in = ctx.input(0).shape();
+        std::vector<std::int64_t> kept(in.begin(), in.end());
+        kept[dim] = 1;
+        return {broadcast_to(reshape(g, kept), in)};
+      });
 }
 
 Variable mean(const Variable& x) {

@@ -47,10 +47,15 @@ Tensor reshaped(Tensor t, const Shape& shape) {
 
 Variable reshape(const Variable& x, const std::vector<std::int64_t>& shape) {
   const Shape out = infer_shape(x.shape(), shape, "view");
-  return record_op("view", reshaped(x.value(), out), {x},
-                   [](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     return grad_list(reshaped(std::move(g), ctx.input(0).shape()));
-                   });
+  return with_double_backward(
+      record_op("view", reshaped(x.value(), out), {x},
+                [](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                  return grad_list(reshaped(std::move(g), ctx.input(0).shape()));
+                }),
+      [](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+        const Shape& s = ctx.input(0).shape();
+        return {reshape(g, std::vector<std::int64_t>(s.begin(), s.end()))};
+      });
 }
 
 Variable flatten(const Variable& x, std::int64_t start_dim, std::int64_t end_dim) {
@@ -108,10 +113,14 @@ Variable permute(const Variable& x, const std::vector<std::int64_t>& dims_arg) {
     inverse[dims[d]] = d;
   }
   if (trace::active()) trace::attributes("permute", {{"dims", dims_arg}});
-  return record_op("permute", permute_tensor(x.value(), dims), {x},
-                   [inverse](Tensor g, const BackwardCtx&) -> TensorList {
-                     return grad_list(permute_tensor(g, inverse));
-                   });
+  return with_double_backward(
+      record_op("permute", permute_tensor(x.value(), dims), {x},
+                [inverse](Tensor g, const BackwardCtx&) -> TensorList {
+                  return grad_list(permute_tensor(g, inverse));
+                }),
+      [inverse](const Variable& g, const GraphCtx&) -> std::vector<Variable> {
+        return {permute(g, std::vector<std::int64_t>(inverse.begin(), inverse.end()))};
+      });
 }
 
 Variable transpose(const Variable& x, std::int64_t dim0, std::int64_t dim1) {
@@ -163,7 +172,7 @@ Variable cat(const std::vector<Variable>& xs, std::int64_t dim_arg) {
     at += p.n;
   }
   if (trace::active()) trace::attributes("cat", {{"dim", std::int64_t(dim)}});
-  return record_op("cat", std::move(out), xs,
+  Variable y = record_op("cat", std::move(out), xs,
                    [dim, starts](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      const Split3 o = split3(g.shape(), dim);
                      TensorList grads(ctx.num_inputs());
@@ -178,7 +187,55 @@ Variable cat(const std::vector<Variable>& xs, std::int64_t dim_arg) {
                      }
                      return grads;
                    });
+  return with_double_backward(y, [dim, starts](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+    std::vector<Variable> grads(ctx.num_inputs());
+    for (std::size_t k = 0; k < grads.size(); ++k) {
+      const auto n = std::int64_t(ctx.input(k).shape()[dim]);
+      if (ctx.needs(k)) grads[k] = slice(g, std::int64_t(dim), std::int64_t(starts[k]), std::int64_t(starts[k]) + n);
+    }
+    return grads;
+  });
 }
+
+namespace {
+
+// Rows start, start + step, ... (len of them) along the middle axis of x ([outer, n, inner]).
+Tensor slice_rows(const Tensor& x, const Shape& out_shape, const Split3& p, std::size_t len,
+                  std::int64_t start, std::int64_t step) {
+  Tensor out = empty(out_shape);
+  for (std::size_t i = 0; i < p.outer; ++i)
+    for (std::size_t k = 0; k < len; ++k)
+      std::memcpy(out.data() + (i * len + k) * p.inner,
+                  x.data() + (i * p.n + std::size_t(start) + k * std::size_t(step)) * p.inner,
+                  p.inner * sizeof(float));
+  return out;
+}
+
+// The reverse: g's rows put back in place, zeros elsewhere (slice's gradient).
+Tensor unslice_rows(const Tensor& g, const Shape& in_shape, const Split3& p, std::size_t len,
+                    std::int64_t start, std::int64_t step) {
+  Tensor gx = filled(in_shape, 0.0f);
+  for (std::size_t i = 0; i < p.outer; ++i)
+    for (std::size_t k = 0; k < len; ++k)
+      std::memcpy(gx.data() + (i * p.n + std::size_t(start) + k * std::size_t(step)) * p.inner,
+                  g.data() + (i * len + k) * p.inner, p.inner * sizeof(float));
+  return gx;
+}
+
+// slice's gradient as an op of its own, so that it can be differentiated again (by slice).
+Variable unslice(const Variable& g, const Shape& in_shape, std::size_t dim, const Split3& p,
+                 std::size_t len, std::int64_t start, std::int64_t step) {
+  return with_double_backward(
+      record_op("slice_backward", unslice_rows(g.value(), in_shape, p, len, start, step), {g},
+                [p, len, start, step](Tensor gg, const BackwardCtx& ctx) -> TensorList {
+                  return grad_list(slice_rows(gg, ctx.input(0).shape(), p, len, start, step));
+                }),
+      [dim, start, len, step](const Variable& gg, const GraphCtx&) -> std::vector<Variable> {
+        return {slice(gg, std::int64_t(dim), start, start + std::int64_t(len) * step, step)};
+      });
+}
+
+}  // namespace
 
 Variable slice(const Variable& x, std::int64_t dim_arg, std::int64_t start, std::int64_t end,
                std::int64_t step) {
@@ -193,22 +250,16 @@ Variable slice(const Variable& x, std::int64_t dim_arg, std::int64_t start, std:
   Shape out_shape = x.shape();
   out_shape[dim] = len;
   const Split3 p = split3(x.shape(), dim);
-  Tensor out = empty(out_shape);
-  for (std::size_t i = 0; i < p.outer; ++i)
-    for (std::size_t k = 0; k < len; ++k)
-      std::memcpy(out.data() + (i * len + k) * p.inner,
-                  x.value().data() + (i * p.n + std::size_t(start) + k * std::size_t(step)) * p.inner,
-                  p.inner * sizeof(float));
+  Tensor out = slice_rows(x.value(), out_shape, p, len, start, step);
   if (trace::active()) trace::attributes("slice", {{"dim", std::int64_t(dim)}, {"start", start}, {"end", end}, {"step", step}});
-  return record_op("slice", std::move(out), {x},
-                   [p, len, start, step](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = filled(ctx.input(0).shape(), 0.0f);
-                     for (std::size_t i = 0; i < p.outer; ++i)
-                       for (std::size_t k = 0; k < len; ++k)
-                         std::memcpy(gx.data() + (i * p.n + std::size_t(start) + k * std::size_t(step)) * p.inner,
-                                     g.data() + (i * len + k) * p.inner, p.inner * sizeof(float));
-                     return grad_list(std::move(gx));
-                   });
+  return with_double_backward(
+      record_op("slice", std::move(out), {x},
+                [p, len, start, step](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                  return grad_list(unslice_rows(g, ctx.input(0).shape(), p, len, start, step));
+                }),
+      [dim, p, len, start, step](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+        return {unslice(g, ctx.input(0).shape(), dim, p, len, start, step)};
+      });
 }
 
 Variable narrow(const Variable& x, std::int64_t dim, std::int64_t start, std::int64_t length) {

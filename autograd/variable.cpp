@@ -16,6 +16,8 @@ bool grad_enabled() { return grad_mode_enabled; }
 
 NoGradGuard::NoGradGuard() : previous_(grad_mode_enabled) { grad_mode_enabled = false; }
 NoGradGuard::~NoGradGuard() { grad_mode_enabled = previous_; }
+AutoGradMode::AutoGradMode(bool enabled) : previous_(grad_mode_enabled) { grad_mode_enabled = enabled; }
+AutoGradMode::~AutoGradMode() { grad_mode_enabled = previous_; }
 
 Node::~Node() {
   // Destroying the last handle of a 100,000-op chain would recurse once per node through
@@ -43,6 +45,22 @@ const Tensor& BackwardCtx::input(std::size_t i) const {
 const Tensor& BackwardCtx::output() const { return node_.value; }
 std::size_t BackwardCtx::num_inputs() const { return node_.inputs.size(); }
 
+bool GraphCtx::needs(std::size_t i) const {
+  const auto& in = node_->inputs[i];
+  return in && in->requires_grad;
+}
+Variable GraphCtx::input(std::size_t i) const {
+  TG_ASSERT(i < node_->inputs.size() && node_->inputs[i], "double backward of ", node_->op,
+            " read missing input ", i);
+  return Variable(node_->inputs[i]);
+}
+std::size_t GraphCtx::num_inputs() const { return node_->inputs.size(); }
+
+Variable with_double_backward(Variable y, GraphBackwardFn rule) {
+  if (y.defined() && y.node()->op != nullptr) y.node()->graph_backward = std::move(rule);
+  return y;
+}
+
 Variable::Variable(Tensor value, bool requires_grad) : node_(std::make_shared<Node>(std::move(value))) {
   node_->requires_grad = requires_grad;
 }
@@ -66,6 +84,12 @@ const Tensor& Variable::grad() const {
 Tensor& Variable::grad() { return const_cast<Tensor&>(std::as_const(*this).grad()); }
 bool Variable::has_grad() const { return node_ && node_->grad.has_value(); }
 
+Variable Variable::grad_variable() const {
+  const Node& n = checked_node();
+  if (n.grad_graph) return Variable(n.grad_graph);
+  return Variable(grad());
+}
+
 float Variable::item() const {
   const Tensor& v = value();
   TG_CHECK(v.size() == 1, "item: expected a one-element tensor, got shape ", shape_str(v.shape()));
@@ -86,6 +110,7 @@ void Variable::set_requires_grad(bool requires_grad) {
 void Variable::zero_grad() {
   Node& n = checked_node();
   n.grad.reset();
+  n.grad_graph.reset();
 }
 
 Variable Variable::detach() const { return Variable(value(), false); }

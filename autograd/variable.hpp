@@ -70,6 +70,14 @@ TensorList grad_list(Grads&&... grads) {
   return out;
 }
 
+class Variable;
+class GraphCtx;
+/// A backward rule written with Variable ops, so that the gradient it returns is itself
+/// recorded on the tape and can be differentiated again (autograd::grad with create_graph).
+/// Given dLoss/dOutput as a Variable, returns dLoss/dInput_i for every input (undefined where
+/// !ctx.needs(i)). An op sets it beside its first-order rule with with_double_backward().
+using GraphBackwardFn = std::function<std::vector<Variable>(const Variable& grad_output, const GraphCtx& ctx)>;
+
 /// Sees, and may replace, the gradient flowing into a variable.
 using GradHook = std::function<void(Tensor& grad)>;
 
@@ -77,12 +85,14 @@ using GradHook = std::function<void(Tensor& grad)>;
 struct Node {
   Tensor value;
   std::optional<Tensor> grad;  // accumulated dLoss/dValue (leaves and retain_grad only)
+  NodePtr grad_graph;          // the same gradient with its graph, after a create_graph backward
   bool requires_grad = false;
   bool retains_grad = false;   // a non-leaf that keeps its .grad (retain_grad())
   bool released = false;       // its backward ran and its graph was freed
   const char* op = nullptr;    // nullptr for a leaf
   std::vector<NodePtr> inputs;
   BackwardFn backward;
+  GraphBackwardFn graph_backward;  // the same rule in Variable ops; empty: no double backward
   std::vector<GradHook> hooks;
   // Set by an op that can apply a following ReLU to its own output in place and fold the mask
   // into its backward rule (batch_norm, same-shape add). relu() calls it when it holds the only
@@ -102,6 +112,9 @@ struct Node {
 /// Options of Variable::backward.
 struct BackwardOptions {
   bool retain_graph = false;  ///< keep the graph so that backward can run through it again
+  /// Record the gradients themselves on the tape (PyTorch's create_graph): grad_variable() of
+  /// each leaf can then be differentiated again. Implies retain_graph.
+  bool create_graph = false;
 };
 
 /// A differentiable value. Copies alias the same node, like torch::Tensor.
@@ -133,6 +146,10 @@ class Variable {
   bool is_leaf() const;
   /// Name of the op that made this variable ("mul", "conv2d"...), or "leaf".
   const char* op_name() const;
+  /// The accumulated gradient as a Variable: after `backward({.create_graph = true})` it carries
+  /// the graph that computed it (LibTorch's `x.grad()` after create_graph), otherwise a
+  /// constant. Throws when there is no gradient yet.
+  Variable grad_variable() const;
   /// Drops the gradient (PyTorch's set_to_none).
   void zero_grad();
   /// A leaf with the same value, cut off from the graph.
@@ -195,6 +212,27 @@ Variable record_op(const char* op, Tensor value, std::initializer_list<Variable>
 Variable record_op(const char* op, Tensor value, const std::vector<Variable>& inputs,
                    BackwardFn backward);
 
+/// What a graph rule (GraphBackwardFn) may read: the op's inputs and output as Variables of
+/// the forward graph, so that the gradient it builds stays connected to them.
+class GraphCtx {
+ public:
+  GraphCtx(const NodePtr& node) : node_(node) {}
+  /// Whether input i needs a gradient (return an undefined Variable for it when not).
+  bool needs(std::size_t i) const;
+  /// Input i as a Variable of the forward graph.
+  Variable input(std::size_t i) const;
+  /// The op's own result as a Variable of the forward graph.
+  Variable output() const { return Variable(node_); }
+  std::size_t num_inputs() const;  ///< how many inputs the op has
+
+ private:
+  const NodePtr& node_;
+};
+
+/// Gives the op that made `y` its double-backward rule (when `y` was recorded); returns `y`.
+/// Ops call it on record_op's result: `return with_double_backward(record_op(...), rule);`.
+Variable with_double_backward(Variable y, GraphBackwardFn rule);
+
 /// Whether ops record onto the tape on this thread.
 bool grad_enabled();
 
@@ -205,6 +243,19 @@ class NoGradGuard {
   ~NoGradGuard();
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+/// While alive, sets whether ops record onto the tape on this thread (LibTorch's
+/// at::AutoGradMode): `AutoGradMode enable(true)` records even inside a NoGradGuard.
+class AutoGradMode {
+ public:
+  explicit AutoGradMode(bool enabled);
+  ~AutoGradMode();
+  AutoGradMode(const AutoGradMode&) = delete;
+  AutoGradMode& operator=(const AutoGradMode&) = delete;
 
  private:
   bool previous_;
