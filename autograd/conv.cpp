@@ -3,6 +3,7 @@
 #include <string>
 
 #include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/reduce.hpp"
 #include "tapegrad/autograd/trace.hpp"
 #include "tapegrad/autograd/kernels/conv2d.hpp"
 
@@ -81,6 +82,71 @@ Shape output_shape(const kernels::ConvGeometry& g) {
           static_cast<std::size_t>(g.out_h), static_cast<std::size_t>(g.out_w)};
 }
 
+Conv2dOptions options_of(const kernels::ConvGeometry& g) {
+  Conv2dOptions o;
+  o.groups = g.groups;
+  o.stride_h = g.stride_h;
+  o.stride_w = g.stride_w;
+  o.padding_h = g.pad_h;
+  o.padding_w = g.pad_w;
+  o.dilation_h = g.dilation_h;
+  o.dilation_w = g.dilation_w;
+  return o;
+}
+
+Shape input_shape(const kernels::ConvGeometry& g) {
+  return {std::size_t(g.batch), std::size_t(g.in_channels), std::size_t(g.height), std::size_t(g.width)};
+}
+
+Variable conv2d_weight_grad(const Variable& gy, const Variable& x, const Shape& w_shape,
+                            const kernels::ConvGeometry& g);
+
+// conv2d's input gradient as an op of (gy, w), so that it can be differentiated again: it is
+// linear in each, its gradients are a convolution (for gy) and a weight gradient (for w).
+Variable conv2d_input_grad(const Variable& gy, const Variable& w, const kernels::ConvGeometry& g) {
+  Tensor gx = empty(input_shape(g));
+  kernels::conv2d_backward(gy.value().data(), nullptr, w.value().data(), gx.data(), nullptr, nullptr, g);
+  return with_double_backward(
+      record_op("conv2d_backward_input", std::move(gx), {gy, w},
+                [g](const GradOutput& ggx, const BackwardCtx& ctx) -> TensorList {
+                  Tensor d_gy = ctx.needs(0) ? empty(output_shape(g)) : Tensor();
+                  if (ctx.needs(0))
+                    kernels::conv2d_forward(ggx.get().data(), ctx.input(1).data(), nullptr, d_gy.data(), g);
+                  Tensor d_w = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+                  if (ctx.needs(1))
+                    kernels::conv2d_backward(ctx.input(0).data(), ggx.get().data(), nullptr, nullptr,
+                                             d_w.data(), nullptr, g);
+                  return grad_list(std::move(d_gy), std::move(d_w));
+                }),
+      [g](const Variable& ggx, const GraphCtx& ctx) -> std::vector<Variable> {
+        return {ctx.needs(0) ? conv2d(ggx, ctx.input(1), Variable(), options_of(g)) : Variable(),
+                ctx.needs(1) ? conv2d_weight_grad(ctx.input(0), ggx, ctx.input(1).shape(), g) : Variable()};
+      });
+}
+
+// conv2d's weight gradient as an op of (gy, x), likewise.
+Variable conv2d_weight_grad(const Variable& gy, const Variable& x, const Shape& w_shape,
+                            const kernels::ConvGeometry& g) {
+  Tensor gw = empty(w_shape);
+  kernels::conv2d_backward(gy.value().data(), x.value().data(), nullptr, nullptr, gw.data(), nullptr, g);
+  return with_double_backward(
+      record_op("conv2d_backward_weight", std::move(gw), {gy, x},
+                [g](const GradOutput& ggw, const BackwardCtx& ctx) -> TensorList {
+                  Tensor d_gy = ctx.needs(0) ? empty(output_shape(g)) : Tensor();
+                  if (ctx.needs(0))
+                    kernels::conv2d_forward(ctx.input(1).data(), ggw.get().data(), nullptr, d_gy.data(), g);
+                  Tensor d_x = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+                  if (ctx.needs(1))
+                    kernels::conv2d_backward(ctx.input(0).data(), nullptr, ggw.get().data(), d_x.data(),
+                                             nullptr, nullptr, g);
+                  return grad_list(std::move(d_gy), std::move(d_x));
+                }),
+      [g](const Variable& ggw, const GraphCtx& ctx) -> std::vector<Variable> {
+        return {ctx.needs(0) ? conv2d(ctx.input(1), ggw, Variable(), options_of(g)) : Variable(),
+                ctx.needs(1) ? conv2d_input_grad(ctx.input(0), ggw, g) : Variable()};
+      });
+}
+
 }  // namespace
 
 Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
@@ -97,7 +163,7 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
                                                   {"pads", std::vector<std::int64_t>{g.pad_h, g.pad_w, g.pad_h, g.pad_w}},
                                                   {"dilations", std::vector<std::int64_t>{g.dilation_h, g.dilation_w}},
                                                   {"groups", g.groups}});
-  return record_op("conv2d", std::move(y), {x, weight, bias},
+  Variable out = record_op("conv2d", std::move(y), {x, weight, bias},
                    [g](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                      const bool has_bias = ctx.num_inputs() > 2;
                      Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
@@ -110,6 +176,13 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
                      return has_bias ? grad_list(std::move(gx), std::move(gw), std::move(gb))
                                      : grad_list(std::move(gx), std::move(gw));
                    });
+  return with_double_backward(out, [g](const Variable& gy, const GraphCtx& ctx) -> std::vector<Variable> {
+    std::vector<Variable> grads(ctx.num_inputs());
+    if (ctx.needs(0)) grads[0] = conv2d_input_grad(gy, ctx.input(1), g);
+    if (ctx.needs(1)) grads[1] = conv2d_weight_grad(gy, ctx.input(0), ctx.input(1).shape(), g);
+    if (grads.size() > 2 && ctx.needs(2)) grads[2] = sum(sum(sum(gy, 3), 2), 0);
+    return grads;
+  });
 }
 
 }  // namespace tg

@@ -1,5 +1,6 @@
 #include "tapegrad/autograd/pooling.hpp"
 
+#include <functional>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -79,6 +80,41 @@ std::vector<trace::Attr> pool_attributes(const kernels::PoolGeometry& g, const P
           {"count_include_pad", std::int64_t{o.count_include_pad}}};
 }
 
+// A map y = A x that is linear in x, given as A and its transpose: each is the other's
+// gradient, so a pooling's gradients of every order come from its two kernels.
+using Kernel = std::function<void(const float* in, float* out)>;
+struct LinearMap {
+  const char* op;
+  const char* transpose_op;
+  Kernel apply, apply_transpose;
+  Shape in_shape, out_shape;
+  LinearMap transposed() const { return {transpose_op, op, apply_transpose, apply, out_shape, in_shape}; }
+};
+
+Variable apply_linear(const LinearMap& m, const Variable& x) {
+  Tensor y = empty(m.out_shape);
+  m.apply(x.value().data(), y.data());
+  return with_double_backward(
+      record_op(m.op, std::move(y), {x},
+                [m](const GradOutput& gy, const BackwardCtx&) -> TensorList {
+                  Tensor gx = empty(m.in_shape);
+                  m.apply_transpose(gy.get().data(), gx.data());
+                  return grad_list(std::move(gx));
+                }),
+      [m](const Variable& g, const GraphCtx&) -> std::vector<Variable> {
+        return {apply_linear(m.transposed(), g)};
+      });
+}
+
+// A pooling's gradient as a differentiable op (for create_graph): A^T applied to g.
+void set_pool_graph_rule(Variable& y, const char* op, const char* backward_op, Kernel forward,
+                         Kernel backward, const Shape& in_shape) {
+  const LinearMap m{op, backward_op, std::move(forward), std::move(backward), in_shape, y.shape()};
+  with_double_backward(y, [m](const Variable& g, const GraphCtx&) -> std::vector<Variable> {
+    return {apply_linear(m.transposed(), g)};
+  });
+}
+
 Variable extremum_pool(const char* op, const Variable& x, const Pool2dOptions& o, bool minimum) {
   const kernels::PoolGeometry g = make_geometry(op, x.shape(), o);
   Tensor y = empty(output_shape(x.shape(), g.out_h, g.out_w));
@@ -89,13 +125,27 @@ Variable extremum_pool(const char* op, const Variable& x, const Pool2dOptions& o
   kernels::extremum_pool2d_forward(x.value().data(), y.data(), index ? index->data() : nullptr, g,
                                    minimum);
   if (trace::active()) trace::attributes(op, pool_attributes(g, o));
-  return record_op(op, std::move(y), {x},
-                   [g, index](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
-                     TG_ASSERT(index, "pooling recorded without its indices");
-                     Tensor gx = empty(ctx.input(0).shape());
-                     kernels::extremum_pool2d_backward(gy.get().data(), index->data(), gx.data(), g);
-                     return grad_list(std::move(gx));
-                   });
+  Variable out = record_op(op, std::move(y), {x},
+                           [g, index](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
+                             TG_ASSERT(index, "pooling recorded without its indices");
+                             Tensor gx = empty(ctx.input(0).shape());
+                             kernels::extremum_pool2d_backward(gy.get().data(), index->data(), gx.data(), g);
+                             return grad_list(std::move(gx));
+                           });
+  if (index) {
+    // The winners as a fixed selection: y = gather(x), its gradient scatter(g).
+    auto gather = [g, index](const float* in, float* out) {
+      for (std::int64_t p = 0; p < g.planes; ++p)
+        for (std::int64_t o = 0; o < g.out_plane(); ++o)
+          out[p * g.out_plane() + o] = in[p * g.in_plane() + (*index)[std::size_t(p * g.out_plane() + o)]];
+    };
+    auto scatter = [g, index](const float* gy, float* gx) {
+      kernels::extremum_pool2d_backward(gy, index->data(), gx, g);
+    };
+    set_pool_graph_rule(out, op, minimum ? "min_pool2d_backward" : "max_pool2d_backward", gather,
+                        scatter, x.shape());
+  }
+  return out;
 }
 
 }  // namespace
@@ -129,12 +179,18 @@ Variable avg_pool2d(const Variable& x, const Pool2dOptions& options) {
   const bool include_pad = options.count_include_pad;
   kernels::avg_pool2d_forward(x.value().data(), y.data(), g, include_pad);
   if (trace::active()) trace::attributes("avg_pool2d", pool_attributes(g, options));
-  return record_op("avg_pool2d", std::move(y), {x},
-                   [g, include_pad](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = empty(ctx.input(0).shape());
-                     kernels::avg_pool2d_backward(gy.get().data(), gx.data(), g, include_pad);
-                     return grad_list(std::move(gx));
-                   });
+  Variable out = record_op("avg_pool2d", std::move(y), {x},
+                           [g, include_pad](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
+                             Tensor gx = empty(ctx.input(0).shape());
+                             kernels::avg_pool2d_backward(gy.get().data(), gx.data(), g, include_pad);
+                             return grad_list(std::move(gx));
+                           });
+  set_pool_graph_rule(
+      out, "avg_pool2d", "avg_pool2d_backward",
+      [g, include_pad](const float* in, float* o) { kernels::avg_pool2d_forward(in, o, g, include_pad); },
+      [g, include_pad](const float* gy, float* gx) { kernels::avg_pool2d_backward(gy, gx, g, include_pad); },
+      x.shape());
+  return out;
 }
 
 Variable adaptive_avg_pool2d(const Variable& x, std::array<std::int64_t, 2> output_size) {
@@ -152,12 +208,17 @@ Variable adaptive_avg_pool2d(const Variable& x, std::array<std::int64_t, 2> outp
   Tensor y = empty(output_shape(xs, g.out_h, g.out_w));
   kernels::adaptive_avg_pool2d_forward(x.value().data(), y.data(), g);
   if (trace::active()) trace::attributes("adaptive_avg_pool2d", {{"output_size", std::vector<std::int64_t>{g.out_h, g.out_w}}});
-  return record_op("adaptive_avg_pool2d", std::move(y), {x},
-                   [g](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = empty(ctx.input(0).shape());
-                     kernels::adaptive_avg_pool2d_backward(gy.get().data(), gx.data(), g);
-                     return grad_list(std::move(gx));
-                   });
+  Variable out = record_op("adaptive_avg_pool2d", std::move(y), {x},
+                           [g](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
+                             Tensor gx = empty(ctx.input(0).shape());
+                             kernels::adaptive_avg_pool2d_backward(gy.get().data(), gx.data(), g);
+                             return grad_list(std::move(gx));
+                           });
+  set_pool_graph_rule(
+      out, "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
+      [g](const float* in, float* o) { kernels::adaptive_avg_pool2d_forward(in, o, g); },
+      [g](const float* gy, float* gx) { kernels::adaptive_avg_pool2d_backward(gy, gx, g); }, x.shape());
+  return out;
 }
 
 }  // namespace tg
