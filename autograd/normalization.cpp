@@ -1,8 +1,12 @@
 #include "tapegrad/autograd/normalization.hpp"
 
 #include <cmath>
+#include <memory>
 
 #include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/shape_ops.hpp"
+#include "tapegrad/autograd/reduce.hpp"
+#include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/trace.hpp"
 #include "tapegrad/autograd/kernels/batch_norm.hpp"
 #include "tapegrad/autograd/kernels/map.hpp"
@@ -79,12 +83,60 @@ struct BatchNormBackward {
   }
 };
 
+// Sums over every dimension but the channels (1), keeping them: [1, C] or [1, C, 1, 1].
+Variable channel_sum(Variable v) {
+  for (std::int64_t d = std::int64_t(v.dim()) - 1; d >= 0; --d)
+    if (d != 1) v = sum(v, d, true);
+  return v;
+}
+
+// batch_norm's gradients written with Variable ops, for create_graph: in training the batch
+// statistics are recomputed from x so that the second derivative flows through them too.
+GraphBackwardFn batch_norm_graph_rule(const Tensor& mean, const Tensor& invstd, bool training,
+                                      bool has_weight, float eps) {
+  return [mean, invstd, training, has_weight, eps](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+    const Variable x = ctx.input(0);
+    const auto c = std::int64_t(x.shape()[1]);
+    std::vector<std::int64_t> bshape(x.dim(), 1);
+    bshape[1] = c;
+    const Variable w = has_weight ? reshape(ctx.input(1), bshape) : Variable(filled(Shape{}, 1.0f));
+    Variable xhat, dx;
+    if (training) {
+      const float m = float(x.numel()) / float(c);
+      const Variable xc = x - channel_sum(x) * (1.0f / m);
+      const Variable inv = pow(channel_sum(xc * xc) * (1.0f / m) + eps, -0.5f);
+      xhat = xc * inv;
+      const Variable dxhat = g * w;
+      dx = inv * (1.0f / m) * (dxhat * m - channel_sum(dxhat) - xhat * channel_sum(dxhat * xhat));
+    } else {
+      const Variable mu{Tensor(mean)}, inv{Tensor(invstd)};
+      xhat = (x - reshape(mu, bshape)) * reshape(inv, bshape);
+      dx = g * w * reshape(inv, bshape);
+    }
+    std::vector<Variable> grads(3);
+    if (ctx.needs(0)) grads[0] = dx;
+    if (ctx.num_inputs() > 1 && ctx.needs(1)) grads[1] = reshape(channel_sum(g * xhat), {c});
+    if (ctx.num_inputs() > 2 && ctx.needs(2)) grads[2] = reshape(channel_sum(g), {c});
+    grads.resize(ctx.num_inputs());
+    return grads;
+  };
+}
+
+// The same with the ReLU's mask applied to the gradient first (batch_norm_relu).
+GraphBackwardFn with_relu_mask(GraphBackwardFn rule) {
+  return [rule = std::move(rule)](const Variable& g, const GraphCtx& ctx) {
+    const Variable mask(kernels::map(ctx.output().value(), [](float o) { return o > 0.0f ? 1.0f : 0.0f; }));
+    return rule(g * mask, ctx);
+  };
+}
+
 // relu(batch_norm(x)) where nobody else saw the batch norm's output: batch_norm_relu in place.
 // The backward recomputes xhat from x, so overwriting the output loses nothing.
 void absorb_relu_into_batch_norm(Node& node) {
   auto* rule = node.backward.target<BatchNormBackward>();
   TG_ASSERT(rule != nullptr, "batch_norm's node lost its backward rule");
   rule->relu = true;
+  if (node.graph_backward) node.graph_backward = with_relu_mask(std::move(node.graph_backward));
   kernels::apply(node.value, kernels::relu_value);
   node.op = "batch_norm_relu";
 }
@@ -116,9 +168,11 @@ Variable batch_norm_op(const char* name, bool relu, const Variable& x, Tensor* r
   if (trace::active())
     trace::attributes(name, {{"running_mean", running_mean}, {"running_var", running_var},
                              {"eps", eps}, {"training", std::int64_t{training}}});
+  GraphBackwardFn graph_rule = batch_norm_graph_rule(mean, invstd, training, has_weight, eps);
   Variable out = record_op(name, std::move(y), {x, weight, bias},
                            BatchNormBackward{sh, std::move(mean), std::move(invstd), training,
                                              has_weight, relu});
+  with_double_backward(out, relu ? with_relu_mask(std::move(graph_rule)) : std::move(graph_rule));
   if (!relu) out.node()->absorb_relu = absorb_relu_into_batch_norm;
   return out;
 }
@@ -143,19 +197,21 @@ Variable dropout(const Variable& x, float p, bool training) {
   TG_CHECK(p >= 0.0f && p <= 1.0f, "dropout: expected probability p in [0, 1], got ", p);
   if (!training || p == 0.0f) return x;
   // mask = keep / (1 - p), keep ~ Bernoulli(1 - p); p = 1 keeps nothing (and never divides by 0).
-  Tensor mask = empty(x.shape());
+  auto mask = std::make_shared<Tensor>(empty(x.shape()));
   const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   Generator& gen = default_generator();
-  float* m = mask.data();
-  for (std::size_t i = 0; i < mask.size(); ++i) m[i] = gen.uniform() < p ? 0.0f : scale;
+  float* m = mask->data();
+  for (std::size_t i = 0; i < mask->size(); ++i) m[i] = gen.uniform() < p ? 0.0f : scale;
   Tensor y = empty(x.shape());
   const float* xv = x.value().data();
   for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = xv[i] * m[i];
-  return record_op("dropout", std::move(y), {x},
-                   [mask = std::move(mask)](Tensor gy, const BackwardCtx&) -> TensorList {
-                     for (std::size_t i = 0; i < gy.size(); ++i) gy.data()[i] *= mask.data()[i];
-                     return grad_list(std::move(gy));
-                   });
+  return with_double_backward(
+      record_op("dropout", std::move(y), {x},
+                [mask](Tensor gy, const BackwardCtx&) -> TensorList {
+                  for (std::size_t i = 0; i < gy.size(); ++i) gy.data()[i] *= mask->data()[i];
+                  return grad_list(std::move(gy));
+                }),
+      [mask](const Variable& g, const GraphCtx&) -> std::vector<Variable> { return {g * Variable(*mask)}; });
 }
 
 }  // namespace tg

@@ -78,6 +78,26 @@ std::vector<GradGradCase> cases() {
       {"max_pool2d", [=](auto v) { return max_pool2d(in(v, 0), 2, 2) * max_pool2d(in(v, 0), 2, 2); }, {{1, 2, 4, 4}}},
       {"avg_pool2d", [=](auto v) { return tanh(avg_pool2d(in(v, 0), 3, 2, 1)); }, {{1, 2, 5, 5}}},
       {"adaptive_avg_pool2d", [=](auto v) { return tanh(adaptive_avg_pool2d(in(v, 0), {2, 3})); }, {{2, 1, 5, 4}}},
+      {"batch_norm (training, 4-D)",
+       [=](auto v) { return tanh(batch_norm(in(v, 0), nullptr, nullptr, in(v, 1), in(v, 2), true, 0.1f, 1e-5f)); },
+       {{3, 2, 2, 2}, {2}, {2}}},
+      {"batch_norm (training, 2-D, no affine)",
+       [=](auto v) { return tanh(batch_norm(in(v, 0), nullptr, nullptr, Variable(), Variable(), true, 0.1f, 1e-5f)); },
+       {{4, 3}}},
+      {"batch_norm (eval)",
+       [=](auto v) {
+         static Tensor rm = make({2}, {0.1f, -0.2f}), rv = make({2}, {0.5f, 2.0f});
+         return tanh(batch_norm(in(v, 0), &rm, &rv, in(v, 1), in(v, 2), false, 0.1f, 1e-5f)) * in(v, 0);
+       },
+       {{2, 2, 2, 2}, {2}, {2}}},
+      {"batch_norm_relu (training)",
+       [=](auto v) { return batch_norm_relu(in(v, 0), nullptr, nullptr, in(v, 1), in(v, 2), true, 0.1f, 1e-5f) * in(v, 0); },
+       {{3, 2, 2, 2}, {2}, {2}}},
+      {"relu fused into batch_norm",
+       [=](auto v) { return relu(batch_norm(in(v, 0), nullptr, nullptr, in(v, 1), in(v, 2), true, 0.1f, 1e-5f)) * in(v, 0); },
+       {{3, 2, 2, 2}, {2}, {2}}},
+      {"dropout (a fixed mask per call)", [=](auto v) { manual_seed(5); return dropout(in(v, 0), 0.3f, true) * in(v, 0); },
+       {{2, 3}}},
       {"linear (no bias)", [=](auto v) { return tanh(linear(in(v, 0), in(v, 1), Variable())); },
        {{2, 3}, {4, 3}}},
   };
