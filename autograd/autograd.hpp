@@ -6,6 +6,7 @@
 #include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/factories.hpp"
+#include "tapegrad/autograd/function.hpp"
 #include "tapegrad/autograd/grad.hpp"
 #include "tapegrad/autograd/gradcheck.hpp"
 #include "tapegrad/autograd/linalg.hpp"
