@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Writes grad_golden.inc: higher-order gradients computed by PyTorch 1.13 (Debian's
-python3-torch) for tests/autograd/test_grad_golden.cpp. Run from anywhere:
+python3-torch) for tests/autograd/test_grad_golden.cpp: third derivatives of tanh(X @ W),
+LibTorch's tutorial gradient penalty, an MLP's and a batch-normed CNN's Hessian-vector
+products, and a conv critic's WGAN-GP penalty. Run from anywhere:
   /usr/bin/python3 tests/autograd/golden/make_grad_golden.py
 Inputs come from closed forms (sin/cos of the element index) that the C++ test computes too,
 so no random generator has to match. Computed in float64; the test compares at 1e-4 relative.
@@ -18,7 +20,7 @@ def filled(shape, fn, scale):
 
 
 def emit(out, name, t):
-    vals = ", ".join(f"{v:.10g}f" for v in t.detach().flatten().tolist())
+    vals = ", ".join(f"{v:.9e}f" for v in t.detach().flatten().tolist())
     out.append(f"inline const std::vector<float> {name} = {{{vals}}};")
 
 
@@ -71,6 +73,47 @@ hv = torch.autograd.grad(sum((g * v).sum() for g, v in zip(grads, vs)), params)
 emit(out, "mlp_loss", loss.reshape(1))
 for name, h in zip(["W1", "b1", "W2"], hv):
     emit(out, "mlp_hv_" + name, h)
+
+# 4. A WGAN-GP gradient penalty of a small conv critic (conv, leaky_relu, linear): the
+# penalty and every parameter's gradient.
+xc = filled([4, 1, 8, 8], lambda i: math.sin(0.37 * i), 1.0).requires_grad_()
+c1w = filled([4, 1, 3, 3], math.cos, 0.5).requires_grad_()
+c1b = filled([4], math.sin, 0.1).requires_grad_()
+c2w = filled([8, 4, 3, 3], lambda i: math.sin(0.5 * i), 0.3).requires_grad_()
+c2b = filled([8], math.cos, 0.1).requires_grad_()
+lw = filled([1, 32], lambda i: math.cos(0.9 * i), 0.3).requires_grad_()
+lb = filled([1], math.sin, 0.1).requires_grad_()
+F = torch.nn.functional
+h = F.leaky_relu(F.conv2d(xc, c1w, c1b, stride=2, padding=1), 0.2)
+h = F.leaky_relu(F.conv2d(h, c2w, c2b, stride=2, padding=1), 0.2)
+critic = F.linear(h.flatten(1), lw, lb)
+gx, = torch.autograd.grad(critic, xc, grad_outputs=torch.ones_like(critic), create_graph=True)
+gp = ((gx.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+gp.backward()
+emit(out, "critic_penalty", gp.reshape(1))
+for name, t in [("c1w", c1w), ("c1b", c1b), ("c2w", c2w), ("c2b", c2b), ("lw", lw), ("lb", lb)]:
+    emit(out, "critic_grad_" + name, t.grad if t.grad is not None else torch.zeros_like(t))  # None: no path
+
+# 5. A Hessian-vector product of a small CNN with batch norm (training mode).
+xb = filled([3, 2, 5, 5], lambda i: math.cos(0.23 * i), 1.0)
+yb = filled([3, 4], lambda i: math.sin(0.41 * i), 1.0)
+cw = filled([3, 2, 3, 3], lambda i: math.sin(0.7 * i), 0.3).requires_grad_()
+cb = filled([3], math.cos, 0.1).requires_grad_()
+bw = filled([3], lambda i: 1 + 0.1 * math.sin(i), 1.0).requires_grad_()
+bb = filled([3], math.cos, 0.05).requires_grad_()
+fw = filled([4, 27], lambda i: math.cos(0.31 * i), 0.2).requires_grad_()
+fb = filled([4], math.sin, 0.1).requires_grad_()
+params = [cw, cb, bw, bb, fw, fb]
+h = F.conv2d(xb, cw, cb, padding=1)
+h = F.relu(F.batch_norm(h, None, None, bw, bb, training=True, eps=1e-5))
+h = F.avg_pool2d(h, 2, 2, 1)
+loss = F.mse_loss(F.linear(h.flatten(1), fw, fb), yb)
+grads = torch.autograd.grad(loss, params, create_graph=True)
+vs = [filled(list(p.shape), lambda i: math.cos(1.7 * i), 1.0) for p in params]
+hv = torch.autograd.grad(sum((g * v).sum() for g, v in zip(grads, vs)), params)
+emit(out, "cnn_loss", loss.reshape(1))
+for name, t in zip(["cw", "cb", "bw", "bb", "fw", "fb"], hv):
+    emit(out, "cnn_hv_" + name, t)
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grad_golden.inc")
 with open(path, "w") as fh:
