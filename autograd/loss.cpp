@@ -6,6 +6,7 @@
 #include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/reduce.hpp"
+#include "tapegrad/autograd/shape_ops.hpp"
 #include "tapegrad/autograd/trace.hpp"
 #include "tapegrad/autograd/kernels/softmax.hpp"
 
@@ -111,6 +112,21 @@ struct CrossEntropyRows {
   }
 };
 
+// dLoss/d(per-row loss) as a Variable of shape [N, 1]: the one gradient scaled for Mean and
+// Sum, g itself (a column) for None.
+Variable row_scale(const Variable& g, Reduction reduction, std::int64_t n) {
+  if (reduction == Reduction::None) return reshape(g, {n, 1});
+  return g * (reduction == Reduction::Mean ? 1.0f / static_cast<float>(n) : 1.0f);
+}
+
+// cross_entropy's gradient softmax(x) - q with q the (smoothed) target distribution, written
+// with Variable ops so that it can be differentiated again.
+std::vector<Variable> cross_entropy_graph(const Variable& g, const Variable& logits, const Variable& q,
+                                          Reduction reduction) {
+  const auto n = static_cast<std::int64_t>(logits.shape()[0]);
+  return {(softmax(logits, 1) - q) * row_scale(g, reduction, n)};
+}
+
 // ---- elementwise losses ----
 
 void check_same_shape(const char* op, const Variable& input, const Variable& target) {
@@ -139,7 +155,7 @@ Variable cross_entropy(const Variable& logits, const Labels& labels, CrossEntrop
   kernels::cross_entropy_forward(logits.value().data(), y.data(), n, c, ls, loss.data(),
                                  lse.data());
   const Reduction reduction = options.reduction;
-  return record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits},
+  Variable out = record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits},
                    [y, lse, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());
                      const LossGrad lg(g, reduction, static_cast<std::size_t>(n));
@@ -148,6 +164,11 @@ Variable cross_entropy(const Variable& logits, const Labels& labels, CrossEntrop
                                                      c, ls, scale, !lg.elementwise, gx.data());
                      return grad_list(std::move(gx));
                    });
+  return with_double_backward(out, [y, n, c, ls, reduction](const Variable& g, const GraphCtx& ctx) {
+    Tensor q = filled({std::size_t(n), std::size_t(c)}, ls / static_cast<float>(c));
+    for (std::int64_t i = 0; i < n; ++i) q.data()[i * c + y.data()[i]] += 1.0f - ls;
+    return cross_entropy_graph(g, ctx.input(0), Variable(std::move(q)), reduction);
+  });
 }
 
 Variable cross_entropy(const Variable& logits, const Variable& target, CrossEntropyOptions options) {
@@ -165,7 +186,7 @@ Variable cross_entropy(const Variable& logits, const Variable& target, CrossEntr
   kernels::soft_cross_entropy_forward(logits.value().data(), target.value().data(), n, c, ls,
                                       loss.data(), lse.data());
   const Reduction reduction = options.reduction;
-  return record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits, target},
+  Variable out = record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits, target},
                    [lse, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());
                      Tensor gt;
@@ -177,6 +198,18 @@ Variable cross_entropy(const Variable& logits, const Variable& target, CrossEntr
                                                           ctx.needs(1) ? gt.data() : nullptr);
                      return grad_list(std::move(gx), std::move(gt));
                    });
+  // Soft targets t, smoothed to q = (1 - ls) t + ls / C: the loss is -sum(q log softmax(x)),
+  // its gradients softmax(x) sum(q) - q for x and -log_softmax(x) (1 - ls) for t.
+  return with_double_backward(out, [ls, c, reduction](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+    const Variable x = ctx.input(0), t = ctx.input(1);
+    const auto n = static_cast<std::int64_t>(x.shape()[0]);
+    const Variable q = t * (1.0f - ls) + ls / static_cast<float>(c);
+    const Variable scale = row_scale(g, reduction, n);
+    std::vector<Variable> grads(2);
+    if (ctx.needs(0)) grads[0] = (softmax(x, 1) * sum(q, 1, true) - q) * scale;
+    if (ctx.needs(1)) grads[1] = neg(log_softmax(x, 1)) * (1.0f - ls) * scale;
+    return grads;
+  });
 }
 
 Variable nll_loss(const Variable& log_probs, const Labels& labels, Reduction reduction) {
@@ -187,7 +220,7 @@ Variable nll_loss(const Variable& log_probs, const Labels& labels, Reduction red
   Tensor loss = empty({n});
   for (std::size_t i = 0; i < n; ++i)
     loss.data()[i] = -log_probs.value().data()[i * c + static_cast<std::size_t>(y.data()[i])];
-  return record_op("nll_loss", reduce("nll_loss", std::move(loss), reduction), {log_probs},
+  Variable out = record_op("nll_loss", reduce("nll_loss", std::move(loss), reduction), {log_probs},
                    [y, n, c, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = empty(ctx.input(0).shape());
                      std::fill(gx.data(), gx.data() + gx.size(), 0.0f);
@@ -196,6 +229,11 @@ Variable nll_loss(const Variable& log_probs, const Labels& labels, Reduction red
                        gx.data()[i * c + static_cast<std::size_t>(y.data()[i])] = -lg[i];
                      return grad_list(std::move(gx));
                    });
+  return with_double_backward(out, [y, n, c, reduction](const Variable& g, const GraphCtx&) -> std::vector<Variable> {
+    Tensor onehot = filled({n, c}, 0.0f);
+    for (std::size_t i = 0; i < n; ++i) onehot.data()[i * c + static_cast<std::size_t>(y.data()[i])] = -1.0f;
+    return {Variable(std::move(onehot)) * row_scale(g, reduction, std::int64_t(n))};
+  });
 }
 
 Variable mse_loss(const Variable& input, const Variable& target, Reduction reduction) {
