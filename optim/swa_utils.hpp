@@ -134,7 +134,7 @@ BatchNormRefresh begin_update_bn(nn::Module& model);
 void end_update_bn(nn::Module& model, const BatchNormRefresh& refresh);
 }  // namespace detail
 
-/// PyTorch's update_bn: one pass of `model.forward(batch.images)` over `loader` (without
+/// PyTorch's update_bn: one pass of `model.forward(batch.data)` over `loader` (without
 /// recording a tape) recomputes every BatchNorm's running mean and variance as the average over
 /// the whole pass; momenta and training mode are put back. Nothing happens without BatchNorm.
 template <class Loader, class Model>
@@ -144,7 +144,7 @@ void update_bn(Loader& loader, Model& model) {
   if (refresh.momenta.empty()) return;
   try {
     NoGradGuard no_grad;
-    for (auto& batch : loader) model.forward(batch.images);
+    for (auto& batch : loader) model.forward(batch.data);
   } catch (...) {
     detail::end_update_bn(model, refresh);
     throw;

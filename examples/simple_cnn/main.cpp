@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
       train = std::make_shared<tg::data::CIFAR10>(cifar, Split::Train);
       test = std::make_shared<tg::data::CIFAR10>(cifar, Split::Test);
     }
-    const auto shape = train->get(0).image.shape();  // [C, H, W]
+    const auto shape = train->get(0).data.shape();  // [C, H, W]
     SimpleCNN model{static_cast<int>(shape[0]), static_cast<int>(shape[1])};
     tg::optim::SGD opt(model.parameters(), {.lr = 0.01, .momentum = 0.9});
     tg::data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .num_workers = 2}, {});
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
       double loss_sum = 0;
       for (const auto& batch : loader) {
         opt.zero_grad();
-        auto loss = tg::cross_entropy(model.forward(batch.images), batch.labels);
+        auto loss = tg::cross_entropy(model.forward(batch.data), batch.target);
         loss.backward();
         opt.step();
         loss_sum += loss.item();
@@ -87,8 +87,8 @@ int main(int argc, char** argv) {
       tg::NoGradGuard no_grad;
       std::size_t correct = 0;
       for (const auto& batch : test_loader) {
-        const tg::Labels predicted = tg::argmax(model.forward(batch.images).value(), 1);
-        for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted(i) == batch.labels(i);
+        const tg::Labels predicted = tg::argmax(model.forward(batch.data).value(), 1);
+        for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted(i) == batch.target(i);
       }
       std::printf("epoch %d: mean loss %.4f, test accuracy %.2f%%\n", epoch + 1, loss_sum / step,
                   100.0 * double(correct) / double(test->size()));
