@@ -23,7 +23,7 @@ struct Values {
   bool resume = false, nesterov = true, tta = false, plain = false;
 };
 
-// A command line over `v` as the ResNet example declares its options.
+// A command line over `v` as the trainer declares its options.
 void declare(E::CommandLine& line, Values& v) {
   line.option("--epochs", v.epochs, "epochs").show_default().positive();
   line.option("--lr", v.lr, "learning rate").show_default().nonnegative();
