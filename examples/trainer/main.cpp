@@ -29,11 +29,15 @@
 // The training loop alone, in one file to copy, is examples/resnet/main.cpp.
 // Prints a progress bar per epoch (plain lines when not on a terminal), then test loss/accuracy.
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <optional>
+
+#include <unistd.h>
 
 #include <tapegrad/distributed/distributed.hpp>
 #include "examples/common/architecture.hpp"
@@ -58,6 +62,9 @@ namespace fs = std::filesystem;
 using namespace tg;
 
 using Forward = std::function<Variable(const Variable&)>;
+
+// --threads above this is a typo, not a machine: OpenMP would start them all.
+constexpr int kMaxThreads = 1024;
 
 struct Config {
   int epochs = 3, batch_size = 128, depth = 14, width = 1, workers = 0, threads = 0, stop_after = 0, tta_shift = 0;
@@ -120,13 +127,14 @@ Config parse(int argc, char** argv) {
   // (default run: 710-799 images/s with 2 workers, 745-810 with none; with crop-flip no loss).
   app.option("--workers", c.workers, "data loader threads (0: batches made by the training thread)")
       .show_default();
-  app.option("--threads", c.threads, "compute threads (0: all cores)").show_default();
+  app.option("--threads", c.threads, "compute threads (0: all cores)").show_default().in_range(0, kMaxThreads);
   app.option("--seed", c.seed, "seed of initialisation, shuffling and augmentation").show_default();
   app.option("--data", c.data, "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR or folder:DIR").show_default();
   app.option("--out", c.out, "output folder (checkpoint, metrics.csv, pictures)").show_default();
   app.flag("--resume", c.resume, "continue from the checkpoint in the output folder");
   app.option("--stop-after", c.stop_after, "stop after this many epochs of this run, as if "
-             "interrupted (the schedule still spans --epochs; --resume continues)");
+             "interrupted (the schedule still spans --epochs; --resume continues; 0: off)")
+      .nonnegative();
   app.flag("!--no-sync-bn", c.sync_bn, "under mpirun: BatchNorm statistics per rank, not global");
   app.option("--limit-train", c.limit_train, "use only the first N training images (0: all)");
   app.option("--limit-test", c.limit_test, "use only the first N test images (0: all)");
@@ -180,6 +188,19 @@ void export_onnx(nn::Module& model, const Forward& forward, const examples::Data
 #else
   (void)model, (void)forward, (void)d, (void)path;
 #endif
+}
+
+// --export: the folder must exist and take a file, so that a typo fails now rather than after
+// the training.
+void check_export_path(const fs::path& path) {
+  if (path.empty()) return;
+  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::error_code error;
+  TG_CHECK(fs::is_directory(folder, error), "--export: expected a file in an existing folder, got ", path.string(),
+           " (no folder ", folder.string(), ")");
+  TG_CHECK(!fs::is_directory(path, error), "--export: expected a file name, got the folder ", path.string());
+  TG_CHECK(::access(folder.c_str(), W_OK) == 0, "--export: cannot write ", path.string(), ": folder ", folder.string(),
+           ": ", std::strerror(errno));
 }
 
 using examples::Clock;
@@ -252,11 +273,15 @@ int run(const Config& c) {
   TG_CHECK(!c.depth_given || examples::cifar_depth(c.arch) == c.depth, "expected --arch ", c.arch,
            " or --depth ", c.depth, ", got both (--depth N is short for --arch resnetN)");
   TG_CHECK(c.ema >= 0 && c.ema < 1, "--ema: expected a decay in [0, 1) (0: off; e.g. 0.999), got ", c.ema);
+  // NaN fails both comparisons; a longer warm-up than the run would never reach the cosine.
+  TG_CHECK(c.warmup_epochs >= 0 && c.warmup_epochs <= c.epochs, "--warmup-epochs: expected a number of epochs in "
+           "[0, ", c.epochs, "] (at most --epochs), got ", c.warmup_epochs);
   distributed::init();
   const int world = distributed::world_size(), rank = distributed::rank();
   const bool lead = rank == 0;  // prints and writes files
   TG_CHECK(c.batch_size % world == 0, "trainer: expected --batch-size divisible by the ", world,
            " ranks, got ", c.batch_size);
+  if (lead) check_export_path(c.export_path);  // before hours of training, not after
   if (c.threads > 0) set_num_threads(c.threads);
   std::printf("%s", build_info().c_str());  // what runs where: the first thing to check when slow
   if (lead && c.recipe != "default")
@@ -294,9 +319,11 @@ int run(const Config& c) {
   optim::SGD opt(model.parameters(), {.lr = c.lr, .momentum = c.momentum,
                                       .weight_decay = c.weight_decay, .nesterov = c.nesterov});
   const auto steps = std::int64_t(train.size()) * epochs;
-  const auto warmup = std::clamp<std::int64_t>(std::int64_t(c.warmup_epochs * double(train.size())), 1, steps - 1);
+  // At least one step of each part; a run of one step is its warm-up's first step alone.
+  const auto warmup =
+      steps > 1 ? std::clamp<std::int64_t>(std::int64_t(c.warmup_epochs * double(train.size())), 1, steps - 1) : 1;
   optim::LinearLR warm(opt, {.start_factor = 0.1, .total_iters = warmup});
-  optim::CosineAnnealingLR cosine(opt, steps - warmup);
+  optim::CosineAnnealingLR cosine(opt, std::max<std::int64_t>(steps - warmup, 1));
   optim::SequentialLR schedule(opt, {warm, cosine}, {warmup});
   // BatchNorm's running statistics are averaged too (use_buffers), as torchvision's EMA recipe does.
   std::optional<examples::Ema> ema;
