@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
     ResNet model(1, 10);
     std::printf("ResNet-20: %zu parameters; %zu training and %zu test images\n", model.num_parameters(),
                 train_set.size(), test_set.size());
+    std::fflush(stdout);  // shown now, also when the output goes to a file or a pipe
     tg::optim::SGD optimizer(model.parameters(), {.lr = o.lr, .momentum = 0.9, .weight_decay = 5e-4});
     // The rate falls from --lr to 0 along half a cosine, one step per batch.
     tg::optim::CosineAnnealingLR schedule(optimizer, std::int64_t(train_loader.size()) * o.epochs);
@@ -195,6 +196,7 @@ int main(int argc, char** argv) {
       const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
       std::printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.2f%%  (%.1f s)\n", epoch, o.epochs,
                   loss_sum / double(seen), test.loss, 100 * test.accuracy, seconds.count());
+      std::fflush(stdout);
     }
     tg::nn::save(model, o.checkpoint);
     std::printf("weights saved in %s\n", o.checkpoint.c_str());
