@@ -190,14 +190,15 @@ void export_onnx(nn::Module& model, const Forward& forward, const examples::Data
 #endif
 }
 
-// --export: the folder must exist and take a file, so that a typo fails now rather than after
-// the training.
-void check_export_path(const fs::path& path) {
+// --export: its folder is made now, as --out's is (`--export out/resnet20.onnx` on a fresh
+// clone), and must take a file, so that a bad path fails before the training rather than after.
+void prepare_export_path(const fs::path& path) {
   if (path.empty()) return;
   const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code error;
-  TG_CHECK(fs::is_directory(folder, error), "--export: expected a file in an existing folder, got ", path.string(),
-           " (no folder ", folder.string(), ")");
+  fs::create_directories(folder, error);
+  TG_CHECK(!error, "--export: cannot make the folder ", folder.string(), " for ", path.string(), ": ",
+           error.message());
   TG_CHECK(!fs::is_directory(path, error), "--export: expected a file name, got the folder ", path.string());
   TG_CHECK(::access(folder.c_str(), W_OK) == 0, "--export: cannot write ", path.string(), ": folder ", folder.string(),
            ": ", std::strerror(errno));
@@ -281,7 +282,7 @@ int run(const Config& c) {
   const bool lead = rank == 0;  // prints and writes files
   TG_CHECK(c.batch_size % world == 0, "trainer: expected --batch-size divisible by the ", world,
            " ranks, got ", c.batch_size);
-  if (lead) check_export_path(c.export_path);  // before hours of training, not after
+  if (lead) prepare_export_path(c.export_path);  // before hours of training, not after
   if (c.threads > 0) set_num_threads(c.threads);
   std::printf("%s", build_info().c_str());  // what runs where: the first thing to check when slow
   if (lead && c.recipe != "default")

@@ -1,6 +1,8 @@
 // examples/trainer's option checks (issue 36, finding 10): a run of a single training step
 // trains, and each value out of its option's range is refused before anything starts, with a
 // message naming the option and the range; a bad --export path is reported before training.
+#include <fstream>
+
 #include "examples/example_util.hpp"
 
 namespace fs = std::filesystem;
@@ -53,19 +55,28 @@ TEST_CASE("trainer refuses --threads outside [0, 1024], --stop-after below 0 and
   refused("--seed 0x10", "--seed: expected a whole number in [0, 18446744073709551615]");
 }
 
-TEST_CASE("trainer reports a bad --export path before training") {
-  const fs::path folder = tg::test::temp_dir("example_trainer_export_folder");
-  const RunResult missing = run("trainer", tiny_data() + "--export /nonexistent/folder/model.onnx");
-  const RunResult directory = run("trainer", tiny_data() + "--export " + folder.string());
-  for (const RunResult* r : {&missing, &directory}) {
+TEST_CASE("trainer reports a bad --export path before training, and makes a missing folder") {
+  const fs::path dir = tg::test::temp_dir("example_trainer_export");
+  std::ofstream(dir / "a_file") << "not a folder";
+  const std::string under_a_file = (dir / "a_file" / "model.onnx").string();
+  const RunResult not_a_folder = run("trainer", tiny_data() + "--export " + under_a_file);
+  const RunResult a_folder = run("trainer", tiny_data() + "--export " + dir.string());
+  for (const RunResult* r : {&not_a_folder, &a_folder}) {
     INFO(r->output);
     CHECK(r->exit_code != 0);
     CHECK(r->output.find("epoch 1/") == std::string::npos);
   }
   // Without ONNX support the message says so instead, also before training.
-  if (missing.output.find("needs tapegrad built with ONNX support") != std::string::npos) return;
-  CHECK(missing.output.find("--export: expected a file in an existing folder, got /nonexistent/folder/model.onnx") !=
-        std::string::npos);
-  CHECK(directory.output.find("--export: expected a file name, got the folder " + folder.string()) !=
-        std::string::npos);
+  if (not_a_folder.output.find("needs tapegrad built with ONNX support") != std::string::npos) return;
+  CHECK(not_a_folder.output.find("--export: cannot make the folder " + (dir / "a_file").string()) != std::string::npos);
+  CHECK(a_folder.output.find("--export: expected a file name, got the folder " + dir.string()) != std::string::npos);
+
+  // A folder that does not exist yet is made, as --out's is: the README's
+  // `--export out/resnet20.onnx` on a fresh clone.
+  const fs::path model = dir / "new" / "folder" / "model.onnx";
+  const RunResult made = run("trainer", tiny_data() + "--limit-train 32 --batch-size 32 --epochs 1 --out " +
+                                            (dir / "out").string() + " --export " + model.string());
+  INFO(made.output);
+  CHECK(made.exit_code == 0);
+  CHECK(fs::file_size(model) > 0);
 }
