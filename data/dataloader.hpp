@@ -50,8 +50,9 @@ struct DataLoaderOptions {
   /// than others (evaluation: count every test image once, then all_reduce the counts).
   bool pad_shards = true;
 
-  /// LibTorch's builder: `DataLoaderOptions(64).workers(2)` sets num_workers (a plain aggregate
-  /// still, so `DataLoaderOptions(64)` sets batch_size and designated initialisers work).
+  /// LibTorch's builder: `DataLoaderOptions(64).workers(2)` sets num_workers. The options stay
+  /// a plain aggregate, so designated initialisers work and `DataLoaderOptions(64)` sets
+  /// batch_size (C++20's parenthesised aggregate initialisation: GCC 10, Clang 16 and later).
   DataLoaderOptions& workers(int n) {
     num_workers = n;
     return *this;
