@@ -28,8 +28,8 @@ double epoch_images_per_second(const tg::data::Dataset& train, int workers, doub
   std::size_t images = 0;
   double checksum = 0;  // touch every batch so that nothing is optimised away
   for (const auto& batch : loader) {
-    images += batch.labels.size();
-    checksum += batch.images.value().data()[0];
+    images += batch.target.size();
+    checksum += batch.data.value().data()[0];
     if (step_seconds > 0) busy_wait(step_seconds);
   }
   const double seconds =

@@ -35,13 +35,13 @@ struct BatchDims {
 };
 
 BatchDims check_batch(const char* who, const Batch& batch, std::int64_t num_classes) {
-  const Shape& s = batch.images.shape();
+  const Shape& s = batch.data.shape();
   TG_CHECK(s.size() == 4, who, ": expected images [N, C, H, W], got ", shape_str(s));
-  TG_CHECK(batch.labels.dimension() == 1 && batch.labels.size() == s[0], who,
-           ": expected labels [", s[0], "] (one per image), got ", shape_str(batch.labels.shape()));
-  for (std::size_t i = 0; i < batch.labels.size(); ++i)
-    TG_CHECK(batch.labels.data()[i] >= 0 && batch.labels.data()[i] < num_classes, who,
-             ": expected labels in [0, ", num_classes, "), got ", batch.labels.data()[i], " at index ", i,
+  TG_CHECK(batch.target.dimension() == 1 && batch.target.size() == s[0], who,
+           ": expected labels [", s[0], "] (one per image), got ", shape_str(batch.target.shape()));
+  for (std::size_t i = 0; i < batch.target.size(); ++i)
+    TG_CHECK(batch.target.data()[i] >= 0 && batch.target.data()[i] < num_classes, who,
+             ": expected labels in [0, ", num_classes, "), got ", batch.target.data()[i], " at index ", i,
              " (num_classes is ", num_classes, ")");
   return {s[0], s[1] * s[2] * s[3], s[2], s[3]};
 }
@@ -95,7 +95,7 @@ SoftBatch MixUp::operator()(const Batch& batch, Generator& gen) const {
 SoftBatch MixUp::apply(const Batch& batch, float lam) const {
   const BatchDims d = check_batch("MixUp", batch, num_classes);
   TG_CHECK(lam >= 0.0f && lam <= 1.0f, "MixUp: expected lam in [0, 1], got ", lam);
-  const Tensor& x = batch.images.value();
+  const Tensor& x = batch.data.value();
   Tensor out = empty(x.shape());
   for (std::size_t i = 0; i < d.n; ++i) {
     const float* self = x.data() + i * d.per_image;
@@ -103,7 +103,7 @@ SoftBatch MixUp::apply(const Batch& batch, float lam) const {
     float* o = out.data() + i * d.per_image;
     for (std::size_t k = 0; k < d.per_image; ++k) o[k] = lam * self[k] + (1.0f - lam) * prev[k];
   }
-  return {Variable(std::move(out)), Variable(mixed_labels(batch.labels, num_classes, lam))};
+  return {Variable(std::move(out)), Variable(mixed_labels(batch.target, num_classes, lam))};
 }
 
 CutMix::CutMix(std::int64_t classes, float a) : num_classes(classes), alpha(a) {
@@ -129,7 +129,7 @@ SoftBatch CutMix::apply(const Batch& batch, Box box) const {
   TG_CHECK(0 <= box.x1 && box.x1 <= box.x2 && box.x2 <= w && 0 <= box.y1 && box.y1 <= box.y2 && box.y2 <= h,
            "CutMix: expected a box inside the ", h, " x ", w, " image, got x ", box.x1, "..", box.x2, ", y ",
            box.y1, "..", box.y2);
-  const Tensor& x = batch.images.value();
+  const Tensor& x = batch.data.value();
   Tensor out = x;
   const std::size_t planes = d.per_image / (d.h * d.w);
   for (std::size_t i = 0; i < d.n; ++i) {
@@ -142,7 +142,7 @@ SoftBatch CutMix::apply(const Batch& batch, Box box) const {
       }
   }
   const float kept = 1.0f - static_cast<float>((box.x2 - box.x1) * (box.y2 - box.y1)) / static_cast<float>(w * h);
-  return {Variable(std::move(out)), Variable(mixed_labels(batch.labels, num_classes, kept))};
+  return {Variable(std::move(out)), Variable(mixed_labels(batch.target, num_classes, kept))};
 }
 
 RandomChoice::RandomChoice(std::vector<BatchTransform> c) : choices(std::move(c)) {

@@ -53,11 +53,11 @@ void CIFAR10::read_batch(const std::filesystem::path& file) {
   }
 }
 
-Example CIFAR10::get(std::size_t index) const {
+Example<> CIFAR10::get(std::size_t index) const {
   detail::check_index("CIFAR10", index, labels_.size());
   Example example{empty({3, kSide, kSide}), labels_[index]};
   const std::uint8_t* src = pixels_.data() + index * kImageBytes;
-  float* dst = example.image.data();
+  float* dst = example.data.data();
   for (std::size_t k = 0; k < kImageBytes; ++k)
     dst[k] = static_cast<float>(src[k]) * (1.0f / 255.0f);
   return example;

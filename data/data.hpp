@@ -5,6 +5,7 @@
 #include "tapegrad/data/batch_transforms.hpp"
 #include "tapegrad/data/cifar.hpp"
 #include "tapegrad/data/dataloader.hpp"
+#include "tapegrad/data/datasets.hpp"
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/data/image_folder.hpp"
 #include "tapegrad/data/image_io.hpp"

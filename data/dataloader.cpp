@@ -110,25 +110,25 @@ Batch EpochRun::make_batch(std::size_t b) const {
   Shape sample_shape;
   for (std::size_t k = 0; k < count; ++k) {
     const std::size_t index = order_[first + k];
-    Example example = dataset_->get(index);
+    Example<> example = dataset_->get(index);
     if (transform_) {
       Generator gen = Generator::derive(options_.seed, epoch_, index);
-      example.image = transform_(std::move(example.image), gen);
+      example.data = transform_(std::move(example.data), gen);
     }
     if (k == 0) {
-      sample_shape = example.image.shape();
+      sample_shape = example.data.shape();
       Shape shape{count};
       shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
       images = empty(shape);
     }
-    TG_CHECK(example.image.shape() == sample_shape,
+    TG_CHECK(example.data.shape() == sample_shape,
              "DataLoader: expected every image of a batch "
              "to have shape ",
              shape_str(sample_shape), " (add a Resize or CenterCrop), got ",
-             shape_str(example.image.shape()), " for sample ", index);
-    std::copy(example.image.data(), example.image.data() + example.image.size(),
-              images.data() + k * example.image.size());
-    labels(k) = example.label;
+             shape_str(example.data.shape()), " for sample ", index);
+    std::copy(example.data.data(), example.data.data() + example.data.size(),
+              images.data() + k * example.data.size());
+    labels(k) = example.target;
   }
   return {Variable(std::move(images)), std::move(labels)};
 }

@@ -15,10 +15,22 @@
 
 namespace tg::data {
 
-/// One batch: images [N, C, H, W] (a leaf that does not require grad) and labels [N].
+/// One batch, under LibTorch's names: `data`, the images [N, C, H, W] (a leaf that does not
+/// require grad), and `target`, their class labels [N]. images() and labels() are the same
+/// members under tapegrad's earlier names, for reading and writing. A plain aggregate:
+/// `Batch{images, labels}` builds one; copies and assignments copy both members.
 struct Batch {
-  Variable images;
-  Labels labels;
+  Variable data;  ///< the images [N, C, H, W]
+  Labels target;  ///< the class labels [N], one per image
+
+  /// `data` under its earlier name: `batch.images() = x` writes it.
+  Variable& images() { return data; }
+  /// `data` under its earlier name.
+  const Variable& images() const { return data; }
+  /// `target` under its earlier name: `batch.labels() = y` writes it.
+  Labels& labels() { return target; }
+  /// `target` under its earlier name.
+  const Labels& labels() const { return target; }
 };
 
 /// Options of DataLoader.
@@ -37,6 +49,14 @@ struct DataLoaderOptions {
   /// false: no padding, each sample on exactly one rank, ranks may run one batch more or less
   /// than others (evaluation: count every test image once, then all_reduce the counts).
   bool pad_shards = true;
+
+  /// LibTorch's builder: `DataLoaderOptions(64).workers(2)` sets num_workers. The options stay
+  /// a plain aggregate, so designated initialisers work and `DataLoaderOptions(64)` sets
+  /// batch_size (C++20's parenthesised aggregate initialisation: GCC 10, Clang 16 and later).
+  DataLoaderOptions& workers(int n) {
+    num_workers = n;
+    return *this;
+  }
 };
 
 namespace detail {

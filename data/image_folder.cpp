@@ -97,7 +97,7 @@ ImageFolder::ImageFolder(const std::filesystem::path& root, ImageFolderOptions o
            root.string(), ", got none");
 }
 
-Example ImageFolder::get(std::size_t index) const {
+Example<> ImageFolder::get(std::size_t index) const {
   detail::check_index("ImageFolder", index, samples_.size());
   return {read_image(samples_[index].path, channels_, max_pixels_), samples_[index].label};
 }

@@ -84,12 +84,12 @@ IdxDataset::IdxDataset(const char* name, const std::filesystem::path& root, Spli
            "), got ", int{*bad}, " at byte offset ", 8 + (bad - labels_.begin()));
 }
 
-Example IdxDataset::get(std::size_t index) const {
+Example<> IdxDataset::get(std::size_t index) const {
   detail::check_index(name_, index, count_);
   Example example{empty({1, height_, width_}), labels_[index]};
   const std::size_t n = height_ * width_;
   const std::uint8_t* src = pixels_.data() + index * n;
-  float* dst = example.image.data();
+  float* dst = example.data.data();
   for (std::size_t k = 0; k < n; ++k) dst[k] = static_cast<float>(src[k]) * (1.0f / 255.0f);
   return example;
 }

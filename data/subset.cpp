@@ -15,7 +15,7 @@ Subset::Subset(std::shared_ptr<const Dataset> base, std::vector<std::size_t> ind
              base_->size(), ", got ", i);
 }
 
-Example Subset::get(std::size_t index) const {
+Example<> Subset::get(std::size_t index) const {
   TG_CHECK(index < indices_.size(), "Subset: expected an index below ", indices_.size(), ", got ", index);
   return base_->get(indices_[index]);
 }

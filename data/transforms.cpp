@@ -67,8 +67,9 @@ Tensor Compose::operator()(Tensor image, Generator& gen) const {
   return image;
 }
 
-Normalize::Normalize(std::vector<float> mean_, std::vector<float> stddev_)
-    : mean(std::move(mean_)), stddev(std::move(stddev_)) {
+namespace detail {
+
+void check_normalize(const std::vector<float>& mean, const std::vector<float>& stddev) {
   TG_CHECK(!mean.empty() && mean.size() == stddev.size(),
            "Normalize: expected as many means as standard deviations (at least one), got ",
            mean.size(), " and ", stddev.size());
@@ -77,7 +78,7 @@ Normalize::Normalize(std::vector<float> mean_, std::vector<float> stddev_)
              s);
 }
 
-Tensor Normalize::operator()(Tensor image, Generator&) const {
+Tensor normalize(Tensor image, const std::vector<float>& mean, const std::vector<float>& stddev) {
   check_image(image, "Normalize");
   const std::size_t c = image.shape(0), plane = image.shape(1) * image.shape(2);
   TG_CHECK(mean.size() == 1 || mean.size() == c, "Normalize: expected an image with ", mean.size(),
@@ -89,6 +90,8 @@ Tensor Normalize::operator()(Tensor image, Generator&) const {
   }
   return image;
 }
+
+}  // namespace detail
 
 RandomHorizontalFlip::RandomHorizontalFlip(float p_) : p(p_) {
   check_probability(p, "RandomHorizontalFlip");

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/autograd/random.hpp"
@@ -45,16 +46,38 @@ struct Compose {
   std::vector<Transform> steps;  ///< applied first to last
 };
 
-/// (x - mean[c]) / std[c] per channel; one value applies to every channel.
+namespace detail {
+/// Throws tg::Error unless mean and stddev have the same size (>= 1) and no stddev is 0 or
+/// not finite.
+void check_normalize(const std::vector<float>& mean, const std::vector<float>& stddev);
+/// (image - mean[c]) / stddev[c] per channel of an image [C, H, W], in place.
+Tensor normalize(Tensor image, const std::vector<float>& mean, const std::vector<float>& stddev);
+}  // namespace detail
+
+/// (x - mean[c]) / std[c] per channel; one value applies to every channel. Both torchvision's
+/// form, a Transform of an image (`Normalize({0.5f}, {0.25f})`, the template argument left to
+/// its default), and LibTorch's, a map of a dataset's examples
+/// (`dataset.map(Normalize<>(0.1307, 0.3081))`, which normalises `data` and keeps `target`).
+/// Target is LibTorch's template argument; any example with a Tensor `data` is accepted.
+template <class Target = std::int64_t>
 struct Normalize {
   /// One mean and one non-zero standard deviation per channel (or one for all), else tg::Error.
-  Normalize(std::vector<float> mean, std::vector<float> stddev);
-  /// The transformed image; one that is not [C, H, W] with every size >= 1 throws tg::Error.
-  Tensor operator()(Tensor image, Generator& gen) const;
-  ///@{
-  /// Per channel, or one value for every channel.
-  std::vector<float> mean, stddev;
-  ///@}
+  Normalize(std::vector<float> mean_, std::vector<float> stddev_)
+      : mean(std::move(mean_)), stddev(std::move(stddev_)) {
+    detail::check_normalize(mean, stddev);
+  }
+  /// One mean and standard deviation for every channel (LibTorch's Normalize<>(0.1307, 0.3081)).
+  Normalize(double mean_, double stddev_) : Normalize(std::vector<float>{float(mean_)}, std::vector<float>{float(stddev_)}) {}
+  /// The image [C, H, W] normalised (a Transform; `gen` is not used).
+  Tensor operator()(Tensor image, Generator& /*gen*/) const { return detail::normalize(std::move(image), mean, stddev); }
+  /// The example with its `data` [C, H, W] normalised (LibTorch's Transform::apply).
+  template <class Example>
+  Example apply(Example example) const {
+    example.data = detail::normalize(std::move(example.data), mean, stddev);
+    return example;
+  }
+  std::vector<float> mean;    ///< per channel, or one for all
+  std::vector<float> stddev;  ///< per channel, or one for all
 };
 
 /// Mirrors left-right with probability p.

@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const tg::data::CIFAR10 cifar(tg_fuzz::work_dir(), tg::data::Split::Test);
     for (std::size_t i = 0; i < cifar.size(); ++i)
-      if (cifar.get(i).label < 0 || cifar.get(i).label > 9) __builtin_trap();
+      if (cifar.get(i).target < 0 || cifar.get(i).target > 9) __builtin_trap();
   } catch (const tg::Error&) {
   }
   return 0;

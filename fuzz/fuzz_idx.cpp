@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const tg::data::MNIST mnist(tg_fuzz::work_dir(), tg::data::Split::Test);
     for (std::size_t i = 0; i < mnist.size(); ++i)
-      if (mnist.get(i).image.size() != mnist.height() * mnist.width()) __builtin_trap();
+      if (mnist.get(i).data.size() != mnist.height() * mnist.width()) __builtin_trap();
   } catch (const tg::Error&) {
   }
   return 0;

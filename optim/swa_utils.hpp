@@ -148,9 +148,21 @@ BatchNormRefresh begin_update_bn(nn::Module& model);
 void end_update_bn(nn::Module& model, const BatchNormRefresh& refresh);
 }  // namespace detail
 
-/// PyTorch's update_bn: one pass of `model.forward(batch.images)` over `loader` (without
-/// recording a tape) recomputes every BatchNorm's running mean and variance as the average over
-/// the whole pass; momenta and training mode are put back. Nothing happens without BatchNorm.
+namespace detail {
+/// A batch's images: `batch.data` (tg::data::Batch, LibTorch's name), else `batch.images`.
+template <class B>
+decltype(auto) batch_input(const B& batch) {
+  if constexpr (requires { batch.data; })
+    return (batch.data);
+  else
+    return (batch.images);
+}
+}  // namespace detail
+
+/// PyTorch's update_bn: one pass of `model.forward(batch.data)` (or of a user batch's
+/// `batch.images`) over `loader` (without recording a tape) recomputes every BatchNorm's
+/// running mean and variance as the average over the whole pass; momenta and training mode are
+/// put back. Nothing happens without BatchNorm.
 template <class Loader, class Model>
   requires std::derived_from<Model, nn::Module>
 void update_bn(Loader& loader, Model& model) {
@@ -158,7 +170,7 @@ void update_bn(Loader& loader, Model& model) {
   if (refresh.momenta.empty()) return;
   try {
     NoGradGuard no_grad;
-    for (auto& batch : loader) model.forward(batch.images);
+    for (auto& batch : loader) model.forward(detail::batch_input(batch));
   } catch (...) {
     detail::end_update_bn(model, refresh);
     throw;

@@ -62,12 +62,12 @@ EpochRecord train_epoch(const Config& c, examples::AuxNet& model, optim::SGD& op
   std::size_t steps = 0;
   for (const auto& batch : loader) {
     opt.zero_grad();
-    const auto s = examples::aux_step(model, batch.images, batch.labels, c.aux_weight, watched);
+    const auto s = examples::aux_step(model, batch.data, batch.target, c.aux_weight, watched);
     opt.step();
     r.main_loss += s.main_loss, r.aux_loss += s.aux_loss, ++steps;
     add_to(r.grad_main, s.grad_main), add_to(r.grad_total, s.grad_total);
-    progress.update(batch.labels.size(), s.main_loss + s.aux_loss,
-                    examples::count_correct(s.logits.value(), batch.labels));
+    progress.update(batch.target.size(), s.main_loss + s.aux_loss,
+                    examples::count_correct(s.logits.value(), batch.target));
   }
   progress.finish();
   r.main_loss /= double(steps), r.aux_loss /= double(steps);

@@ -1,5 +1,5 @@
 #pragma once
-// The ResNet example's --arch: the CIFAR-style ResNet of examples/common/resnet_cifar.hpp (any
+// The trainer's --arch: the CIFAR-style ResNet of examples/common/resnet_cifar.hpp (any
 // depth 6n + 2, any width), torchvision's ResNet-18 from the model zoo (vision/) or the PoolNet
 // of examples/common/pool_net.hpp, behind one handle so that training, checkpoints, EMA and
 // export need not know which.

@@ -1,5 +1,5 @@
 #pragma once
-// The ResNet example's --mixup ALPHA and --cutmix ALPHA: batch-level augmentation with soft
+// The trainer's --mixup ALPHA and --cutmix ALPHA: batch-level augmentation with soft
 // targets, as torchvision.transforms.v2 (data/batch_transforms.hpp), trained through
 // cross_entropy's probability targets (label smoothing, when also asked for, applies to them).
 #include <optional>

@@ -1,6 +1,8 @@
 #include "examples/common/command_line.hpp"
 
+#include <charconv>
 #include <cstdlib>
+#include <system_error>
 
 #include <CLI/CLI.hpp>
 
@@ -24,6 +26,26 @@ CLI::Validator at_least_zero(bool zero_allowed) {
       zero_allowed ? "NONNEGATIVE" : "POSITIVE");
 }
 
+// A number as the user wrote it: %g would print 1e+30 for 1e30, or round 10000.5.
+CLI::Validator between(double low, double high) {
+  const auto text_of = [](double v) {
+    std::string t = std::to_string(v);
+    t.erase(t.find_last_not_of('0') + 1);
+    if (!t.empty() && t.back() == '.') t.pop_back();
+    return t;
+  };
+  const std::string range = "[" + text_of(low) + ", " + text_of(high) + "]";
+  return CLI::Validator(
+      [low, high, range](std::string& text) {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0') return std::string();
+        const bool inside = value >= low && value <= high;  // NaN is outside
+        return inside ? std::string() : "expected a number in " + range + ", got " + text;
+      },
+      "RANGE");
+}
+
 }  // namespace
 
 CommandOption CommandOption::show_default() {
@@ -38,6 +60,11 @@ CommandOption CommandOption::positive() {
 
 CommandOption CommandOption::nonnegative() {
   option_->check(at_least_zero(true));
+  return *this;
+}
+
+CommandOption CommandOption::in_range(double low, double high) {
+  option_->check(between(low, high));
   return *this;
 }
 
@@ -59,13 +86,22 @@ CommandOption CommandLine::option(const std::string& name, double& value, const 
 }
 
 CommandOption CommandLine::option(const std::string& name, std::uint64_t& value, const std::string& help) {
-  // CLI11 2.1 reads "-1" into an unsigned option as 2^64 - 1 (strtoull wraps around): refuse a sign.
-  const CLI::Validator no_sign(
+  // CLI11 2.1 reads an unsigned option with strtoull in base 0: "-1" wraps around to 2^64 - 1,
+  // a value past 2^64 - 1 saturates to it (ERANGE unchecked), "010" is octal 8 and "0x10" 16.
+  // Only decimal digits within range pass, handed on without leading zeros.
+  const CLI::Validator whole_number(
       [](std::string& text) {
-        return text.find('-') == std::string::npos ? std::string() : "expected a whole number >= 0, got " + text;
+        std::uint64_t parsed = 0;
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, parsed);
+        const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || error != std::errc() || stop != end)
+          return "expected a whole number in [0, 18446744073709551615], got " + text.substr(0, 40);
+        text = std::to_string(parsed);  // without leading zeros, so that CLI11 reads it as decimal
+        return std::string();
       },
       "UINT");
-  return CommandOption(app_->add_option(name, value, help)->check(no_sign));
+  return CommandOption(app_->add_option(name, value, help)->transform(whole_number));  // transform: may rewrite
 }
 
 CommandOption CommandLine::option(const std::string& name, std::string& value, const std::string& help) {

@@ -26,6 +26,8 @@ class CommandOption {
   CommandOption positive();
   /// Refuses a value < 0.
   CommandOption nonnegative();
+  /// Refuses a value outside [low, high] (and NaN), naming the range.
+  CommandOption in_range(double low, double high);
   /// Refuses a value not in `names`.
   CommandOption one_of(const std::vector<std::string>& names);
 

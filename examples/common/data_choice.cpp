@@ -55,7 +55,7 @@ DataChoice choose_data(const std::string& spec) {
     d.train = train;
     d.test = std::make_shared<data::ImageFolder>(std::string(dir) + "/test");
     d.channels = 3;
-    d.image_size = int(train->get(0).image.shape()[1]);
+    d.image_size = int(train->get(0).data.shape()[1]);
     d.mean = {0.5f, 0.5f, 0.5f}, d.stddev = {0.25f, 0.25f, 0.25f};
   } else {
     TG_CHECK(false, "--data: expected fashion-mnist, mnist:DIR, cifar10:DIR or folder:DIR, got '",

@@ -1,5 +1,5 @@
 #pragma once
-// The ResNet example's --ema DECAY: an exponential moving average of the weights, folded in
+// The trainer's --ema DECAY: an exponential moving average of the weights, folded in
 // after every optimizer step, BatchNorm's running statistics averaged too (use_buffers, as
 // torchvision's EMA recipe does, so the average needs no update_bn pass), and kept next to the
 // training checkpoint so that --resume continues it exactly.

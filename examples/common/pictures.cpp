@@ -47,7 +47,7 @@ void draw_feature_maps(const std::filesystem::path& out, nn::Module& network, co
   }
   ResNetCifar& model = *cifar;
   NoGradGuard no_grad;
-  Tensor image = test_transform(data)(data.test->get(0).image, default_generator());
+  Tensor image = test_transform(data)(data.test->get(0).data, default_generator());
   image.reshape({1, image.shape()[0], image.shape()[1], image.shape()[2]});
   const auto stages = model.stage_outputs(Variable(image));
   const char* names[] = {"stem", "layer1", "layer2", "layer3"};
@@ -76,14 +76,14 @@ void draw_misclassified(const std::filesystem::path& out, const DataChoice& data
   for (std::size_t i = 0; i < e.truth.size() && wrong.size() < 24; ++i)
     if (e.truth[i] != e.predicted[i]) wrong.push_back(i);
   if (wrong.empty()) return;
-  const Tensor first = data.test->get(wrong[0]).image;
+  const Tensor first = data.test->get(wrong[0]).data;
   const std::size_t per_image = first.size();
   Shape shape{wrong.size()};
   shape.insert(shape.end(), first.shape().begin(), first.shape().end());
   Tensor images = empty(shape);
   std::vector<std::string> captions;
   for (std::size_t k = 0; k < wrong.size(); ++k) {
-    const Tensor img = data.test->get(wrong[k]).image;
+    const Tensor img = data.test->get(wrong[k]).data;
     std::memcpy(images.data() + k * per_image, img.data(), per_image * sizeof(float));
     captions.push_back(data.class_names[std::size_t(e.truth[wrong[k]])] + " as " +
                        data.class_names[std::size_t(e.predicted[wrong[k]])]);

@@ -1,5 +1,5 @@
 #pragma once
-// The pictures the ResNet example leaves in its output folder.
+// The pictures the trainer (examples/trainer) leaves in its output folder.
 #include <filesystem>
 
 #include "examples/common/data_choice.hpp"

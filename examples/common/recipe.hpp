@@ -1,5 +1,5 @@
 #pragma once
-// The ResNet example's --recipe NAME: a named set of command-line options. The recipe's options
+// The trainer's --recipe NAME: a named set of command-line options. The recipe's options
 // are put before the user's, and the parser keeps the last value of an option given twice, so
 // anything given explicitly overrides the recipe (`--recipe long --epochs 10`).
 #include <string>

@@ -39,14 +39,14 @@ EpochCost measure_epoch_cost(nn::Module& model, const std::function<Variable(con
   model.train();
   cost.train_seconds = double(train.size()) *
       seconds_per_batch(train, options.untimed_steps, options.timed_steps, [&](const data::Batch& b) {
-        cross_entropy(forward(b.images), b.labels).backward();
+        cross_entropy(forward(b.data), b.target).backward();
       });
   model.eval();
   {
     NoGradGuard no_grad;
     cost.evaluate_seconds = double(test.size()) *
         seconds_per_batch(test, 1, options.timed_eval_batches, [&](const data::Batch& b) {
-          (void)argmax(forward(b.images).value(), 1);
+          (void)argmax(forward(b.data).value(), 1);
         });
   }
 

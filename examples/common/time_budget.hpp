@@ -1,5 +1,5 @@
 #pragma once
-// The ResNet example's --time-budget MINUTES: as many epochs as fit in that time on this machine.
+// The trainer's --time-budget MINUTES: as many epochs as fit in that time on this machine.
 // The same recipe trains 40% faster on one of our VMs than on another, so a fixed epoch count
 // either wastes the hour or overruns it. The cosine schedule has to know its length from the
 // first step, so the epochs are planned before training, from a few timed batches, not by

@@ -21,8 +21,8 @@ void EpochTrainer::epoch(data::DataLoader& train, int epoch, std::optional<Progr
         logits = forward(mixed.images);
         loss = cross_entropy(logits, mixed.targets, loss_options);
       } else {
-        logits = forward(batch.images);
-        loss = cross_entropy(logits, batch.labels, loss_options);
+        logits = forward(batch.data);
+        loss = cross_entropy(logits, batch.target, loss_options);
       }
       loss.backward();
     } catch (const Error& e) {
@@ -33,7 +33,7 @@ void EpochTrainer::epoch(data::DataLoader& train, int epoch, std::optional<Progr
     if (usable && ema) ema->update_parameters(model);
     schedule.step();  // a skipped batch still counts, so the schedule keeps its length
     if (usable && progress)  // accuracy against the unmixed labels
-      progress->update(batch.labels.size(), loss.item(), count_correct(logits.value(), batch.labels));
+      progress->update(batch.target.size(), loss.item(), count_correct(logits.value(), batch.target));
   }
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The ResNet example's training epoch: forward, loss (on soft targets when batches are mixed),
+// The trainer's training epoch: forward, loss (on soft targets when batches are mixed),
 // backward, the NaN/Inf check, the optimizer and scheduler steps, and the EMA folded in after
 // each step.
 #include <functional>

@@ -28,15 +28,15 @@ Evaluation evaluate(const std::function<Variable(const Variable&)>& model, data:
   double loss_sum = 0;
   std::int64_t correct = 0;
   for (const auto& batch : loader) {
-    const Variable logits = model(batch.images);
-    const auto n = batch.labels.size();
-    loss_sum += double(cross_entropy(logits, batch.labels).item()) * double(n);
+    const Variable logits = model(batch.data);
+    const auto n = batch.target.size();
+    loss_sum += double(cross_entropy(logits, batch.target).item()) * double(n);
     const Labels predicted = argmax(logits.value(), 1);
     for (std::size_t i = 0; i < n; ++i) {
       e.predicted.push_back(predicted(i));
-      e.truth.push_back(batch.labels(i));
-      ++e.confusion[std::size_t(batch.labels(i))][std::size_t(predicted(i))];
-      correct += predicted(i) == batch.labels(i);
+      e.truth.push_back(batch.target(i));
+      ++e.confusion[std::size_t(batch.target(i))][std::size_t(predicted(i))];
+      correct += predicted(i) == batch.target(i);
     }
   }
   const double total = double(e.truth.size());

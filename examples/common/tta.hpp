@@ -1,5 +1,5 @@
 #pragma once
-// The ResNet example's --tta and --tta-shift: test-time augmentation. The prediction is the mean
+// The trainer's --tta and --tta-shift: test-time augmentation. The prediction is the mean
 // of the logits of several views of each test image: the image, its mirror image, and copies
 // shifted by a pixel or two, the views the training augmentation (padded crops and flips) showed
 // the network. Averaging them smooths out the errors one view makes by chance.

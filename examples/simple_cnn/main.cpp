@@ -7,12 +7,12 @@
 // Prints the loss every 200 batches, the mean loss and test accuracy after each epoch, and
 // saves the weights as simple_cnn.safetensors (PyTorch's names) in --out.
 
+#include <charconv>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
 
-#include <tapegrad/data/data.hpp>
-#include "examples/common/command_line.hpp"
-#include <tapegrad/nn/nn.hpp>
-#include <tapegrad/optim/optim.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 // Side of the feature maps after conv k5 -> pool 2 -> conv k5 -> pool 2: (N - F)/S + 1 each time.
 int final_side(int image_size) { return ((image_size - 4) / 2 - 4) / 2; }
@@ -48,13 +48,31 @@ struct SimpleCNN : tg::nn::Module {
 int main(int argc, char** argv) {
   int epochs = 2;
   std::string cifar, fashion_root, out = ".";
-  tg::examples::CommandLine app{"Train the lecture notes' SimpleCNN with tapegrad."};
-  app.option("--epochs", epochs, "epochs to train").show_default();
-  app.option("--cifar10", cifar, "train on CIFAR-10 from this folder instead of Fashion-MNIST");
-  app.option("--data-root", fashion_root, "Fashion-MNIST folder (default: Debian's copy)");
-  app.option("--out", out, "folder for simple_cnn.safetensors").show_default();
-  if (const auto exit_code = app.parse(argc, argv)) return *exit_code;
   try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string option = argv[i];
+      if (option == "--help" || option == "-h") {
+        std::printf("Train the lecture notes' SimpleCNN with tapegrad.\n"
+                    "usage: simple_cnn [--epochs 2] [--cifar10 DIR (CIFAR-10 instead of Fashion-MNIST)]\n"
+                    "                  [--data-root DIR (Fashion-MNIST; default: Debian's copy)] [--out .]\n");
+        return 0;
+      }
+      if (i + 1 == argc) throw std::invalid_argument(option + ": expected a value after it (--help lists the options)");
+      const std::string value = argv[++i];
+      if (option == "--epochs") {
+        const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), epochs);
+        if (error != std::errc() || end != value.data() + value.size() || epochs < 1)
+          throw std::invalid_argument("--epochs: expected a whole number >= 1, got '" + value + "'");
+      } else if (option == "--cifar10") {
+        cifar = value;
+      } else if (option == "--data-root") {
+        fashion_root = value;
+      } else if (option == "--out") {
+        out = value;
+      } else {
+        throw std::invalid_argument("unknown option " + option + " (--help lists the options)");
+      }
+    }
     tg::manual_seed(0);
     using tg::data::Split;
     std::shared_ptr<const tg::data::Dataset> train, test;
@@ -68,7 +86,7 @@ int main(int argc, char** argv) {
       train = std::make_shared<tg::data::CIFAR10>(cifar, Split::Train);
       test = std::make_shared<tg::data::CIFAR10>(cifar, Split::Test);
     }
-    const auto shape = train->get(0).image.shape();  // [C, H, W]
+    const auto shape = train->get(0).data.shape();  // [C, H, W]
     SimpleCNN model{static_cast<int>(shape[0]), static_cast<int>(shape[1])};
     tg::optim::SGD opt(model.parameters(), {.lr = 0.01, .momentum = 0.9});
     tg::data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .num_workers = 2}, {});
@@ -78,7 +96,7 @@ int main(int argc, char** argv) {
       double loss_sum = 0;
       for (const auto& batch : loader) {
         opt.zero_grad();
-        auto loss = tg::cross_entropy(model.forward(batch.images), batch.labels);
+        auto loss = tg::cross_entropy(model.forward(batch.data), batch.target);
         loss.backward();
         opt.step();
         loss_sum += loss.item();
@@ -87,8 +105,8 @@ int main(int argc, char** argv) {
       tg::NoGradGuard no_grad;
       std::size_t correct = 0;
       for (const auto& batch : test_loader) {
-        const tg::Labels predicted = tg::argmax(model.forward(batch.images).value(), 1);
-        for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted(i) == batch.labels(i);
+        const tg::Labels predicted = tg::argmax(model.forward(batch.data).value(), 1);
+        for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted(i) == batch.target(i);
       }
       std::printf("epoch %d: mean loss %.4f, test accuracy %.2f%%\n", epoch + 1, loss_sum / step,
                   100.0 * double(correct) / double(test->size()));

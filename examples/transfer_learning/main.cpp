@@ -23,14 +23,14 @@ class FiveClasses : public data::Dataset {
   FiveClasses(std::shared_ptr<const data::Dataset> base, std::int64_t first, std::size_t limit)
       : base_(std::move(base)), first_(first) {
     for (std::size_t i = 0; i < base_->size() && (limit == 0 || index_.size() < limit); ++i) {
-      const std::int64_t label = base_->get(i).label;
+      const std::int64_t label = base_->get(i).target;
       if (label >= first_ && label < first_ + 5) index_.push_back(i);
     }
   }
   std::size_t size() const override { return index_.size(); }
-  data::Example get(std::size_t i) const override {
-    data::Example e = base_->get(index_.at(i));
-    e.label -= first_;
+  data::Example<> get(std::size_t i) const override {
+    data::Example<> e = base_->get(index_.at(i));
+    e.target -= first_;
     return e;
   }
 
@@ -56,11 +56,11 @@ double train_and_test(examples::ResNetCifar& model, optim::Optimizer& opt, const
     examples::Progress progress(std::string(phase.name) + " epoch " + std::to_string(epoch + 1), train_loader.size());
     for (const auto& batch : train_loader) {
       opt.zero_grad();
-      const Variable logits = model.forward(batch.images);
-      const Variable loss = cross_entropy(logits, batch.labels);
+      const Variable logits = model.forward(batch.data);
+      const Variable loss = cross_entropy(logits, batch.target);
       loss.backward();
       opt.step();
-      progress.update(batch.labels.size(), loss.item(), examples::count_correct(logits.value(), batch.labels));
+      progress.update(batch.target.size(), loss.item(), examples::count_correct(logits.value(), batch.target));
     }
     progress.finish();
   }

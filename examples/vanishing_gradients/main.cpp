@@ -82,7 +82,7 @@ Run train(bool residual, int depth, int steps, const std::shared_ptr<const data:
   while (run.steps < steps) {
     for (const auto& batch : loader) {
       opt.zero_grad();
-      Variable loss = cross_entropy(model.forward(batch.images), batch.labels);
+      Variable loss = cross_entropy(model.forward(batch.data), batch.target);
       loss.backward();
       for (int i = 0; i < depth; ++i) run.grad_norm_sum[std::size_t(i)] += norm(model.layers[std::size_t(i)]->weight.grad());
       opt.step();

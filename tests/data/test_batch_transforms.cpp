@@ -45,7 +45,7 @@ TEST_CASE("CutMix pastes the previous image's box and weighs the labels by the a
   CHECK(out.images.value()(0, 0, 1, 1) == 3.0f);
   CHECK(out.images.value()(1, 0, 1, 0) == 2.0f);
   CHECK(out.images.value()(1, 0, 1, 1) == 1.0f);
-  CHECK(batch.images.value()(0, 0, 0, 1) == 1.0f);  // the input is not changed
+  CHECK(batch.data.value()(0, 0, 0, 1) == 1.0f);  // the input is not changed
   check_close(out.targets.value(), tg::test::make({3, 3}, {0.5f, 0.5f, 0.0f, 0.5f, 0.0f, 0.5f, 0.0f, 0.5f, 0.5f}),
               1e-7, 0);
 }
@@ -99,7 +99,7 @@ TEST_CASE("batch transforms: bad labels, shapes and options are tg::Error") {
   CHECK_THROWS_WITH_AS(transforms::MixUp(3, 0.0f), "MixUp: expected alpha > 0, got 0", tg::Error);
   CHECK_THROWS_WITH_AS(transforms::CutMix(3).apply(batch, {.x1 = 0, .y1 = 0, .x2 = 3, .y2 = 1}),
                        "CutMix: expected a box inside the 2 x 2 image, got x 0..3, y 0..1", tg::Error);
-  Batch flat{Variable(empty({3, 4})), batch.labels};
+  Batch flat{Variable(empty({3, 4})), batch.target};
   CHECK_THROWS_WITH_AS(transforms::CutMix(3).apply(flat, {0, 0, 1, 1}),
                        "CutMix: expected images [N, C, H, W], got [3, 4]", tg::Error);
 }

@@ -37,12 +37,12 @@ TEST_CASE("CIFAR10 reads the five training batches in order and the test batch")
   REQUIRE(train.size() == 10);
   REQUIRE(test.size() == 3);
   const auto ex = train.get(7);  // batch 4, record 1
-  REQUIRE(ex.image.shape() == tg::Shape{3, 32, 32});
-  CHECK(ex.label == 5);
-  CHECK(ex.image(0, 0, 0) == doctest::Approx(fixture_pixel(1, 0) / 255.0f));
-  CHECK(ex.image(1, 2, 3) == doctest::Approx(fixture_pixel(1, 1024 + 2 * 32 + 3) / 255.0f));
-  CHECK(ex.image(2, 31, 31) == doctest::Approx(fixture_pixel(1, 3071) / 255.0f));
-  CHECK(test.get(2).label == 6);
+  REQUIRE(ex.data.shape() == tg::Shape{3, 32, 32});
+  CHECK(ex.target == 5);
+  CHECK(ex.data(0, 0, 0) == doctest::Approx(fixture_pixel(1, 0) / 255.0f));
+  CHECK(ex.data(1, 2, 3) == doctest::Approx(fixture_pixel(1, 1024 + 2 * 32 + 3) / 255.0f));
+  CHECK(ex.data(2, 31, 31) == doctest::Approx(fixture_pixel(1, 3071) / 255.0f));
+  CHECK(test.get(2).target == 6);
   CHECK(train.classes().at(3) == "cat");
 }
 

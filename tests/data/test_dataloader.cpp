@@ -23,7 +23,7 @@ class CountingDataset : public tg::data::Dataset {
   explicit CountingDataset(std::size_t n, std::size_t fail_at = SIZE_MAX, int delay_us = 0)
       : n_(n), fail_at_(fail_at), delay_us_(delay_us) {}
   std::size_t size() const override { return n_; }
-  tg::data::Example get(std::size_t i) const override {
+  tg::data::Example<> get(std::size_t i) const override {
     if (delay_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us_));
     if (i == fail_at_) throw std::out_of_range("corrupt sample " + std::to_string(i));
     tg::Tensor image = tg::empty({1, 6, 6});
@@ -38,13 +38,13 @@ class CountingDataset : public tg::data::Dataset {
 
 // The sample index a batch row came from (the image's first pixel is index + 0.5).
 std::size_t index_of(const tg::data::Batch& batch, std::size_t row) {
-  return std::size_t(batch.images.value()(row, 0, 0, 0) + 0.1f);
+  return std::size_t(batch.data.value()(row, 0, 0, 0) + 0.1f);
 }
 
 std::vector<std::size_t> epoch_order(DataLoader& loader) {
   std::vector<std::size_t> order;
   for (const auto& batch : loader)
-    for (std::size_t r = 0; r < batch.labels.size(); ++r) order.push_back(index_of(batch, r));
+    for (std::size_t r = 0; r < batch.target.size(); ++r) order.push_back(index_of(batch, r));
   return order;
 }
 
@@ -63,11 +63,11 @@ TEST_CASE("batches in order, the last one short unless drop_last") {
   REQUIRE(loader.size() == 3);
   std::vector<std::size_t> sizes;
   for (const auto& batch : loader) {
-    sizes.push_back(batch.labels.size());
-    CHECK(batch.images.shape() == tg::Shape{batch.labels.size(), 1, 6, 6});
-    CHECK_FALSE(batch.images.requires_grad());
-    for (std::size_t r = 0; r < batch.labels.size(); ++r)
-      CHECK(batch.labels(r) == std::int64_t(index_of(batch, r) % 7));
+    sizes.push_back(batch.target.size());
+    CHECK(batch.data.shape() == tg::Shape{batch.target.size(), 1, 6, 6});
+    CHECK_FALSE(batch.data.requires_grad());
+    for (std::size_t r = 0; r < batch.target.size(); ++r)
+      CHECK(batch.target(r) == std::int64_t(index_of(batch, r) % 7));
   }
   CHECK(sizes == std::vector<std::size_t>{4, 4, 2});
   CHECK(epoch_order(loader) == std::vector<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
@@ -128,7 +128,7 @@ TEST_CASE("the same seed gives the same batches, augmentation included, for 0, 1
                       augment);
     std::vector<tg::Tensor> images;
     for (int epoch = 0; epoch < 2; ++epoch)
-      for (const auto& batch : loader) images.push_back(batch.images.value());
+      for (const auto& batch : loader) images.push_back(batch.data.value());
     runs.push_back(images);
   }
   REQUIRE(runs[0].size() == 16);
@@ -136,7 +136,7 @@ TEST_CASE("the same seed gives the same batches, augmentation included, for 0, 1
     for (std::size_t i = 0; i < runs[0].size(); ++i) CHECK(runs[r][i] == runs[0][i]);
   // The augmentation did something, and differs between epochs.
   DataLoader plain(ds, {.batch_size = 5, .shuffle = true, .seed = 21});
-  CHECK((*plain.begin()).images.value() != runs[0][0]);
+  CHECK((*plain.begin()).data.value() != runs[0][0]);
   CHECK(runs[0][0] != runs[0][8]);
 }
 
@@ -147,7 +147,7 @@ TEST_CASE("an exception in a worker reaches the loop as that exception") {
     DataLoader loader(ds, {.batch_size = 4, .num_workers = workers});
     std::size_t seen = 0;
     auto run = [&] {
-      for (const auto& batch : loader) seen += batch.labels.size();
+      for (const auto& batch : loader) seen += batch.target.size();
     };
     CHECK_THROWS_WITH_AS(run(), "corrupt sample 13", std::out_of_range);
     CHECK(seen == 12);  // batches 0-2 came through, batch 3 holds sample 13
@@ -194,7 +194,7 @@ TEST_CASE("leaving an epoch early or destroying the loader joins the workers") {
       {
         DataLoader inner(slow, {.batch_size = 4, .num_workers = workers});
         *it = inner.begin();
-        CHECK((**it).labels.size() == 4);
+        CHECK((**it).target.size() == 4);
         ++*it;
       }
       CHECK(thread_count() == before);
@@ -233,7 +233,7 @@ TEST_CASE("issue 12.6: a worker thread the system refuses is a tg::Error, not st
   // the loader still works once threads can be created.
   std::size_t batches = 0;
   for (const auto& batch : loader) {
-    CHECK(batch.labels(0) == std::int64_t((batches * 4) % 7));
+    CHECK(batch.target(0) == std::int64_t((batches * 4) % 7));
     ++batches;
   }
   CHECK(batches == 3);

@@ -11,10 +11,10 @@ TEST_CASE("TensorDataset returns row i of the images and label i") {
   const tg::data::TensorDataset ds(images, labels);
   REQUIRE(ds.size() == 4);
   const auto ex = ds.get(2);
-  REQUIRE(ex.image.shape() == tg::Shape{2, 3, 3});
-  CHECK(ex.label == 12);
-  CHECK(ex.image(0, 0, 0) == 36.0f);
-  CHECK(ex.image(1, 2, 2) == 53.0f);
+  REQUIRE(ex.data.shape() == tg::Shape{2, 3, 3});
+  CHECK(ex.target == 12);
+  CHECK(ex.data(0, 0, 0) == 36.0f);
+  CHECK(ex.data(1, 2, 2) == 53.0f);
   CHECK_THROWS_WITH_AS(ds.get(4), doctest::Contains("TensorDataset.get: expected an index below 4"),
                        tg::Error);
   CHECK(ds.classes().empty());

@@ -36,18 +36,18 @@ TEST_CASE("ImageFolder reads one class per sorted sub-folder") {
   CHECK(folder.path(3).filename() == "c.png");
 
   const auto ant = folder.get(0);
-  CHECK(ant.label == 0);
-  REQUIRE(ant.image.shape() == tg::Shape{3, 8, 8});
-  CHECK(ant.image(1, 4, 4) == doctest::Approx(128 / 255.0f).epsilon(0.02));  // JPEG: near
+  CHECK(ant.target == 0);
+  REQUIRE(ant.data.shape() == tg::Shape{3, 8, 8});
+  CHECK(ant.data(1, 4, 4) == doctest::Approx(128 / 255.0f).epsilon(0.02));  // JPEG: near
   const auto grey = folder.get(1);  // a grey PNG read as RGB
-  CHECK(grey.label == 1);
-  REQUIRE(grey.image.shape() == tg::Shape{3, 4, 6});
-  CHECK(grey.image(2, 3, 5) == doctest::Approx(200 / 255.0f));
-  CHECK(folder.get(2).image(0, 0, 0) == doctest::Approx(40 / 255.0f));
-  CHECK(folder.get(3).image(1, 2, 2) == 1.0f);
+  CHECK(grey.target == 1);
+  REQUIRE(grey.data.shape() == tg::Shape{3, 4, 6});
+  CHECK(grey.data(2, 3, 5) == doctest::Approx(200 / 255.0f));
+  CHECK(folder.get(2).data(0, 0, 0) == doctest::Approx(40 / 255.0f));
+  CHECK(folder.get(3).data(1, 2, 2) == 1.0f);
 
   const td::ImageFolder grey_folder(root, {.channels = 1});
-  CHECK(grey_folder.get(2).image.shape() == tg::Shape{1, 4, 6});
+  CHECK(grey_folder.get(2).data.shape() == tg::Shape{1, 4, 6});
 }
 
 TEST_CASE("ImageFolder errors: missing root, empty class, corrupt file") {
@@ -88,7 +88,7 @@ TEST_CASE("issue 12.5: directory symlinks are followed once, a cycle neither rep
   CHECK(folder.path(1) == root / "cat" / "link1" / "c.png");
   CHECK(folder.path(2) == root / "cat" / "sub" / "b.png");
   CHECK(folder.path(3) == root / "shared" / "c.png");
-  CHECK(folder.get(2).label == 0);
+  CHECK(folder.get(2).target == 0);
 }
 
 TEST_CASE("ImageFolderOptions::max_pixels reaches the decoder") {
@@ -99,7 +99,7 @@ TEST_CASE("ImageFolderOptions::max_pixels reaches the decoder") {
   CHECK_THROWS_WITH_AS(folder.get(0),
                        doctest::Contains("claims 5x4 = 20 pixels, more than max_pixels = 19"),
                        tg::Error);
-  CHECK(tg::data::ImageFolder(root, {.max_pixels = 20}).get(0).image.shape() ==
+  CHECK(tg::data::ImageFolder(root, {.max_pixels = 20}).get(0).data.shape() ==
         tg::Shape{3, 4, 5});
   CHECK_THROWS_WITH_AS(tg::data::ImageFolder(root, {.max_pixels = 0}),
                        doctest::Contains("expected max_pixels >= 1, got 0"), tg::Error);

@@ -24,10 +24,10 @@ void check_fixture(const tg::data::IdxDataset& ds, std::size_t n, std::size_t h,
   REQUIRE(ds.size() == n);
   for (std::size_t i : {std::size_t{0}, n / 2, n - 1}) {
     const auto ex = ds.get(i);
-    REQUIRE(ex.image.shape() == tg::Shape{1, h, w});
-    CHECK(ex.label == std::int64_t((3 * i) % 10));
+    REQUIRE(ex.data.shape() == tg::Shape{1, h, w});
+    CHECK(ex.target == std::int64_t((3 * i) % 10));
     for (std::size_t p : {std::size_t{0}, w + 1, h * w - 1})
-      CHECK(ex.image.data()[p] == doctest::Approx(fixture_pixel(i, p) / 255.0f));
+      CHECK(ex.data.data()[p] == doctest::Approx(fixture_pixel(i, p) / 255.0f));
   }
 }
 
@@ -165,15 +165,15 @@ TEST_CASE("the real Fashion-MNIST from Debian's dataset-fashion-mnist") {
   // Expected values read from the .gz files with Python's gzip module: the first labels, the
   // sum of the first image's bytes and its centre pixel; 6000 (1000) samples per class.
   const auto first = train.get(0);
-  CHECK(first.image.shape() == tg::Shape{1, 28, 28});
-  CHECK(first.label == 9);
-  CHECK(train.get(3).label == 3);
-  CHECK(test.get(2).label == 1);
+  CHECK(first.data.shape() == tg::Shape{1, 28, 28});
+  CHECK(first.target == 9);
+  CHECK(train.get(3).target == 3);
+  CHECK(test.get(2).target == 1);
   double sum = 0;
-  for (float v : first.image) sum += v;
+  for (float v : first.data) sum += v;
   CHECK(sum * 255 == doctest::Approx(76247).epsilon(1e-5));
-  CHECK(first.image(0, 14, 14) == doctest::Approx(217 / 255.0f));
-  CHECK(test.get(0).image(0, 14, 14) == doctest::Approx(110 / 255.0f));
+  CHECK(first.data(0, 14, 14) == doctest::Approx(217 / 255.0f));
+  CHECK(test.get(0).data(0, 14, 14) == doctest::Approx(110 / 255.0f));
   std::vector<int> counts(10);
   for (auto label : train.targets()) counts.at(label)++;
   CHECK(counts == std::vector<int>(10, 6000));

@@ -17,9 +17,9 @@ std::shared_ptr<const data::Dataset> five_samples() {
 TEST_CASE("Subset picks the samples at its indices, in order") {
   data::Subset s(five_samples(), {3, 0, 3});
   REQUIRE(s.size() == 3);
-  CHECK(s.get(0).label == 1);
-  CHECK(s.get(1).label == 4);
-  CHECK(s.get(2).image(0, 0, 0) == 12.0f);
+  CHECK(s.get(0).target == 1);
+  CHECK(s.get(1).target == 4);
+  CHECK(s.get(2).data(0, 0, 0) == 12.0f);
   CHECK_THROWS_WITH_AS(s.get(3), doctest::Contains("Subset: expected an index below 3, got 3"), Error);
   CHECK_THROWS_WITH_AS(data::Subset(five_samples(), {5}),
                        doctest::Contains("Subset: expected indices below the dataset's size 5, got 5"), Error);
@@ -27,6 +27,6 @@ TEST_CASE("Subset picks the samples at its indices, in order") {
 
 TEST_CASE("subset(base, n) keeps the first n samples, at most all") {
   CHECK(data::subset(five_samples(), 2)->size() == 2);
-  CHECK(data::subset(five_samples(), 2)->get(1).label == 3);
+  CHECK(data::subset(five_samples(), 2)->get(1).target == 3);
   CHECK(data::subset(five_samples(), 100)->size() == 5);
 }

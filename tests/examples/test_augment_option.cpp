@@ -67,8 +67,8 @@ TEST_CASE("none keeps the image, flip mirrors about half of them, crop-flip also
   CHECK(outcomes(E::Augment::crop_flip).count(Seen::other) == 1);
 }
 
-TEST_CASE("resnet refuses an unknown --augment and lists the choices") {
-  const auto bad = run("resnet", "--augment crop --data fashion-mnist:" + tiny_fashion_mnist().string());
+TEST_CASE("trainer refuses an unknown --augment and lists the choices") {
+  const auto bad = run("trainer", "--augment crop --data fashion-mnist:" + tiny_fashion_mnist().string());
   INFO(bad.output);
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("--augment") != std::string::npos);

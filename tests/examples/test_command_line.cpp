@@ -23,7 +23,7 @@ struct Values {
   bool resume = false, nesterov = true, tta = false, plain = false;
 };
 
-// A command line over `v` as the ResNet example declares its options.
+// A command line over `v` as the trainer declares its options.
 void declare(E::CommandLine& line, Values& v) {
   line.option("--epochs", v.epochs, "epochs").show_default().positive();
   line.option("--lr", v.lr, "learning rate").show_default().nonnegative();
@@ -97,4 +97,34 @@ TEST_CASE("CommandLine: a repeated option is refused, or keeps its last value af
   CHECK_FALSE(parse(recipe, {"--epochs", "5", "--mode", "skip", "--epochs", "6", "--mode", "stop"}));
   CHECK(last.epochs == 6);
   CHECK(last.mode == "stop");
+}
+
+TEST_CASE("CommandLine reads a whole number in decimal only and within 64 bits; in_range refuses NaN and both sides") {
+  std::uint64_t seed = 0;
+  E::CommandLine decimal("test");
+  decimal.option("--seed", seed, "seed");
+  CHECK_FALSE(parse(decimal, {"--seed", "010"}));  // CLI11 alone read octal 8
+  CHECK(seed == 10);
+  for (const char* bad : {"18446744073709551616", "99999999999999999999999", "0x10", "1e3", "+5", ""}) {
+    E::CommandLine line("test");
+    line.option("--seed", seed, "seed");
+    INFO(bad);
+    const auto code = parse(line, {"--seed", bad});
+    REQUIRE(code.has_value());
+    CHECK(*code != 0);
+  }
+  for (const char* bad : {"nan", "-1", "10000", "1024.5"}) {
+    int threads = 0;
+    E::CommandLine line("test");
+    line.option("--threads", threads, "threads").in_range(0, 1024);
+    INFO(bad);
+    const auto code = parse(line, {"--threads", bad});
+    REQUIRE(code.has_value());
+    CHECK(*code != 0);
+  }
+  int threads = 0;
+  E::CommandLine line("test");
+  line.option("--threads", threads, "threads").in_range(0, 1024);
+  CHECK_FALSE(parse(line, {"--threads", "1024"}));
+  CHECK(threads == 1024);
 }

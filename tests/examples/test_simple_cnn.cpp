@@ -19,3 +19,15 @@ TEST_CASE("simple_cnn learns the tiny dataset and saves its weights") {
   CHECK(losses.back() < losses.front());
   CHECK(fs::file_size(out / "simple_cnn.safetensors") > 0);
 }
+
+TEST_CASE("simple_cnn explains a bad command line and lists its options") {
+  const RunResult unknown = run("simple_cnn", "--depth 3");
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.output.find("unknown option --depth") != std::string::npos);
+  const RunResult bad = run("simple_cnn", "--epochs 0");
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("--epochs: expected a whole number >= 1, got '0'") != std::string::npos);
+  const RunResult help = run("simple_cnn", "--help");
+  CHECK(help.exit_code == 0);
+  CHECK(help.output.find("--cifar10") != std::string::npos);
+}

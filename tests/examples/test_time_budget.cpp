@@ -1,4 +1,4 @@
-// The ResNet example's --time-budget (issue 16: the long recipe in the hour on any of our VMs):
+// The trainer's --time-budget (issue 16: the long recipe in the hour on any of our VMs):
 // the plan's arithmetic, a probe that leaves the model and the loaders as they were, and the
 // program planning its epochs, training exactly the run --epochs would give, and resuming with
 // the plan it recorded.
@@ -73,15 +73,15 @@ TEST_CASE("measure_epoch_cost times a whole epoch of each and leaves model and l
   for (const tg::Variable& p : model->parameters()) CHECK_FALSE(p.has_grad());
 }
 
-TEST_CASE("resnet --time-budget plans its epochs, trains the run --epochs would, and resumes the plan") {
+TEST_CASE("trainer --time-budget plans its epochs, trains the run --epochs would, and resumes the plan") {
   const std::string common = "--data fashion-mnist:" + tiny_fashion_mnist().string() +
                              " --depth 8 --batch-size 32 --workers 1 --lr 0.05 --limit-train 128 --limit-test 50"
                              " --epochs 2 --ema 0.9";
   const fs::path plain = tg::test::temp_dir("example_budget_plain"), budget = tg::test::temp_dir("example_budget_ample");
-  RunResult without = run("resnet", common + " --out " + plain.string());
+  RunResult without = run("trainer", common + " --out " + plain.string());
   INFO(without.output);
   REQUIRE(without.exit_code == 0);
-  RunResult ample = run("resnet", common + " --time-budget 600 --out " + budget.string());
+  RunResult ample = run("trainer", common + " --time-budget 600 --out " + budget.string());
   INFO(ample.output);
   REQUIRE(ample.exit_code == 0);
   CHECK(has(ample.output, "time budget 600 min: an epoch trains in about"));
@@ -91,7 +91,7 @@ TEST_CASE("resnet --time-budget plans its epochs, trains the run --epochs would,
   CHECK(read_bytes(budget / "ema.safetensors") == read_bytes(plain / "ema.safetensors"));
 
   const fs::path tight = tg::test::temp_dir("example_budget_tight");
-  RunResult one = run("resnet", common + " --epochs 5 --time-budget 0.0001 --out " + tight.string());
+  RunResult one = run("trainer", common + " --epochs 5 --time-budget 0.0001 --out " + tight.string());
   INFO(one.output);
   REQUIRE(one.exit_code == 0);
   CHECK(has(one.output, "so 1 epoch (--epochs 5 at most)"));
@@ -101,7 +101,7 @@ TEST_CASE("resnet --time-budget plans its epochs, trains the run --epochs would,
   // Planned 3 (at most --epochs 3), stopped after 1; resuming with a budget that would plan 1
   // keeps the 3 the schedule was built for.
   const fs::path parts = tg::test::temp_dir("example_budget_parts");
-  RunResult first = run("resnet", common + " --epochs 3 --time-budget 600 --stop-after 1 --out " + parts.string());
+  RunResult first = run("trainer", common + " --epochs 3 --time-budget 600 --stop-after 1 --out " + parts.string());
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   CHECK(has(first.output, "stopped after epoch 1 of 3"));
@@ -111,13 +111,13 @@ TEST_CASE("resnet --time-budget plans its epochs, trains the run --epochs would,
   tg::nn::TensorArchive archive = tg::nn::read_safetensors(edited / "checkpoint.safetensors");
   archive.metadata["extra.epochs"] = "3x";
   tg::nn::write_safetensors(edited / "checkpoint.safetensors", archive);
-  RunResult refused = run("resnet", common + " --epochs 3 --time-budget 0.0001 --resume --out " + edited.string());
+  RunResult refused = run("trainer", common + " --epochs 3 --time-budget 0.0001 --resume --out " + edited.string());
   INFO(refused.output);
   CHECK(refused.exit_code != 0);
   CHECK(has(refused.output, "expected the planned epochs in " + (edited / "checkpoint.safetensors").string() +
                                 " to be a whole number >= 1, got '3x'"));
 
-  RunResult resumed = run("resnet", common + " --epochs 3 --time-budget 0.0001 --resume --out " + parts.string());
+  RunResult resumed = run("trainer", common + " --epochs 3 --time-budget 0.0001 --resume --out " + parts.string());
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
   CHECK(has(resumed.output, "epoch 3/3"));

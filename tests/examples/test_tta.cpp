@@ -1,4 +1,4 @@
-// The ResNet example's test-time augmentation: shifted and mirrored copies of the test images,
+// The trainer's test-time augmentation: shifted and mirrored copies of the test images,
 // hand-checked, and the prediction as the mean of the model's outputs over exactly those views.
 #include <tapegrad/autograd/autograd.hpp>
 #include "examples/common/tta.hpp"

@@ -1,7 +1,7 @@
-# The ResNet example under mpirun: 2 ranks, trained one epoch and then resumed from rank 0's
-# checkpoint for a second, end with the same test loss and accuracy as one process doing the
-# same, and only rank 0 prints. Runs on 64 Fashion-MNIST training images (scripts/deps.sh
-# installs them): 2 steps of batch 32 per epoch.
+# The trainer example (examples/trainer) under mpirun: 2 ranks, trained one epoch and then
+# resumed from rank 0's checkpoint for a second, end with the same test loss and accuracy as one
+# process doing the same, and only rank 0 prints. Runs on 64 Fashion-MNIST training images
+# (scripts/deps.sh installs them): 2 steps of batch 32 per epoch.
 # Both sides resume: the example's cosine schedule spans --epochs, so a run of 1 epoch resumed
 # to 2 is not a run of 2 (even in one process); that a resumed DDP run continues bit for bit is
 # tests/distributed/mpi/test_mpi_reproducibility.cpp's checkpoint case.

@@ -1,6 +1,6 @@
-// examples/resnet's options for better models (issue 16): an EMA of the weights that resumes
+// examples/trainer's options for better models (issue 16): an EMA of the weights that resumes
 // exactly, MixUp/CutMix, random erasing, wider networks and the named recipes, each on the tiny
-// dataset (--arch resnet18 and --tta: test_resnet_arch.cpp).
+// dataset (--arch resnet18 and --tta: test_trainer_arch.cpp).
 #include <cmath>
 #include <fstream>
 
@@ -35,13 +35,13 @@ std::size_t resnet8_parameters(std::size_t k) {
 
 }  // namespace
 
-TEST_CASE("resnet --ema with MixUp, CutMix and random erasing trains, and --resume continues it exactly") {
-  const fs::path full = tg::test::temp_dir("example_resnet_ema_full");
-  const fs::path parts = tg::test::temp_dir("example_resnet_ema_parts");
+TEST_CASE("trainer --ema with MixUp, CutMix and random erasing trains, and --resume continues it exactly") {
+  const fs::path full = tg::test::temp_dir("example_trainer_ema_full");
+  const fs::path parts = tg::test::temp_dir("example_trainer_ema_parts");
   const std::string common = "--data fashion-mnist:" + tiny_fashion_mnist().string() +
                              " --depth 8 --batch-size 32 --workers 1 --lr 0.05 --limit-train 320 --epochs 2"
                              " --ema 0.9 --mixup 0.2 --cutmix 1.0 --random-erasing 0.5 --label-smoothing 0.1";
-  RunResult uninterrupted = run("resnet", common + " --out " + full.string());
+  RunResult uninterrupted = run("trainer", common + " --out " + full.string());
   INFO(uninterrupted.output);
   REQUIRE(uninterrupted.exit_code == 0);
   CHECK(first_line(full / "metrics.csv") ==
@@ -57,11 +57,11 @@ TEST_CASE("resnet --ema with MixUp, CutMix and random erasing trains, and --resu
   CHECK(uninterrupted.output.find("(EMA weights)") != std::string::npos);
   CHECK(final_loss.back() == doctest::Approx(rows[1][6]).epsilon(1e-3));
 
-  RunResult first = run("resnet", common + " --stop-after 1 --out " + parts.string());
+  RunResult first = run("trainer", common + " --stop-after 1 --out " + parts.string());
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   CHECK(first.output.find("stopped after epoch 1 of 2") != std::string::npos);
-  RunResult resumed = run("resnet", common + " --resume --out " + parts.string());
+  RunResult resumed = run("trainer", common + " --resume --out " + parts.string());
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
   // Bit for bit what the uninterrupted run left: weights, optimizer, schedule and the average.
@@ -72,12 +72,12 @@ TEST_CASE("resnet --ema with MixUp, CutMix and random erasing trains, and --resu
   for (std::size_t column : {1, 2, 3, 4, 6, 7}) CHECK(resumed_rows[1][column] == rows[1][column]);
 }
 
-TEST_CASE("resnet --recipe long sets its options, explicit ones override them, and --width widens") {
-  const fs::path out = tg::test::temp_dir("example_resnet_recipe");
+TEST_CASE("trainer --recipe long sets its options, explicit ones override them, and --width widens") {
+  const fs::path out = tg::test::temp_dir("example_trainer_recipe");
   const std::string common = "--data fashion-mnist:" + tiny_fashion_mnist().string() +
                              " --recipe long --epochs 1 --batch-size 32 --workers 1 --limit-train 64 --limit-test 50"
                              " --out " + out.string();
-  RunResult r = run("resnet", common);
+  RunResult r = run("trainer", common);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("recipe long: --arch poolnet --epochs 40 --time-budget 55 --augment crop-flip "
@@ -91,24 +91,24 @@ TEST_CASE("resnet --recipe long sets its options, explicit ones override them, a
                       "mirrored)") != std::string::npos);
 
   // Your --arch overrides the recipe's, and so does your --depth alone.
-  RunResult resnet = run("resnet", common + " --arch resnet8 --width 2 --ema 0.9");
+  RunResult resnet = run("trainer", common + " --arch resnet8 --width 2 --ema 0.9");
   INFO(resnet.output);
   REQUIRE(resnet.exit_code == 0);
   CHECK(resnet.output.find("ResNet-8 (width 2) on fashion-mnist: 64 train / 50 test images, " +
                            std::to_string(resnet8_parameters(2)) + " parameters") != std::string::npos);
   CHECK(resnet.output.find("EMA weights: test loss") != std::string::npos);
   CHECK(resnet.output.find("(EMA weights, test-time augmentation over 18 views") != std::string::npos);
-  RunResult depth = run("resnet", common + " --depth 8");
+  RunResult depth = run("trainer", common + " --depth 8");
   INFO(depth.output);
   REQUIRE(depth.exit_code == 0);
   CHECK(depth.output.find("ResNet-8 on fashion-mnist: 64 train / 50 test images, " +
                           std::to_string(resnet8_parameters(1)) + " parameters") != std::string::npos);
 }
 
-TEST_CASE("resnet explains bad values of the new options") {
+TEST_CASE("trainer explains bad values of the new options") {
   const std::string data = "--data fashion-mnist:" + tiny_fashion_mnist().string() + " --limit-train 32 --limit-test 10 ";
   const auto fails_with = [&](const std::string& args, const std::string& message) {
-    RunResult r = run("resnet", data + args);
+    RunResult r = run("trainer", data + args);
     INFO(r.output);
     CHECK(r.exit_code != 0);
     CHECK(r.output.find(message) != std::string::npos);
@@ -127,6 +127,6 @@ TEST_CASE("resnet explains bad values of the new options") {
   fails_with("--time-budget -1", "--time-budget: expected a number >= 0, got -1");
   fails_with("--epochs 0", "--epochs: expected a number > 0, got 0");
   // CLI11's own range check spelled out DBL_MAX (309 digits) in these messages.
-  CHECK(run("resnet", data + "--epochs 0").output.find("17976931348623157") == std::string::npos);
+  CHECK(run("trainer", data + "--epochs 0").output.find("17976931348623157") == std::string::npos);
   fails_with("--tta-shift 28", "--tta-shift: expected fewer pixels than the image's side (28), got 28");
 }
