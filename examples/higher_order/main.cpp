@@ -8,7 +8,7 @@
 //    power iteration on Hessian-vector products, after training at --lr and again after
 //    continuing at a tenth of it (the sharpness rises when the rate decays).
 //
-// Run:   build/examples/higher_order [--steps 600] [--lambda 1] [--data-root DIR] [--out DIR]
+// Run:   build/examples/higher_order [--steps 600] [--lambda 0.1] [--data-root DIR] [--out DIR]
 // Prints both networks' accuracy per noise level and the eigenvalue estimates, and writes
 // noise_robustness.png and sharpness.png (PLplot) to --out (default out/higher_order).
 #include <cmath>
@@ -40,18 +40,18 @@ struct Net : tg::nn::Module {
 
 struct Options {
   int steps = 600, batch = 64, power_iterations = 20, hessian_batch = 512;
-  double lr = 0.1, lambda = 1.0;
+  double lr = 0.1, lambda = 0.1;
   std::string data_root, out = "out/higher_order";
 };
 
 // The training loss, and with double backpropagation its input-gradient penalty: the loss is a
 // sum over images so that d loss / d x holds each image's own gradient.
 tg::Variable training_loss(Net& net, const tg::data::Batch& batch, double lambda) {
-  if (lambda == 0) return tg::cross_entropy(net.forward(batch.images), batch.labels);
-  tg::Variable x = batch.images.detach();
+  if (lambda == 0) return tg::cross_entropy(net.forward(batch.data), batch.target);
+  tg::Variable x = batch.data.detach();
   x.set_requires_grad(true);
   const auto n = float(x.shape()[0]);
-  tg::Variable total = tg::cross_entropy(net.forward(x), batch.labels, {.reduction = tg::Reduction::Sum});
+  tg::Variable total = tg::cross_entropy(net.forward(x), batch.target, {.reduction = tg::Reduction::Sum});
   tg::Variable gx = tg::autograd::grad({total}, {x}, {}, {}, /*create_graph=*/true)[0];
   return total * (1.0f / n) + tg::sum(gx * gx) * float(lambda / n);
 }
@@ -77,10 +77,10 @@ double accuracy(Net& net, const tg::data::Dataset& test, double sigma) {
   tg::data::DataLoader loader(std::shared_ptr<const tg::data::Dataset>(&test, [](auto*) {}), {.batch_size = 500}, {});
   std::size_t correct = 0, total = 0;
   for (const auto& batch : loader) {
-    tg::Tensor x = batch.images.value();
+    tg::Tensor x = batch.data.value();
     for (float& v : x) v += float(sigma) * gen.normal();
     const tg::Labels predicted = tg::argmax(net.forward(tg::Variable(x)).value(), 1);
-    for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted(i) == batch.labels(i);
+    for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted(i) == batch.target(i);
     total += predicted.size();
   }
   return 100.0 * double(correct) / double(total);
@@ -96,7 +96,7 @@ double dot(const std::vector<tg::Variable>& a, const std::vector<tg::Variable>& 
 // each Hv the gradient of <grad loss, v> (the gradient computed once, with create_graph).
 std::vector<double> top_eigenvalue(Net& net, const tg::data::Batch& batch, int iterations) {
   const std::vector<tg::Variable> params = net.parameters();
-  tg::Variable loss = tg::cross_entropy(net.forward(batch.images), batch.labels);
+  tg::Variable loss = tg::cross_entropy(net.forward(batch.data), batch.target);
   const std::vector<tg::Variable> g = tg::autograd::grad({loss}, params, {}, {}, true);
   tg::Generator gen(3);
   std::vector<tg::Variable> v;
