@@ -76,7 +76,9 @@ inline thread_local int eval_on_this_thread = 0;
 /// export_model and summary-like passes run a model in eval mode while another thread trains it.
 class EvalOnThisThread {
  public:
+  /// Enters eval mode on this thread (guards nest).
   EvalOnThisThread() { ++detail::eval_on_this_thread; }
+  /// Leaves it: the modules' own flags apply again once no guard is alive.
   ~EvalOnThisThread() { --detail::eval_on_this_thread; }
   EvalOnThisThread(const EvalOnThisThread&) = delete;
   EvalOnThisThread& operator=(const EvalOnThisThread&) = delete;
