@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstdint>
+#include <new>
 #include <numeric>
+
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg {
 
@@ -43,6 +47,42 @@ std::size_t numel_of(const Shape& shape) {
 }
 
 Tensor empty(const Shape& shape) { return Tensor::from_shape(shape); }
+
+std::size_t checked_numel(const Shape& shape, const std::string& what) {
+  std::size_t product = 1;
+  bool zero = false;
+  for (std::size_t d : shape) {
+    if (d == 0) {
+      zero = true;
+      continue;
+    }
+    TG_CHECK(product <= kMaxNumel / d, what, ": expected a shape of at most 2^61 - 1 elements "
+             "(its size in bytes must fit in 64 bits), got ", shape_str(shape),
+             ", whose element count overflows");
+    product *= d;
+  }
+  return zero ? 0 : product;
+}
+
+Shape checked_shape(const std::vector<std::int64_t>& dims, const std::string& what) {
+  Shape shape;
+  for (std::int64_t d : dims) {
+    TG_CHECK(d >= 0, what, ": expected sizes >= 0, got ", shape_str(dims));
+    shape.push_back(static_cast<std::size_t>(d));
+  }
+  checked_numel(shape, what);
+  return shape;
+}
+
+Tensor checked_empty(const Shape& shape, const std::string& what) {
+  const std::size_t n = checked_numel(shape, what);
+  try {
+    return Tensor::from_shape(shape);
+  } catch (const std::bad_alloc&) {
+    throw Error(what + ": cannot allocate " + std::to_string(n * sizeof(float)) +
+                " bytes for a tensor of shape " + shape_str(shape) + " (out of memory)");
+  }
+}
 
 Tensor filled(const Shape& shape, float value) {
   Tensor t = Tensor::from_shape(shape);

@@ -24,6 +24,22 @@ std::string shape_str(const std::vector<std::int64_t>& shape);
 std::size_t numel_of(const Shape& shape);
 /// A tensor of that shape whose values are not initialised (fill it before reading it).
 Tensor empty(const Shape& shape);
+
+/// Largest element count of a float tensor: its size in bytes and xtensor's signed strides
+/// must fit in std::ptrdiff_t (2^61 - 1 elements on a 64-bit machine).
+inline constexpr std::size_t kMaxNumel = static_cast<std::size_t>(PTRDIFF_MAX) / sizeof(float);
+
+/// Element count of `shape` for a shape built from a user's or a file's numbers (a layer's
+/// sizes, an ONNX initializer's dims). Throws tg::Error "<what>: expected ..." when the product
+/// of its non-zero dimensions exceeds kMaxNumel (where an unchecked product wraps around to a
+/// small or zero count); a 0 dimension gives 0.
+std::size_t checked_numel(const Shape& shape, const std::string& what);
+/// The Shape of signed sizes `dims` (each >= 0, else tg::Error naming `what`), checked as
+/// checked_numel does.
+Shape checked_shape(const std::vector<std::int64_t>& dims, const std::string& what);
+/// empty(shape) after checked_numel, with a failed allocation a tg::Error naming `what` and the
+/// bytes asked for instead of std::bad_alloc. Used wherever a user's numbers size a tensor.
+Tensor checked_empty(const Shape& shape, const std::string& what);
 /// A tensor of that shape with every element `value`.
 Tensor filled(const Shape& shape, float value);
 

@@ -28,11 +28,30 @@ struct ExportOptions {
 /// The model's forward pass: one input, one output.
 using Forward = std::function<Variable(const Variable&)>;
 
-/// Exports `forward` (which calls `model`) run on `example_input` [N, ...] to `path`. The model
-/// is put in eval mode for the pass and every module's mode is restored afterwards; parameters,
-/// buffers and the grad mode are left as they were. Throws tg::Error naming the op and the
-/// module path when an op has no ONNX form (a loss, dropout in training mode, a pooling whose
-/// output size ONNX cannot express), and when ONNX's checker or shape inference rejects the model.
+/// Exports `forward` (which calls `model`) run on `example_input` [N, ...] to `path`. The pass
+/// runs in eval mode on the calling thread only (nn::EvalOnThisThread): no module's flag,
+/// parameter, buffer or the grad mode changes, so another thread may train or export the same
+/// model meanwhile (its forward passes keep their mode; the parameters are read as they are
+/// at that moment, so pause training for a consistent snapshot).
+///
+/// The forward pass runs twice: on the example and on other values (and, with dynamic_batch,
+/// one more sample). Both must give the same graph; a value that reaches the output without
+/// passing through a traced op (detach(), a Variable made from x.value()) or a constant taken
+/// from the batch size (a sum or mean over dimension 0) would differ, and is a tg::Error
+/// naming the op that reads it, instead of a graph that silently holds the example.
+///
+/// Throws tg::Error naming the op and the module path when an op has no ONNX form (a loss,
+/// dropout in training mode, a pooling whose output size ONNX cannot express), when ONNX's
+/// checker or shape inference rejects the model; in every such case `path` is not touched. The
+/// file is written atomically (see nn::save); a pipe or a device such as /dev/stdout is written
+/// into.
+///
+/// A model over protobuf's 2 GiB limit on one message is written in ONNX's external-data form,
+/// as onnx.save_model(..., save_as_external_data=True, all_tensors_to_one_file=True) does: each
+/// initializer of 1 KiB or more goes to "<file name>.data" beside `path` (written completely
+/// before the .onnx is replaced), the .onnx names its offset and length; ONNX Runtime, Python's
+/// onnx.load and load_weights read it (OpenCV 4.6's DNN module does not read external data). Exporting such a model to a pipe or a device is a
+/// tg::Error (there is no folder for the second file).
 void export_model(nn::Module& model, const Forward& forward, const Tensor& example_input,
                   const std::filesystem::path& path, const ExportOptions& options = {});
 

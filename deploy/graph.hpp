@@ -4,6 +4,7 @@
 // input's, a parameter's or buffer's state-dict name, a node output's, or a constant's.
 #include <onnx/onnx_pb.h>  // defines ONNX_API, then includes the generated onnx-ml.pb.h
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -12,6 +13,10 @@
 #include "tapegrad/autograd/variable.hpp"
 
 namespace tg::onnx::detail {
+
+/// Largest serialised model export_model writes: protobuf's limit on one message, 2^31 - 1
+/// bytes. Tests lower it to check the refusal without building a 2 GiB model.
+inline std::size_t max_model_bytes = 2147483647;
 
 class GraphBuilder {
  public:

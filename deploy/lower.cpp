@@ -318,7 +318,7 @@ void lower(GraphBuilder& graph, const TracedOp& op, const BufferNames& buffers) 
     l.unsupported(op.op == "dropout"
                       ? std::string("dropout in training mode is random; export runs Dropout "
                                     "modules in eval mode, pass training=false to tg::dropout")
-                      : "ONNX export supports the layers of a CNN (see onnx/export.hpp); "
+                      : "ONNX export supports the layers of a CNN (see tapegrad/deploy/export.hpp); "
                         "losses and other ops are not exported");
   }
   it->second(l);

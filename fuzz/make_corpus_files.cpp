@@ -1,9 +1,15 @@
 // Writes the seed corpora of fuzz_safetensors and fuzz_checkpoint with the library's own
 // writers, plus the regression files of issue 12 (findings 2 and 3): a header nested 100,000
-// deep, and one with 40,000 entries (quadratic before: 22 s). Usage:
-//   make_corpus_files <fuzz/corpus>   (writes <dir>/safetensors/*, <dir>/checkpoint/* and
+// deep, and one with 40,000 entries (quadratic before: 22 s). With ONNX, fuzz_weights' too:
+// an export of its model and initializers whose dims are -1, 2^40 or overflow (issue 36,
+// finding 9). Usage:
+//   make_corpus_files <fuzz/corpus>   (writes <dir>/safetensors/*, <dir>/checkpoint/*,
+//                                      <dir>/weights/* and
 //                                      <dir>/../regressions/safetensors-many-entries.safetensors)
 #include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -11,6 +17,12 @@
 #include "fuzz_checkpoint_net.hpp"
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
+
+#ifdef TAPEGRAD_FUZZ_WEIGHTS
+#include <onnx/onnx_pb.h>
+
+#include <tapegrad/deploy/export.hpp>
+#endif
 
 namespace fs = std::filesystem;
 
@@ -53,6 +65,58 @@ void regressions(const fs::path& dir, bool full) {
             many + "}");
 }
 
+#ifdef TAPEGRAD_FUZZ_WEIGHTS
+// The exported model with its Linear weight's dims replaced by `dims` (data left as it was).
+void write_crafted(const fs::path& seed, const fs::path& path, std::vector<std::int64_t> dims) {
+  ::onnx::ModelProto model;
+  std::ifstream in(seed, std::ios::binary);
+  if (!model.ParseFromIstream(&in)) throw std::runtime_error("cannot parse " + seed.string());
+  for (auto& t : *model.mutable_graph()->mutable_initializer()) {
+    if (t.name() != "3.weight") continue;
+    t.clear_dims();
+    for (std::int64_t d : dims) t.add_dims(d);
+  }
+  std::ofstream out(path, std::ios::binary);
+  model.SerializeToOstream(&out);
+}
+
+// The exported model with its Linear weight as ONNX external data in the input file itself
+// (fuzz_weights writes each input as model.onnx): the external-data reader gets fuzzed too.
+void write_external(const fs::path& seed, const fs::path& path) {
+  ::onnx::ModelProto model;
+  std::ifstream in(seed, std::ios::binary);
+  if (!model.ParseFromIstream(&in)) throw std::runtime_error("cannot parse " + seed.string());
+  for (auto& t : *model.mutable_graph()->mutable_initializer()) {
+    if (t.name() != "3.weight") continue;
+    const std::size_t length = t.raw_data().size();
+    t.clear_raw_data();
+    t.set_data_location(::onnx::TensorProto::EXTERNAL);
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"location", "model.onnx"},
+                                     {"offset", "16"},
+                                     {"length", std::to_string(length)}}) {
+      auto& e = *t.add_external_data();
+      e.set_key(key);
+      e.set_value(value);
+    }
+  }
+  std::ofstream out(path, std::ios::binary);
+  model.SerializeToOstream(&out);
+}
+
+void weights_corpus(const fs::path& dir) {
+  fs::create_directories(dir);
+  auto model = tg::nn::Sequential(tg::nn::Conv2d(1, 2, 3), tg::nn::BatchNorm2d(2),
+                                  tg::nn::Flatten(), tg::nn::Linear(8, 3));
+  const fs::path seed = dir / "seed-model.onnx";
+  tg::onnx::export_model(model, tg::zeros({1, 1, 4, 4}).value(), seed);
+  write_crafted(seed, dir / "regress-dim-negative.onnx", {3, -1});
+  write_crafted(seed, dir / "regress-dim-2e40.onnx", {3, std::int64_t{1} << 40});
+  write_crafted(seed, dir / "regress-dims-overflow.onnx",
+                {std::int64_t{1} << 32, std::int64_t{1} << 32, 4});
+  write_external(seed, dir / "seed-external-self.onnx");
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,5 +152,8 @@ int main(int argc, char** argv) {
   train_step(net2, adam);
   tg::optim::save_checkpoint(ck / "seed-adam.safetensors", net2, adam, nullptr, 3);
   regressions(ck, false);
+#ifdef TAPEGRAD_FUZZ_WEIGHTS
+  weights_corpus(root / "weights");
+#endif
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <charconv>
 #include <cstring>
 #include <functional>
+#include <string_view>
 
 #include "tapegrad/autograd/error.hpp"
 
@@ -35,13 +37,64 @@ pid_t temporary_pid(const std::string& name, const std::string& prefix) {
   return tail.ec == std::errc() && tail.ptr == end ? static_cast<pid_t>(pid) : 0;
 }
 
+// Writes `n` bytes to `fd` with SIGPIPE blocked on this thread, so that a pipe whose reader
+// left is an EPIPE error here instead of a signal that ends the process. A SIGPIPE this write
+// raised is taken off the thread's pending set before the old mask returns.
+bool write_blocking_sigpipe(int fd, const char* p, std::size_t n) {
+  sigset_t pipe_only, old, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  bool ok = true;
+  while (n > 0) {
+    const ssize_t written = ::write(fd, p, n);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      if (written == 0) errno = EIO;
+      ok = false;
+      break;
+    }
+    p += written;
+    n -= static_cast<std::size_t>(written);
+  }
+  const int error = errno;
+  if (!ok && error == EPIPE && !was_pending) {
+    const timespec zero{};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = error;
+  return ok;
+}
+
 }  // namespace
+
+int descriptor_path(const std::filesystem::path& path) {
+  const std::string p = path.lexically_normal().string();
+  if (p == "/dev/stdin") return 0;
+  if (p == "/dev/stdout") return 1;
+  if (p == "/dev/stderr") return 2;
+  std::string_view rest;
+  for (const std::string& prefix :
+       {std::string("/dev/fd/"), std::string("/proc/self/fd/"),
+        "/proc/" + std::to_string(::getpid()) + "/fd/"})
+    if (p.size() > prefix.size() && p.compare(0, prefix.size(), prefix) == 0)
+      rest = std::string_view(p).substr(prefix.size());
+  if (rest.empty()) return -1;
+  int fd = -1;
+  const auto r = std::from_chars(rest.data(), rest.data() + rest.size(), fd);
+  return r.ec == std::errc() && r.ptr == rest.data() + rest.size() && fd >= 0 ? fd : -1;
+}
 
 std::filesystem::path resolve_links(const std::filesystem::path& path, const std::string& op) {
   std::filesystem::path p = path;
   for (int hops = 0; hops <= 40; ++hops) {
     std::error_code ec;
-    if (!std::filesystem::is_symlink(p, ec)) return p;
+    // A descriptor's link names the open file (or "pipe:[N]"), not a path to reopen.
+    if (descriptor_path(p) >= 0 || !std::filesystem::is_symlink(p, ec)) return p;
     const auto link = std::filesystem::read_symlink(p, ec);
     if (ec) return p;
     p = link.is_absolute() ? link : p.parent_path() / link;
@@ -63,6 +116,26 @@ std::string AtomicFile::temporary_prefix(const std::string& target_name) {
 AtomicFile::AtomicFile(const std::filesystem::path& path, std::string op)
     : path_(path), op_(std::move(op)) {
   target_ = resolve_links(path, op_);
+  if (const int n = descriptor_path(target_); n >= 0) {
+    const int flags = ::fcntl(n, F_GETFL);
+    if (flags < 0) fail("descriptor " + std::to_string(n) + " is not open");
+    if ((flags & O_ACCMODE) == O_RDONLY) {
+      errno = EBADF;
+      fail("descriptor " + std::to_string(n) + " is open for reading only");
+    }
+    const int fd = ::fcntl(n, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) fail("cannot duplicate descriptor " + std::to_string(n));
+    open_through(fd);
+    return;
+  }
+  if (struct stat st {}; ::stat(target_.c_str(), &st) == 0 && !S_ISREG(st.st_mode) &&
+                         !S_ISDIR(st.st_mode)) {
+    // A pipe, a device: written into (opening a pipe waits for its reader, as a shell's >).
+    const int fd = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) fail("cannot open it for writing");
+    open_through(fd);
+    return;
+  }
   dir_ = target_.parent_path().empty() ? std::filesystem::path(".") : target_.parent_path();
   remove_stale();
   if (can_link_unnamed()) {
@@ -74,6 +147,11 @@ AtomicFile::AtomicFile(const std::filesystem::path& path, std::string op)
   struct stat st {};
   if (::stat(target_.c_str(), &st) == 0 && S_ISREG(st.st_mode))
     ::fchmod(fd_, st.st_mode & 07777);
+}
+
+void AtomicFile::open_through(int fd) {
+  fd_ = fd;
+  through_ = true;
 }
 
 void AtomicFile::open_named() {
@@ -104,6 +182,10 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::write(const void* data, std::size_t n) {
   const auto* p = static_cast<const char*>(data);
+  if (through_) {
+    if (!write_blocking_sigpipe(fd_, p, n)) fail("cannot write to it");
+    return;
+  }
   while (n > 0) {
     const ssize_t written = ::write(fd_, p, n);
     if (written < 0 && errno == EINTR) continue;
@@ -114,6 +196,16 @@ void AtomicFile::write(const void* data, std::size_t n) {
 }
 
 void AtomicFile::commit() {
+  if (through_) {
+    // Pipes, terminals and character devices cannot be flushed (EINVAL): nothing to wait for.
+    if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP)
+      fail("cannot flush it");
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) fail("cannot close it");
+    committed_ = true;
+    return;
+  }
   if (::fsync(fd_) != 0) fail("cannot flush the temporary file");
   if (anonymous_) {
     // linkat cannot replace a file: link under a temporary name, then rename that over the

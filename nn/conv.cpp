@@ -28,13 +28,12 @@ Conv2dImpl::Conv2dImpl(std::int64_t in_channels, std::int64_t out_channels, Size
   TG_CHECK(o.groups > 0 && in_channels % o.groups == 0 && out_channels % o.groups == 0,
            "Conv2d: expected in_channels and out_channels divisible by groups, got ", in_channels,
            ", ", out_channels, " and groups = ", o.groups);
-  const Shape w{static_cast<std::size_t>(out_channels),
-                static_cast<std::size_t>(in_channels / o.groups),
-                static_cast<std::size_t>(kernel_size.h), static_cast<std::size_t>(kernel_size.w)};
-  weight = register_parameter("weight", Variable(empty(w)));
+  const Shape w = checked_shape(
+      {out_channels, in_channels / o.groups, kernel_size.h, kernel_size.w}, "Conv2d weight");
+  weight = register_parameter("weight", Variable(checked_empty(w, "Conv2d weight")));
   if (o.bias)
-    bias =
-        register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_channels)})));
+    bias = register_parameter(
+        "bias", Variable(checked_empty(checked_shape({out_channels}, "Conv2d bias"), "Conv2d bias")));
   reset_parameters();
 }
 

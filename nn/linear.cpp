@@ -13,11 +13,11 @@ LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool
   TG_CHECK(in_features > 0 && out_features > 0,
            "Linear: expected positive sizes, got in_features = ", in_features,
            ", out_features = ", out_features);
-  const Shape w{static_cast<std::size_t>(out_features), static_cast<std::size_t>(in_features)};
-  weight = register_parameter("weight", Variable(empty(w)));
+  const Shape w = checked_shape({out_features, in_features}, "Linear weight");
+  weight = register_parameter("weight", Variable(checked_empty(w, "Linear weight")));
   if (with_bias)
-    bias =
-        register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_features)})));
+    bias = register_parameter(
+        "bias", Variable(checked_empty(checked_shape({out_features}, "Linear bias"), "Linear bias")));
   reset_parameters();
 }
 

@@ -257,7 +257,9 @@ void Module::load_checked(const std::function<const Tensor*(const std::string&)>
         known.insert(key);
         const Tensor* t = lookup(key);
         if (!t) {
-          missing.push_back(key);
+          // BatchNorm's counter may be absent, as PyTorch's strict load allows (state dicts
+          // from before the buffer existed, files written without it): it keeps its value.
+          if (list != &m->buffers_ || slot.name != "num_batches_tracked") missing.push_back(key);
           continue;
         }
         TG_CHECK(t->shape() == slot.var.shape(), "load_state_dict: expected '", key, "' of shape ",

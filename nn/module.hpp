@@ -74,7 +74,22 @@ template <class T>
 struct is_module_ptr : std::false_type {};
 template <class T>
 struct is_module_ptr<std::shared_ptr<T>> : std::is_base_of<Module, T> {};
+/// How many EvalOnThisThread guards are alive on this thread (is_training() is false while any is).
+inline thread_local int eval_on_this_thread = 0;
 }  // namespace detail
+
+/// While alive, every module's is_training() is false on the calling thread only; the modules'
+/// own flags (what other threads see, what train()/eval() set) are not touched. This is how
+/// export_model and summary-like passes run a model in eval mode while another thread trains it.
+class EvalOnThisThread {
+ public:
+  /// Enters eval mode on this thread (guards nest).
+  EvalOnThisThread() { ++detail::eval_on_this_thread; }
+  /// Leaves it: the modules' own flags apply again once no guard is alive.
+  ~EvalOnThisThread() { --detail::eval_on_this_thread; }
+  EvalOnThisThread(const EvalOnThisThread&) = delete;
+  EvalOnThisThread& operator=(const EvalOnThisThread&) = delete;
+};
 
 /// The base of every module. `forward` is the subclass's own (any signature).
 class Module : public std::enable_shared_from_this<Module> {
@@ -127,8 +142,9 @@ class Module : public std::enable_shared_from_this<Module> {
   virtual void train(bool on = true);
   /// train(false).
   void eval() { train(false); }
-  /// Whether in training mode (the default) rather than eval mode.
-  bool is_training() const { return training_; }
+  /// Whether this module runs in training mode: its flag, unless an EvalOnThisThread guard is
+  /// alive on the calling thread (then false, without reading the flag another thread may set).
+  bool is_training() const { return detail::eval_on_this_thread == 0 && training_; }
   /// Drops the gradient of every parameter (PyTorch's set_to_none).
   void zero_grad();
   /// Number of parameter elements (only those requiring grad when trainable_only).
@@ -138,6 +154,8 @@ class Module : public std::enable_shared_from_this<Module> {
   StateDict state_dict() const;
   /// Copies values in by name. Strict: missing or unexpected keys are a tg::Error listing them
   /// all (PyTorch's message); a shape mismatch always is. Nothing is changed when it throws.
+  /// A buffer named num_batches_tracked (BatchNorm's counter) may be missing even when strict,
+  /// as in PyTorch: it keeps its current value.
   void load_state_dict(const StateDict& dict, bool strict = true);
   /// The same from a plain name -> tensor map.
   void load_state_dict(const std::map<std::string, Tensor>& dict, bool strict = true);

@@ -13,14 +13,14 @@ BatchNormImpl::BatchNormImpl(int spatial_dims, std::int64_t num_features, BatchN
   TG_CHECK(options.eps > 0, name(), ": expected eps > 0, got ", options.eps);
   TG_CHECK(!options.momentum || (*options.momentum >= 0 && *options.momentum <= 1), name(),
            ": expected momentum in [0, 1], got ", options.momentum.value_or(0));
-  const Shape c{static_cast<std::size_t>(num_features)};
+  const Shape c = checked_shape({num_features}, name());
   if (options.affine) {
-    weight = register_parameter("weight", Variable(empty(c)));
-    bias = register_parameter("bias", Variable(empty(c)));
+    weight = register_parameter("weight", Variable(checked_empty(c, name() + " weight")));
+    bias = register_parameter("bias", Variable(checked_empty(c, name() + " bias")));
   }
   if (options.track_running_stats) {
-    running_mean = register_buffer("running_mean", Variable(empty(c)));
-    running_var = register_buffer("running_var", Variable(empty(c)));
+    running_mean = register_buffer("running_mean", Variable(checked_empty(c, name() + " running_mean")));
+    running_var = register_buffer("running_var", Variable(checked_empty(c, name() + " running_var")));
     num_batches_tracked =
         register_buffer("num_batches_tracked", Variable(empty(Shape{})), Dtype::I64);
   }

@@ -167,6 +167,11 @@ class Reader {
         e.shape.push_back(static_cast<std::size_t>(d.get<std::uint64_t>()));
     }
     const std::uint64_t numel = has_zero ? 0 : product;
+    try {
+      checked_numel(e.shape, "shape");  // also with a 0 dimension: the strides must fit
+    } catch (const Error& error) {
+      fail(name, error.what());
+    }
     const json& offsets = v["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2)
       fail(name, "expected data_offsets [begin, end], got " + preview(offsets));
@@ -325,7 +330,7 @@ std::map<std::string, std::uint32_t> take_checksums(const Reader& reader, const 
 
 Tensor read_entry(const Reader& reader, std::ifstream& in, std::uint64_t data_start,
                   const Entry& e, std::optional<std::uint32_t> crc) {
-  Tensor t = empty(e.shape);
+  Tensor t = checked_empty(e.shape, "read_safetensors: '" + detail::clip(e.name) + "'");
   const std::size_t bytes = e.end - e.begin;
   const bool direct = e.dtype == Dtype::F32 && std::endian::native == std::endian::little;
   std::vector<unsigned char> raw(direct ? 0 : bytes);

@@ -55,7 +55,11 @@ inline constexpr const char* kChecksumKey = "tapegrad.crc32";
 
 /// Writes `archive` atomically (see detail::AtomicFile): a write killed midway leaves the
 /// previous file intact and no temporary file; a path that is a symbolic link is written
-/// through. Adds the checksums described above.
+/// through (the link stays, the file it points to is replaced). A path that is not a regular
+/// file, a named pipe or a device, or that names a descriptor (/dev/stdout, /dev/fd/N), is
+/// written into as a stream: it stays what it was, and a failed write there (a full device, a
+/// reader gone) is a tg::Error after the bytes that went through. Adds the checksums described
+/// above.
 void write_safetensors(const std::filesystem::path& path, const TensorArchive& archive);
 
 /// Reads a safetensors file, checking everything (header size limit, JSON depth and duplicate

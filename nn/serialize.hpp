@@ -14,7 +14,9 @@ namespace tg::nn {
 
 /// The state dict as an archive (F32, counters such as num_batches_tracked as I64).
 TensorArchive to_archive(const StateDict& dict);
-/// Writes module.state_dict() to `path` atomically, with optional string metadata.
+/// Writes module.state_dict() to `path` atomically, with optional string metadata: a failed
+/// write is a tg::Error and leaves an existing file as it was. A named pipe, a device or a
+/// descriptor's name (/dev/stdout) is written into, not replaced (see write_safetensors).
 void save(const Module& module, const std::filesystem::path& path,
           const std::map<std::string, std::string>& metadata = {});
 /// Reads `path` into module.load_state_dict (strict: every key present and no other); any

@@ -1,6 +1,10 @@
 // load_weights: an exported file's initializers back into a fresh model give the same outputs;
 // missing entries and wrong shapes are errors that change nothing.
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
 #include <fstream>
+#include <vector>
 
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/deploy/export.hpp>
@@ -51,6 +55,38 @@ TEST_CASE("load_weights: a model that does not match is an error and stays as it
   std::ofstream(dir / "junk.onnx") << "not a model";
   CHECK_THROWS_WITH_AS(onnx::load_weights(small, dir / "junk.onnx"),
                        doctest::Contains("expected an ONNX model in"), Error);
+}
+
+TEST_CASE("load_weights: initializer dims that are negative, huge or overflow are a tg::Error") {
+  // Issue 36, finding 9: -1 and 2^40 escaped as std::bad_alloc, an overflowing product reached
+  // xtensor's strides. Each is refused before anything is allocated from the dims.
+  nn::Sequential net = make_net();
+  const auto dir = test::temp_dir("onnx_weights_dims");
+  onnx::export_model(net, test::uniform({1, 2, 5, 5}, -1.0f, 1.0f, 4), dir / "net.onnx");
+  ::onnx::ModelProto model;
+  {
+    std::ifstream in(dir / "net.onnx", std::ios::binary);
+    REQUIRE(model.ParseFromIstream(&in));
+  }
+  const std::int64_t big = std::int64_t{1} << 40, half = std::int64_t{1} << 32;
+  const std::vector<std::vector<std::int64_t>> cases{
+      {3, -1}, {-3, -1}, {3, big}, {half, half, 4}, {big, big, big}, {0, half, half, 8}};
+  for (const auto& dims : cases) {
+    ::onnx::ModelProto crafted = model;
+    for (auto& t : *crafted.mutable_graph()->mutable_initializer()) {
+      if (t.name() != "4.weight") continue;
+      t.clear_dims();
+      for (std::int64_t d : dims) t.add_dims(d);
+    }
+    {
+      std::ofstream out(dir / "crafted.onnx", std::ios::binary);
+      REQUIRE(crafted.SerializeToOstream(&out));
+    }
+    CAPTURE(dims.size());
+    CHECK_THROWS_WITH_AS(onnx::load_weights(net, dir / "crafted.onnx"),
+                         doctest::Contains("'4.weight'"), Error);
+    CHECK_THROWS_AS(onnx::load_weights(net, dir / "crafted.onnx", false), Error);
+  }
 }
 
 }  // namespace tg

@@ -241,3 +241,33 @@ TEST_CASE("gradcheck through Linear, Conv2d and a BasicBlock (train and eval)") 
   r = tg::gradcheck(fn, inputs, {.eps = 1e-3, .atol = 1e-2});
   CHECK_MESSAGE(r.ok, r.message);
 }
+
+TEST_CASE("layer sizes whose element count overflows are a tg::Error, not a 0-element parameter") {
+  const std::int64_t huge = std::int64_t{1} << 62;
+  // 2^62 x 4 elements wrap to 0 in 64 bits; 2^62 floats are 2^64 bytes.
+  CHECK_THROWS_WITH_AS(nn::Linear(huge, 4), doctest::Contains("Linear weight: expected a shape"),
+                       tg::Error);
+  CHECK_THROWS_AS(nn::Linear(2048, huge), tg::Error);
+  CHECK_THROWS_AS(nn::Linear(std::int64_t{1} << 31, std::int64_t{1} << 31), tg::Error);
+  CHECK_THROWS_WITH_AS(nn::Conv2d(huge, 4, 3), doctest::Contains("Conv2d weight"), tg::Error);
+  CHECK_THROWS_AS(nn::Conv2d(3, huge, 1), tg::Error);
+  CHECK_THROWS_AS(nn::Conv2d(3, 8, nn::Size2(std::int64_t{1} << 40, std::int64_t{1} << 40)), tg::Error);
+  CHECK_THROWS_WITH_AS(nn::BatchNorm2d{huge}, doctest::Contains("BatchNorm2d"), tg::Error);
+  CHECK_THROWS_AS(nn::BatchNorm1d{huge}, tg::Error);
+  // A size that fits 64 bits but no machine's memory (2^52 bytes): a tg::Error, not bad_alloc.
+  CHECK_THROWS_WITH_AS(nn::Linear(std::int64_t{1} << 25, std::int64_t{1} << 25),
+                       doctest::Contains("cannot allocate"), tg::Error);
+}
+
+TEST_CASE("checked shapes: negative sizes, overflow with a zero dimension, the limit itself") {
+  CHECK_THROWS_WITH_AS(tg::checked_shape({3, -1}, "op"), doctest::Contains("op: expected sizes >= 0"),
+                       tg::Error);
+  // The zero makes the tensor empty, but xtensor's strides still multiply the other dimensions.
+  const std::size_t big = std::size_t{1} << 21;
+  CHECK_THROWS_AS(tg::checked_numel(Shape{0, big, big, big}, "op"), tg::Error);
+  CHECK(tg::checked_numel(Shape{0, big, big}, "op") == 0);
+  CHECK(tg::checked_numel(Shape{tg::kMaxNumel}, "op") == tg::kMaxNumel);
+  CHECK_THROWS_AS(tg::checked_numel(Shape{tg::kMaxNumel + 1}, "op"), tg::Error);
+  CHECK(tg::checked_numel(Shape{}, "op") == 1);
+  CHECK(tg::checked_shape({2, 3}, "op") == Shape{2, 3});
+}

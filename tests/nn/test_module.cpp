@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <tapegrad/nn/nn.hpp>
 
@@ -293,4 +294,25 @@ TEST_CASE("anomaly mode names the module path of the op that met a NaN") {
   CHECK(tg::autograd::current_module_path().empty());
   CHECK_THROWS_WITH_AS(net.fc(tg::full(Shape{1, 2}, INFINITY)),
                        doctest::Contains("in module Linear; input 0 already holds"), tg::Error);
+}
+
+TEST_CASE("EvalOnThisThread: eval mode on the calling thread only, flags untouched, nesting") {
+  auto model = nn::Sequential(nn::Linear(2, 2), nn::BatchNorm1d(2));
+  REQUIRE(model->is_training());
+  {
+    nn::EvalOnThisThread outer;
+    CHECK(!model->is_training());
+    CHECK(!model->at<nn::BatchNormImpl>(1).is_training());
+    bool other_thread = false;
+    std::thread([&] { other_thread = model->is_training(); }).join();
+    CHECK(other_thread);  // another thread sees the module's own flag
+    {
+      nn::EvalOnThisThread inner;
+      CHECK(!model->is_training());
+    }
+    CHECK(!model->is_training());
+  }
+  CHECK(model->is_training());
+  model->eval();
+  CHECK(!model->is_training());  // the flag itself still works as before
 }

@@ -478,3 +478,19 @@ TEST_CASE("temporaries of writers that are gone are removed, those of live ones 
   CHECK(std::filesystem::exists(dir / (prefix + "notapid.0")));
   CHECK(std::filesystem::exists(dir / ".other.safetensors.tg-tmp.1.0"));
 }
+
+TEST_CASE("an empty tensor whose other dimensions overflow the strides is refused") {
+  // 0 x 2^21 x 2^21 x 2^21: no bytes, but a stride of 2^63 elements (signed overflow in
+  // xtensor) — issue 36, finding 9.
+  TempDir dir("st_strides");
+  const std::string header =
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[0,2097152,2097152,2097152],\"data_offsets\":[0,0]}}";
+  nn_test::write_bytes(dir / "w.safetensors", safetensors_bytes(header, ""));
+  CHECK_THROWS_WITH_AS(nn::read_safetensors(dir / "w.safetensors"),
+                       doctest::Contains("overflows"), tg::Error);
+  // Within the limit it reads as the empty tensor it is.
+  const std::string ok =
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[0,2097152,2097152],\"data_offsets\":[0,0]}}";
+  nn_test::write_bytes(dir / "ok.safetensors", safetensors_bytes(ok, ""));
+  CHECK(nn::read_safetensors(dir / "ok.safetensors").tensors.at("w").size() == 0);
+}

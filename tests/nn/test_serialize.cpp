@@ -152,3 +152,29 @@ TEST_CASE("strict load_state_dict lists every missing and unexpected key, as PyT
     CHECK(message.size() < 12'000);
   }
 }
+
+TEST_CASE("strict load accepts a state dict without num_batches_tracked, which keeps its value") {
+  // PyTorch's strict load_state_dict accepts it too (BatchNorm's _load_from_state_dict).
+  TempDir dir("ser_nbt");
+  tg::manual_seed(5);
+  auto a = reference_model();
+  a(tg::randn(Shape{4, 1, 4, 4}));
+  nn::TensorArchive archive = nn::to_archive(a->state_dict());
+  archive.tensors.erase("1.num_batches_tracked");
+  archive.dtypes.erase("1.num_batches_tracked");
+  nn::write_safetensors(dir / "old.safetensors", archive);
+
+  auto b = reference_model();
+  b(tg::randn(Shape{4, 1, 4, 4}));
+  b(tg::randn(Shape{4, 1, 4, 4}));
+  REQUIRE(b->state_dict().at("1.num_batches_tracked")() == 2.0f);
+  nn::load(b, dir / "old.safetensors");  // strict
+  CHECK(b->state_dict().at("1.num_batches_tracked")() == 2.0f);
+  CHECK(b->state_dict().at("1.running_mean") == a->state_dict().at("1.running_mean"));
+  // Any other missing buffer still is an error.
+  archive.tensors.erase("1.running_var");
+  nn::write_safetensors(dir / "older.safetensors", archive);
+  CHECK_THROWS_WITH_AS(nn::load(b, dir / "older.safetensors"),
+                       doctest::Contains("Missing key(s) in state_dict: \"1.running_var\"."),
+                       tg::Error);
+}

@@ -2,6 +2,8 @@
 // resumed from one continues bit for bit.
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -349,4 +351,22 @@ TEST_CASE("a checkpoint write killed midway leaves the old checkpoint and no tem
     CHECK(load_checkpoint(dir / "ckpt.safetensors", resumed.net, resumed.opt, &resumed.schedule) ==
           1);
   }
+}
+
+TEST_CASE("a checkpoint saved to a device is written into it; a full one is an error") {
+  // Issue 36, finding 4: save_checkpoint replaced a device node (or the file behind
+  // /dev/stdout) with a regular file.
+  const auto dir = test::temp_dir("optim_checkpoint_device");
+  Run run;
+  run.train_step(0);
+  const auto null_dev = dir / "null", full_dev = dir / "full";
+  const bool own = ::mknod(null_dev.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0 &&
+                   ::mknod(full_dev.c_str(), S_IFCHR | 0666, makedev(1, 7)) == 0;
+  const std::filesystem::path null_path = own ? null_dev : "/dev/null";
+  const std::filesystem::path full_path = own ? full_dev : "/dev/full";
+  save_checkpoint(null_path, run.net, run.opt, &run.schedule, 1);
+  CHECK(std::filesystem::is_character_file(null_path));
+  CHECK_THROWS_WITH_AS(save_checkpoint(full_path, run.net, run.opt, &run.schedule, 1),
+                       doctest::Contains("No space left on device"), Error);
+  CHECK(std::filesystem::is_character_file(full_path));
 }

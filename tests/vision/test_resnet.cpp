@@ -42,6 +42,9 @@ TEST_CASE("resnet: wrong options say what was expected") {
                        doctest::Contains("resnet: expected positive num_classes"), Error);
   CHECK_THROWS_WITH_AS(ResNet(ResNetBlock::Basic, {2, 0, 2, 2}),
                        doctest::Contains("at least one block per stage"), Error);
+  // Issue 36, finding 9: 2^62 classes made a 0-element classifier (2048 x 2^62 wraps to 0).
+  CHECK_THROWS_WITH_AS(resnet50({.num_classes = std::int64_t{1} << 62}),
+                       doctest::Contains("Linear weight: expected a shape of at most"), Error);
 }
 
 }  // namespace tg::vision::models
