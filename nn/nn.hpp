@@ -5,6 +5,7 @@
 #include "tapegrad/nn/activation.hpp"
 #include "tapegrad/nn/blocks.hpp"
 #include "tapegrad/nn/conv.hpp"
+#include "tapegrad/nn/conv_transpose.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/linear.hpp"
 #include "tapegrad/nn/loss.hpp"
