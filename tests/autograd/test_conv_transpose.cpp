@@ -65,7 +65,7 @@ Tensor reference(const Tensor& x, const Tensor& w, std::int64_t stride, std::int
 
 TEST_CASE("conv_transpose2d forward and gradients match PyTorch") {
   for (const GoldenCase& c : golden_cases) {
-    CAPTURE(c.name);
+    CAPTURE(std::string(c.name));
     const std::string p = c.name;
     Variable x(golden::layers(p + ".x"), true), w(golden::layers(p + ".w"), true);
     Variable b = c.bias ? Variable(golden::layers(p + ".b"), true) : Variable();
@@ -127,7 +127,7 @@ TEST_CASE("conv_transpose2d gradients pass the finite-difference check") {
   };
   for (std::size_t k = 0; k < cases.size(); ++k) {
     const GradCase& c = cases[k];
-    CAPTURE(c.name);
+    CAPTURE(std::string(c.name));
     std::vector<Variable> inputs = {Variable(test::uniform(c.x, -1, 1, 100 + k), true),
                                     Variable(test::uniform(c.w, -1, 1, 200 + k), true)};
     if (c.bias)
