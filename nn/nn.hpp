@@ -6,6 +6,7 @@
 #include "tapegrad/nn/blocks.hpp"
 #include "tapegrad/nn/conv.hpp"
 #include "tapegrad/nn/conv_transpose.hpp"
+#include "tapegrad/nn/dropout.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/linear.hpp"
 #include "tapegrad/nn/loss.hpp"
@@ -17,3 +18,4 @@
 #include "tapegrad/nn/serialize.hpp"
 #include "tapegrad/nn/size2.hpp"
 #include "tapegrad/nn/summary.hpp"
+#include "tapegrad/nn/upsample.hpp"
