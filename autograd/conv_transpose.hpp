@@ -9,7 +9,7 @@ namespace tg {
 struct ConvTranspose2dFuncOptions {
   std::int64_t stride = 1;          ///< step of the adjoint convolution, >= 1
   std::int64_t padding = 0;         ///< removed from both sides of the output, >= 0
-  std::int64_t output_padding = 0;  ///< added to one side of the output, < stride
+  std::int64_t output_padding = 0;  ///< added to one side of the output, < stride or < dilation
   std::int64_t groups = 1;          ///< divides both channel counts
   std::int64_t dilation = 1;        ///< spacing between kernel taps, >= 1
   std::int64_t stride_h = 0, stride_w = 0;                  ///< per-axis stride (0: unset)
@@ -24,7 +24,7 @@ struct ConvTranspose2dFuncOptions {
 /// Computed as a GEMM (weight^T @ x) folded back by col2im; the input gradient is conv2d of the
 /// output gradient, the weight gradient a GEMM, the bias gradient a sum.
 /// Throws tg::Error for a non-4-D input, mismatched channels or groups, a bias that is not
-/// [Cout], output_padding >= stride, or an output size below 1.
+/// [Cout], output_padding not below stride or dilation, or an output size below 1.
 Variable conv_transpose2d(const Variable& x, const Variable& weight,
                           const Variable& bias = Variable(),
                           ConvTranspose2dFuncOptions options = {});

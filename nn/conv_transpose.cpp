@@ -25,10 +25,12 @@ ConvTranspose2dImpl::ConvTranspose2dImpl(std::int64_t in_channels, std::int64_t 
            "ConvTranspose2d: expected padding >= 0, got ", o.padding.tuple_str());
   TG_CHECK(o.dilation.h > 0 && o.dilation.w > 0,
            "ConvTranspose2d: expected a positive dilation, got ", o.dilation.tuple_str());
-  TG_CHECK(o.output_padding.h >= 0 && o.output_padding.w >= 0 &&
-               o.output_padding.h < o.stride.h && o.output_padding.w < o.stride.w,
-           "ConvTranspose2d: expected 0 <= output_padding < stride, got output_padding ",
-           o.output_padding.tuple_str(), " and stride ", o.stride.tuple_str());
+  const auto& op = o.output_padding;
+  TG_CHECK(op.h >= 0 && op.w >= 0 && (op.h < o.stride.h || op.h < o.dilation.h) &&
+               (op.w < o.stride.w || op.w < o.dilation.w),
+           "ConvTranspose2d: expected 0 <= output_padding < stride or < dilation, got "
+           "output_padding ", op.tuple_str(), ", stride ", o.stride.tuple_str(), " and dilation ",
+           o.dilation.tuple_str());
   TG_CHECK(o.groups > 0 && in_channels % o.groups == 0 && out_channels % o.groups == 0,
            "ConvTranspose2d: expected in_channels and out_channels divisible by groups, got ",
            in_channels, ", ", out_channels, " and groups = ", o.groups);

@@ -10,7 +10,7 @@ namespace tg::nn {
 struct ConvTranspose2dOptions {
   Size2 stride = 1;          ///< step of the adjoint convolution
   Size2 padding = 0;         ///< removed from both sides of the output
-  Size2 output_padding = 0;  ///< added to the bottom/right of the output; below the stride
+  Size2 output_padding = 0;  ///< added to the bottom/right of the output; < stride or < dilation
   std::int64_t groups = 1;   ///< divides in_channels and out_channels
   bool bias = true;          ///< whether the layer has a bias [out]
   Size2 dilation = 1;        ///< spacing between kernel taps
@@ -23,7 +23,7 @@ struct ConvTranspose2dOptions {
 class ConvTranspose2dImpl : public Layer {
  public:
   /// Throws tg::Error for non-positive channels, kernel, stride or dilation, negative padding,
-  /// output_padding >= stride, or channels not divisible by groups.
+  /// output_padding not below stride or dilation, or channels not divisible by groups.
   ConvTranspose2dImpl(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size,
                       ConvTranspose2dOptions options = {});
   /// x [N, in, H, W]; throws tg::Error for any other shape.

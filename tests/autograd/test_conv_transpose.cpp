@@ -1,7 +1,7 @@
 // conv_transpose2d: PyTorch-derived golden values (golden/make_layers_golden.py) for stride,
-// padding, output_padding, groups, dilation, per-axis options and DCGAN's generator shapes; a
-// direct-loop reference for the kernels' wide-channel and Winograd routes; the
-// finite-difference gradient check; the errors.
+// padding, output_padding (below the stride, or below the dilation), groups, dilation,
+// per-axis options and DCGAN's generator shapes; a direct-loop reference for the kernels'
+// wide-channel and Winograd routes; the finite-difference gradient check; the errors.
 #include <string>
 #include <vector>
 
@@ -27,6 +27,8 @@ const std::vector<GoldenCase> golden_cases = {
     {"ct_dilation2", true, {.padding = 1, .dilation = 2}},
     {"ct_rect", false, {.stride_h = 2, .stride_w = 1, .padding_h = 0, .padding_w = 1,
                         .output_padding_h = 1, .output_padding_w = 0}},
+    {"ct_outpad_dil", true, {.padding_h = 1, .padding_w = 0, .output_padding_h = 1,
+                             .output_padding_w = 2, .dilation_h = 2, .dilation_w = 3}},
     {"ct_dcgan1", false, {}},
     {"ct_dcgan2", false, {.stride = 2, .padding = 1}},
     {"ct_dcgan3", false, {.stride = 2, .padding = 1}},
@@ -124,6 +126,8 @@ TEST_CASE("conv_transpose2d gradients pass the finite-difference check") {
       {"rect", {1, 2, 3, 2}, {2, 2, 3, 2}, true,
        {.stride_h = 1, .stride_w = 3, .output_padding_w = 2}},
       {"dcgan 4x4 s2 p1", {2, 3, 3, 3}, {3, 2, 4, 4}, false, {.stride = 2, .padding = 1}},
+      {"output_padding < dilation", {1, 2, 3, 2}, {2, 2, 2, 2}, true,
+       {.padding = 1, .output_padding = 2, .dilation = 3}},
   };
   for (std::size_t k = 0; k < cases.size(); ++k) {
     const GradCase& c = cases[k];

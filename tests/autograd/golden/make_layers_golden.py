@@ -55,6 +55,9 @@ conv_t_case("ct_groups2", (2, 4, 3, 3), (4, 3, 3, 3), 2, True, stride=2, padding
 conv_t_case("ct_dilation2", (1, 2, 4, 5), (2, 3, 3, 2), 1, True, padding=1, dilation=2)
 conv_t_case("ct_rect", (1, 3, 4, 3), (3, 2, 2, 4), 1, False, stride=(2, 1), padding=(0, 1),
             output_padding=(1, 0))
+# output_padding >= stride, allowed since it is below the dilation.
+conv_t_case("ct_outpad_dil", (1, 2, 3, 4), (2, 2, 3, 2), 1, True, padding=(1, 0), output_padding=(1, 2),
+            dilation=(2, 3))
 conv_t_case("ct_dcgan1", (2, 8, 1, 1), (8, 16, 4, 4), 1, False)  # noise -> 4x4
 conv_t_case("ct_dcgan2", (1, 16, 4, 4), (16, 8, 3, 3), 1, False, stride=2, padding=1)  # 4 -> 7
 conv_t_case("ct_dcgan3", (1, 8, 7, 7), (8, 4, 4, 4), 1, False, stride=2, padding=1)  # 7 -> 14
