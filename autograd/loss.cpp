@@ -251,6 +251,59 @@ float upstream(const Tensor& g, Reduction reduction, std::size_t i, std::size_t 
   return reduction == Reduction::Mean ? g.data()[0] / static_cast<float>(n) : g.data()[0];
 }
 
+// PyTorch's class-weighted cross_entropy with probability targets: with t' = (1-ls)*t + ls/C,
+// loss_i = -sum_k w_k * t'_ik * log_softmax(x_i)_k; mean divides by N (not by the weights).
+Variable weighted_soft_cross_entropy(const Variable& logits, const Variable& target,
+                                     const Variable& weight, float ls, Reduction reduction) {
+  TG_CHECK(ls >= 0.0f && ls <= 1.0f, "cross_entropy: expected label_smoothing in [0, 1], got ", ls);
+  const auto n = static_cast<std::int64_t>(logits.shape()[0]);
+  const auto c = static_cast<std::int64_t>(logits.shape()[1]);
+  TG_CHECK(weight.dim() == 1 && static_cast<std::int64_t>(weight.numel()) == c,
+           "cross_entropy: expected weight [", c, "] (one per class), got ",
+           shape_str(weight.shape()));
+  const std::vector<float> w(weight.value().data(), weight.value().data() + c);
+  const float* x = logits.value().data();
+  const float* t = target.value().data();
+  Tensor lp = empty(logits.shape());
+  Tensor loss = empty({static_cast<std::size_t>(n)});
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* row = x + i * c;
+    const float m = *std::max_element(row, row + c);
+    double s = 0;
+    for (std::int64_t k = 0; k < c; ++k) s += std::exp(double(row[k]) - m);
+    const float lse = m + static_cast<float>(std::log(s));
+    double li = 0;
+    for (std::int64_t k = 0; k < c; ++k) {
+      lp.data()[i * c + k] = row[k] - lse;
+      li -= double(w[std::size_t(k)]) * ((1.0 - ls) * t[i * c + k] + ls / double(c)) *
+            lp.data()[i * c + k];
+    }
+    loss.data()[i] = static_cast<float>(li);
+  }
+  return record_op(
+      "cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits, target},
+      [w, lp, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
+        const float* t = ctx.input(1).data();
+        Tensor gx = ctx.needs(0) ? empty(lp.shape()) : Tensor();
+        Tensor gt = ctx.needs(1) ? empty(lp.shape()) : Tensor();
+        for (std::int64_t i = 0; i < n; ++i) {
+          const double gi = upstream(g, reduction, std::size_t(i), std::size_t(n));
+          const float* row = lp.data() + i * c;
+          double a_sum = 0;
+          for (std::int64_t k = 0; k < c; ++k)
+            a_sum += gi * w[std::size_t(k)] * ((1.0 - ls) * t[i * c + k] + ls / double(c));
+          for (std::int64_t k = 0; k < c; ++k) {
+            const double wk = w[std::size_t(k)];
+            if (ctx.needs(0))
+              gx.data()[i * c + k] = static_cast<float>(
+                  -gi * wk * ((1.0 - ls) * t[i * c + k] + ls / double(c)) + a_sum * std::exp(double(row[k])));
+            if (ctx.needs(1)) gt.data()[i * c + k] = static_cast<float>(-gi * wk * (1.0 - ls) * row[k]);
+          }
+        }
+        return grad_list(std::move(gx), std::move(gt));
+      });
+}
+
 }  // namespace
 
 Variable softmax(const Variable& x, std::int64_t dim) { return softmax_op("softmax", x, dim, false); }
@@ -297,9 +350,12 @@ Variable cross_entropy(const Variable& logits, const Variable& target, CrossEntr
   TG_CHECK(target.shape() == logits.shape(), "cross_entropy: expected probability targets of the logits' shape ",
            shape_str(logits.shape()), ", got ", shape_str(target.shape()),
            " (class indices are passed as tg::Labels)");
-  TG_CHECK(!options.weight.defined(),
-           "cross_entropy: class weights are supported with class labels (tg::Labels), not with "
-           "probability targets; scale the target's columns instead");
+  TG_CHECK(options.ignore_index < 0,
+           "cross_entropy: ignore_index is not supported with probability targets (as in "
+           "PyTorch), got ignore_index ", options.ignore_index);
+  if (options.weight.defined())
+    return weighted_soft_cross_entropy(logits, target, options.weight, options.label_smoothing,
+                                       options.reduction);
   const CrossEntropyRows r(logits.value(), options);
   const float ls = r.ls;
   const std::int64_t n = r.n, c = r.c;

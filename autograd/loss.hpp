@@ -13,10 +13,12 @@ struct CrossEntropyOptions {
   bool check_finite = false;  ///< throw on NaN/inf logits instead of returning NaN
   /// Class weights [C] (LibTorch's `weight`), or undefined for 1 each. With class labels:
   /// loss_i = w[y_i] * nll_i, and mean divides by the sum of w[y_i] over the counted rows, as
-  /// PyTorch does. Not differentiated. Not supported with probability targets.
+  /// PyTorch does. With probability targets: loss_i = -sum_k w_k * t'_ik * log p_ik, mean
+  /// dividing by N. Not differentiated.
   Variable weight{};
   /// Rows whose label equals this contribute nothing and are not counted by mean (PyTorch's
-  /// ignore_index; its default -100 never matches a valid label).
+  /// ignore_index; its default -100 never matches a valid label). Probability targets take
+  /// none (a value >= 0 is an error there, as in PyTorch).
   std::int64_t ignore_index = -100;
 };
 

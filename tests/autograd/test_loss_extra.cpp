@@ -3,6 +3,7 @@
 // (golden/make_layers_golden.py), finite-difference gradient checks and the errors.
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "autograd/golden/layers_golden.hpp"
@@ -151,6 +152,27 @@ TEST_CASE("nll_loss and cross_entropy with class weights and ignore_index match 
         doctest::Approx(cross_entropy(z, y, {.label_smoothing = 0.1f, .weight = Tensor(xt::ones<float>({4}))}).item()));
 }
 
+TEST_CASE("cross_entropy with class weights and probability targets matches PyTorch") {
+  const Tensor w = golden::layers("class_w");
+  for (const auto& [name, reduction, ls] :
+       {std::tuple{"ce_soft_w_mean", Reduction::Mean, 0.0f}, std::tuple{"ce_soft_w_none_ls", Reduction::None, 0.2f}}) {
+    CAPTURE(std::string(name));
+    Variable x(golden::layers(std::string(name) + ".x"), true), t(golden::layers(std::string(name) + ".t"), true);
+    const Reduction r = reduction;
+    const float s = ls;
+    check_golden(name, x, t, [&](const Variable& a, const Variable& b) {
+      return cross_entropy(a, b, {.reduction = r, .label_smoothing = s, .weight = w});
+    });
+  }
+  const GradcheckResult r = gradcheck(
+      [&](const std::vector<Variable>& v) {
+        return cross_entropy(v[0], v[1], {.reduction = Reduction::Sum, .label_smoothing = 0.1f, .weight = w});
+      },
+      {Variable(test::uniform({3, 4}, -2, 2, 21), true), Variable(test::uniform({3, 4}, 0, 1, 22), true)},
+      {.eps = 1e-2, .atol = 2e-3});
+  CHECK_MESSAGE(r.ok, r.message);
+}
+
 TEST_CASE("weighted nll_loss and cross_entropy gradients pass the finite-difference check") {
   const Labels y = labels6();
   const Tensor w = golden::layers("class_w");
@@ -185,6 +207,8 @@ TEST_CASE("the added losses: bad input gives tg::Error naming the problem") {
   CHECK_THROWS_WITH_AS(nll_loss(p, y, {.ignore_index = 1}),
                        doctest::Contains("positive total weight"), Error);
   CHECK(nll_loss(p, y, {.ignore_index = 1, .reduction = Reduction::Sum}).item() == 0.0f);
-  CHECK_THROWS_WITH_AS(cross_entropy(p, Variable(filled({2, 3}, 0.3f)), {.weight = filled({3}, 1.0f)}),
-                       doctest::Contains("not with probability targets"), Error);
+  CHECK_THROWS_WITH_AS(cross_entropy(p, Variable(filled({2, 3}, 0.3f)), {.ignore_index = 0}),
+                       doctest::Contains("ignore_index is not supported with probability"), Error);
+  CHECK_THROWS_WITH_AS(cross_entropy(p, Variable(filled({2, 3}, 0.3f)), {.weight = filled({2}, 1.0f)}),
+                       doctest::Contains("expected weight [3]"), Error);
 }

@@ -115,6 +115,13 @@ for name, fn, kw in [
     xx = leaf(name + ".x", (6, 4), lo, hi)
     backward(name, fn(xx, labels, **kw), [("x", xx)])
 
+# Class weights with probability targets (MixUp's soft labels).
+for name, reduction, ls in [("ce_soft_w_mean", "mean", 0.0), ("ce_soft_w_none_ls", "none", 0.2)]:
+    xx = leaf(name + ".x", (5, 4), -3, 3)
+    tt = leaf(name + ".t", (5, 4), 0, 1)
+    backward(name, F.cross_entropy(xx, tt, weight=cw, reduction=reduction, label_smoothing=ls),
+             [("x", xx), ("t", tt)])
+
 # interpolate: nearest and bilinear, by size and by scale_factor.
 for name, kw, shape in [
         ("interp_nearest_s2", dict(scale_factor=2, mode="nearest"), (1, 2, 3, 4)),
