@@ -81,10 +81,15 @@ Variable interpolate(const Variable& x, const InterpolateFuncOptions& options) {
     } else {
       const double f = axis_value(options.scale_factor, a);
       TG_CHECK(f > 0 && std::isfinite(f), op, ": expected scale_factor > 0, got ", f);
+      // An absurd factor would overflow the size or ask for terabytes: refused up front.
+      TG_CHECK(static_cast<double>(in[a]) * f < 1e9, op, ": expected an output side below 1e9, got ",
+               static_cast<double>(in[a]) * f, " from side ", in[a], " and scale_factor ", f);
       factor[a] = f;
       out[a] = static_cast<std::int64_t>(std::floor(static_cast<double>(in[a]) * f));
     }
   }
+  TG_CHECK(out[0] < 1'000'000'000 && out[1] < 1'000'000'000, op,
+           ": expected an output side below 1e9, got ", out[0], "x", out[1]);
   TG_CHECK(in[0] >= 1 && in[1] >= 1 && out[0] >= 1 && out[1] >= 1, op,
            ": expected input and output sizes >= 1, got input ", shape_str(xs), " and output ",
            out[0], "x", out[1]);

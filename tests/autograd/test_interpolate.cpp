@@ -61,6 +61,8 @@ TEST_CASE("interpolate: bad input gives tg::Error naming the problem") {
                        doctest::Contains("both"), Error);
   CHECK_THROWS_WITH_AS(interpolate(x, {.scale_factor = {-2.0}}),
                        doctest::Contains("scale_factor > 0"), Error);
+  CHECK_THROWS_WITH_AS(interpolate(x, {.scale_factor = {1e300}}),
+                       doctest::Contains("below 1e9"), Error);
   CHECK_THROWS_WITH_AS(interpolate(x, {.scale_factor = {0.1}}),
                        doctest::Contains("sizes >= 1"), Error);
   CHECK_THROWS_WITH_AS(interpolate(x, {.size = {0, 4}}), doctest::Contains("sizes >= 1"), Error);
