@@ -4,6 +4,7 @@
 
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/kernels/conv2d.hpp"
+#include "tapegrad/autograd/kernels/gemm.hpp"
 
 namespace tg {
 
@@ -26,9 +27,14 @@ struct Axis {
 // allows output_padding < dilation; then (`cropped`) the kernels work on the uncropped output
 // (padding 0, no output_padding) and the result is its window from (pad_h, pad_w), with the
 // rows and columns past its end 0: a copy in each direction, for this rare case only.
+//
+// A 1x1 input without padding, dilation or groups (a generator's first layer: noise [N, nz, 1,
+// 1] -> [N, C, k, k]) is one product, y [N, Cout*kH*kW] = x [N, Cin] @ w [Cin, Cout*kH*kW]
+// (`pointwise`): the conv route would multiply a mostly zero-padded k x k patch per image.
 struct Plan {
   kernels::ConvGeometry g;
   bool cropped = false;
+  bool pointwise = false;
   std::int64_t out_h = 0, out_w = 0, pad_h = 0, pad_w = 0;  // the result and its window
 };
 
@@ -79,6 +85,8 @@ Plan make_plan(const Shape& xs, const Shape& ws, const ConvTranspose2dFuncOption
            plan.out_w, " from input ", shape_str(xs), " and weight ", shape_str(ws),
            "; reduce padding or enlarge the input");
   plan.cropped = ah.out_pad >= ah.stride || aw.out_pad >= aw.stride;
+  plan.pointwise = h == 1 && w == 1 && o.groups == 1 && ah.pad == 0 && aw.pad == 0 &&
+                   ah.out_pad == 0 && aw.out_pad == 0 && ah.dilation == 1 && aw.dilation == 1;
   if (plan.cropped) {
     plan.pad_h = ah.pad, plan.pad_w = aw.pad;
     g.height = full_h, g.width = full_w;
@@ -122,7 +130,11 @@ Variable conv_transpose2d(const Variable& x, const Variable& weight, const Varia
                  static_cast<std::size_t>(hh), static_cast<std::size_t>(ww)};
   };
   Tensor y = empty(shape(plan.out_h, plan.out_w));
-  if (plan.cropped) {
+  const std::int64_t cin = g.out_channels, cols = cout * plane;  // pointwise: w is [cin, cols]
+  if (plan.pointwise) {
+    kernels::gemm(false, false, g.batch, cols, cin, 1.0f, x.value().data(), cin,
+                  weight.value().data(), cols, 0.0f, y.data(), cols);
+  } else if (plan.cropped) {
     Tensor full = empty(shape(g.height, g.width));
     kernels::conv2d_backward(x.value().data(), nullptr, weight.value().data(), full.data(),
                              nullptr, nullptr, g);
@@ -154,11 +166,23 @@ Variable conv_transpose2d(const Variable& x, const Variable& weight, const Varia
         }
         const float* gout = plan.cropped ? padded.data() : gy.get().data();
         Tensor gx, gw, gb;
-        if (ctx.needs(0)) {
+        if (plan.pointwise) {
+          const std::int64_t cin = g.out_channels, cols = cout * plan.out_h * plan.out_w;
+          if (ctx.needs(0)) {  // gx [N, Cin] = gy [N, cols] @ w^T
+            gx = empty(ctx.input(0).shape());
+            kernels::gemm(false, true, g.batch, cin, cols, 1.0f, gout, cols, ctx.input(1).data(),
+                          cols, 0.0f, gx.data(), cin);
+          }
+          if (ctx.needs(1)) {  // gw [Cin, cols] = x^T @ gy
+            gw = empty(ctx.input(1).shape());
+            kernels::gemm(true, false, cin, cols, g.batch, 1.0f, ctx.input(0).data(), cin, gout,
+                          cols, 0.0f, gw.data(), cols);
+          }
+        } else if (ctx.needs(0)) {
           gx = empty(ctx.input(0).shape());
           kernels::conv2d_forward(gout, ctx.input(1).data(), nullptr, gx.data(), g);
         }
-        if (ctx.needs(1)) {
+        if (ctx.needs(1) && !plan.pointwise) {
           // The conv's weight gradient, with its input = our output gradient and its output
           // gradient = our input.
           gw = empty(ctx.input(1).shape());

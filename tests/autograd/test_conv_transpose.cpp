@@ -86,11 +86,13 @@ TEST_CASE("conv_transpose2d agrees with the direct loops on the kernels' wide-ch
     std::int64_t stride, pad, groups;
   };
   // stride 1 with many channels (the flipped-conv and Winograd routes), DCGAN's 256 -> 128
-  // stride 2 (GEMM + col2im with small_gemm), and a grouped wide case.
+  // stride 2 (GEMM + col2im with small_gemm), a grouped wide case, and DCGAN's noise layer
+  // (a 1x1 input: one GEMM over the batch).
   for (const Wide& c : {Wide{{2, 16, 5, 5}, {16, 16, 3, 3}, 1, 1, 1},
                         Wide{{1, 32, 6, 6}, {32, 32, 3, 3}, 1, 1, 1},
                         Wide{{2, 64, 4, 4}, {64, 32, 3, 3}, 2, 1, 1},
-                        Wide{{1, 32, 5, 5}, {32, 16, 4, 4}, 2, 1, 2}}) {
+                        Wide{{1, 32, 5, 5}, {32, 16, 4, 4}, 2, 1, 2},
+                        Wide{{4, 100, 1, 1}, {100, 64, 4, 4}, 1, 0, 1}}) {
     CAPTURE(shape_str(c.w));
     const Tensor x = test::uniform(c.x, -1, 1, 7), w = test::uniform(c.w, -1, 1, 8);
     Variable xv(x, true), wv(w, true);
@@ -126,6 +128,7 @@ TEST_CASE("conv_transpose2d gradients pass the finite-difference check") {
       {"rect", {1, 2, 3, 2}, {2, 2, 3, 2}, true,
        {.stride_h = 1, .stride_w = 3, .output_padding_w = 2}},
       {"dcgan 4x4 s2 p1", {2, 3, 3, 3}, {3, 2, 4, 4}, false, {.stride = 2, .padding = 1}},
+      {"1x1 input (one GEMM)", {3, 4, 1, 1}, {4, 3, 2, 3}, true, {.stride = 2}},
       {"output_padding < dilation", {1, 2, 3, 2}, {2, 2, 2, 2}, true,
        {.padding = 1, .output_padding = 2, .dilation = 3}},
   };
