@@ -12,10 +12,14 @@ struct ConvTranspose2dFuncOptions {
   std::int64_t output_padding = 0;  ///< added to one side of the output, < stride or < dilation
   std::int64_t groups = 1;          ///< divides both channel counts
   std::int64_t dilation = 1;        ///< spacing between kernel taps, >= 1
-  std::int64_t stride_h = 0, stride_w = 0;                  ///< per-axis stride (0: unset)
-  std::int64_t padding_h = -1, padding_w = -1;              ///< per-axis padding (-1: unset)
-  std::int64_t output_padding_h = -1, output_padding_w = -1;  ///< per-axis (-1: unset)
-  std::int64_t dilation_h = 0, dilation_w = 0;              ///< per-axis dilation (0: unset)
+  std::int64_t stride_h = 0;           ///< stride along the height; 0: `stride`
+  std::int64_t stride_w = 0;           ///< stride along the width; 0: `stride`
+  std::int64_t padding_h = -1;         ///< padding along the height; -1: `padding`
+  std::int64_t padding_w = -1;         ///< padding along the width; -1: `padding`
+  std::int64_t output_padding_h = -1;  ///< output_padding along the height; -1: `output_padding`
+  std::int64_t output_padding_w = -1;  ///< output_padding along the width; -1: `output_padding`
+  std::int64_t dilation_h = 0;         ///< dilation along the height; 0: `dilation`
+  std::int64_t dilation_w = 0;         ///< dilation along the width; 0: `dilation`
 };
 
 /// torch.nn.functional.conv_transpose2d: x [N, Cin, H, W], weight [Cin, Cout/groups, kH, kW]

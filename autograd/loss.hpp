@@ -31,8 +31,8 @@ Variable log_softmax(const Variable& x, std::int64_t dim = -1);
 /// With options.weight or a label equal to options.ignore_index, PyTorch's weighted form:
 /// nll_i = -w[y_i]*log p_i[y_i], the smoothing term -sum_k w_k*log p_i[k] / C, ignored rows 0;
 /// mean divides the nll term by the counted rows' total weight and the smoothing term by it
-/// too with weights, by the number of counted rows without (PyTorch 1.13). Throws tg::Error for mean over a total
-/// weight of 0.
+/// too with weights, by the number of counted rows without (PyTorch 1.13). Throws tg::Error
+/// for mean over a total weight of 0.
 Variable cross_entropy(const Variable& logits, const Labels& labels,
                        CrossEntropyOptions options = {});
 /// torch cross_entropy with class probabilities: target [N, C] of floats (soft labels from
