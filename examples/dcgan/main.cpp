@@ -7,7 +7,8 @@
 //
 // Run:   build/examples/dcgan [--epochs 5] [--batches 0] [--batch-size 64] [--seed 1]
 //                             [--data-root DIR] [--out DIR] [--log-interval 10]
-// --batches N stops each epoch after N batches (0: the whole training set), for a quick run.
+// --epochs defaults to 5 (the original: 30, hours on a CPU); --batches N stops each epoch after
+// N batches (0: the whole training set), for a quick run.
 // Prints "[epoch/epochs][batch/batches] D_loss: ... | G_loss: ..." every --log-interval
 // batches and after the last batch of an epoch, as the original does, and after each epoch
 // saves 64 samples from a fixed noise batch as an 8x8 grid, DIR/dcgan-epoch-<epoch>.png
