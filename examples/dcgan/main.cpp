@@ -1,6 +1,6 @@
 // LibTorch's DCGAN example (pytorch/examples, cpp/dcgan) in tapegrad, on Fashion-MNIST: a
 // generator of four ConvTranspose2d layers (noise [N, 100, 1, 1] -> 4x4 -> 7x7 -> 14x14 ->
-// 28x28, BatchNorm + ReLU between, tanh at the end) against a discriminator of four strided
+// 28x28, BatchNorm + ReLU between, tanh at the end) against a discriminator of four
 // Conv2d layers (LeakyReLU 0.2, BatchNorm, a sigmoid at the end), both trained with Adam
 // (lr 2e-4, betas (0.5, 0.5)) on binary_cross_entropy, real labels drawn from U(0.8, 1.0) -
 // the original's architecture and hyper-parameters, with images scaled to [-1, 1].
