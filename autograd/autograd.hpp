@@ -17,6 +17,8 @@
 #include "tapegrad/autograd/threads.hpp"
 #include "tapegrad/autograd/variable.hpp"
 #include "tapegrad/autograd/conv.hpp"
+#include "tapegrad/autograd/conv_transpose.hpp"
+#include "tapegrad/autograd/interpolate.hpp"
 #include "tapegrad/autograd/loss.hpp"
 #include "tapegrad/autograd/normalization.hpp"
 #include "tapegrad/autograd/pooling.hpp"

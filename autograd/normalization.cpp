@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/shape_ops.hpp"
@@ -212,6 +214,31 @@ Variable dropout(const Variable& x, float p, bool training) {
                   return grad_list(std::move(gy));
                 }),
       [mask](const Variable& g, const GraphCtx&) -> std::vector<Variable> { return {g * Variable(*mask)}; });
+}
+
+Variable dropout2d(const Variable& x, float p, bool training) {
+  TG_CHECK(p >= 0.0f && p <= 1.0f, "dropout2d: expected probability p in [0, 1], got ", p);
+  TG_CHECK(x.defined() && x.dim() == 4, "dropout2d: expected input [N, C, H, W] (4-D), got ",
+           x.defined() ? shape_str(x.shape()) : std::string("an undefined input"),
+           x.defined() && x.dim() == 3 ? "; for one image [C, H, W] add the batch dimension: "
+                                         "x.view({1, C, H, W})" : "");
+  if (!training || p == 0.0f) return x;
+  // One keep/drop draw per (image, channel), spread over its H*W values.
+  const std::size_t channels = x.shape()[0] * x.shape()[1];
+  const std::size_t plane = x.shape()[2] * x.shape()[3];
+  std::vector<float> mask(channels);
+  const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+  Generator& gen = default_generator();
+  for (float& m : mask) m = gen.uniform() < p ? 0.0f : scale;
+  Tensor y = empty(x.shape());
+  const float* xv = x.value().data();
+  for (std::size_t ch = 0; ch < channels; ++ch)
+    for (std::size_t i = 0; i < plane; ++i) y.data()[ch * plane + i] = xv[ch * plane + i] * mask[ch];
+  return record_op("dropout2d", std::move(y), {x},
+                   [mask = std::move(mask), plane](Tensor gy, const BackwardCtx&) -> TensorList {
+                     for (std::size_t i = 0; i < gy.size(); ++i) gy.data()[i] *= mask[i / plane];
+                     return grad_list(std::move(gy));
+                   });
 }
 
 }  // namespace tg

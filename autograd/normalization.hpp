@@ -22,5 +22,10 @@ Variable batch_norm_relu(const Variable& x, Tensor* running_mean, Tensor* runnin
 /// Zeroes each element with probability p and scales the rest by 1/(1-p) in training;
 /// identity otherwise. Draws from the default generator.
 Variable dropout(const Variable& x, float p = 0.5f, bool training = true);
+/// torch dropout2d: in training, zeroes whole channels x[n, c, :, :] of x [N, C, H, W], each
+/// with probability p, and scales the others by 1/(1-p) (p = 1 gives zeros); otherwise
+/// returns x. Draws from tg::default_generator(). Throws tg::Error for p outside [0, 1] or an
+/// input that is not 4-D.
+Variable dropout2d(const Variable& x, float p = 0.5f, bool training = true);
 
 }  // namespace tg

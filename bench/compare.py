@@ -60,7 +60,7 @@ def parse_args():
     p.add_argument("--theirs", required=True, help="path of libtorch_bench")
     p.add_argument("--threads", type=int, nargs="+", default=[2, 1])
     p.add_argument("--rounds", type=int, default=1, help="ours/theirs pairs per workload (median taken)")
-    p.add_argument("--workloads", default="all", help="comma-separated names or w1..w7 prefixes")
+    p.add_argument("--workloads", default="all", help="comma-separated names or w1..w8 prefixes")
     p.add_argument("--quick", action="store_true", help="one workload per W, T = 2 only")
     p.add_argument("--timeout", type=float, default=900, help="seconds per process")
     p.add_argument("--out", default="results.md")

@@ -143,6 +143,22 @@ Result run_conv(const Workload& w) {
   });
 }
 
+// DCGAN's generator layers: x [N, Cin, H, W], weight [Cin, Cout, K, K], no bias.
+Result run_conv_transpose(const Workload& w) {
+  const auto& c = w.conv;
+  const auto n = static_cast<std::size_t>(c.n);
+  Variable x = random_input({n, std::size_t(c.cin), std::size_t(c.hw), std::size_t(c.hw)}, true);
+  Variable weight = random_input({std::size_t(c.cin), std::size_t(c.cout), std::size_t(c.k), std::size_t(c.k)}, true);
+  const auto ho = static_cast<std::size_t>(tg::bench::conv_transpose_out(c));
+  const tg::Tensor gy = tg::randn_tensor({n, std::size_t(c.cout), ho, ho}, gen());
+  const tg::ConvTranspose2dFuncOptions options{.stride = c.stride, .padding = c.padding};
+  return tg::bench::measure([&] {
+    x.zero_grad();
+    weight.zero_grad();
+    tg::conv_transpose2d(x, weight, Variable(), options).backward(gy);
+  });
+}
+
 Result run_unary(const std::function<Variable(const Variable&)>& op) {
   const auto* s = tg::bench::kPoolShape;
   Variable x = random_input({std::size_t(s[0]), std::size_t(s[1]), std::size_t(s[2]), std::size_t(s[3])}, true);
@@ -212,6 +228,7 @@ Result run(const Workload& w) {
   const std::size_t b = static_cast<std::size_t>(w.batch);
   switch (w.kind) {
     case Kind::Conv: return run_conv(w);
+    case Kind::ConvTranspose: return run_conv_transpose(w);
     case Kind::MaxPool: return run_unary([](const Variable& x) { return tg::max_pool2d(x, 2, 2); });
     case Kind::Relu: return run_unary([](const Variable& x) { return tg::relu(x); });
     case Kind::SimpleCnn: {

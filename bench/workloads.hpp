@@ -25,9 +25,11 @@ namespace tg::bench {
 /// What a workload does; each program implements every kind with its own API.
 /// ResNetTrain uses the library's residual block (tapegrad: tg::nn::BasicBlock, fused BN + ReLU);
 /// ResNetUserTrain the block a user writes (plain layers, relu, operator+).
-enum class Kind { Conv, MaxPool, Relu, SimpleCnn, ResNetTrain, ResNetUserTrain, ResNetEval, ChainMulAdd, ChainTanh, Mlp };
+/// ConvTranspose: conv_transpose2d fwd+bwd, no bias (DCGAN's generator layers).
+enum class Kind { Conv, MaxPool, Relu, SimpleCnn, ResNetTrain, ResNetUserTrain, ResNetEval, ChainMulAdd, ChainTanh, Mlp, ConvTranspose };
 
-/// One conv2d case: x [n, cin, hw, hw], weight [cout, cin, k, k], bias [cout].
+/// One conv2d case: x [n, cin, hw, hw], weight [cout, cin, k, k], bias [cout]. For a
+/// ConvTranspose workload: x [n, cin, hw, hw], weight [cin, cout, k, k] (PyTorch's layout).
 struct ConvShape {
   std::int64_t n = 0, cin = 0, cout = 0, hw = 0, k = 0, stride = 1, padding = 0;
 };
@@ -78,6 +80,11 @@ inline const std::vector<Workload>& workloads() {
       {"w6_chain_mul_add", Kind::ChainMulAdd, 0, {}, "1000 ops x*1.0001, x+0.0001 on [16], fwd+bwd"},
       {"w6_chain_tanh", Kind::ChainTanh, 0, {}, "1000 tanh on [16], fwd+bwd"},
       {"w7_mlp", Kind::Mlp, 64, {}, "MLP 784-256-ReLU-10 train step N64 (SGD lr .01 m .9)"},
+      // LibTorch's DCGAN generator (examples/dcgan) layer by layer, batch 64, no bias.
+      {"w8_convt_100_256_1", Kind::ConvTranspose, 64, {64, 100, 256, 1, 4, 1, 0}, "conv_transpose2d fwd+bwd 100->256 k4 1x1->4x4 N64 (DCGAN)"},
+      {"w8_convt_256_128_4", Kind::ConvTranspose, 64, {64, 256, 128, 4, 3, 2, 1}, "conv_transpose2d fwd+bwd 256->128 k3 s2 p1 4x4->7x7 N64 (DCGAN)"},
+      {"w8_convt_128_64_7", Kind::ConvTranspose, 64, {64, 128, 64, 7, 4, 2, 1}, "conv_transpose2d fwd+bwd 128->64 k4 s2 p1 7x7->14x14 N64 (DCGAN)"},
+      {"w8_convt_64_1_14", Kind::ConvTranspose, 64, {64, 64, 1, 14, 4, 2, 1}, "conv_transpose2d fwd+bwd 64->1 k4 s2 p1 14x14->28x28 N64 (DCGAN)"},
   };
   return all;
 }
@@ -85,16 +92,26 @@ inline const std::vector<Workload>& workloads() {
 /// Output side of a convolution.
 inline std::int64_t conv_out(const ConvShape& c) { return (c.hw + 2 * c.padding - c.k) / c.stride + 1; }
 
+/// Output side of a transposed convolution (output_padding 0).
+inline std::int64_t conv_transpose_out(const ConvShape& c) { return (c.hw - 1) * c.stride - 2 * c.padding + c.k; }
+
 /// FLOP of one conv fwd+bwd: 3 x 2*N*Cout*Ho*Wo*Cin*K*K (forward, input and weight gradient).
 inline double conv_flop(const ConvShape& c) {
   const double ho = static_cast<double>(conv_out(c));
   return 3.0 * 2.0 * c.n * c.cout * ho * ho * c.cin * c.k * c.k;
 }
 
+/// FLOP of one transposed conv fwd+bwd: 3 x 2*N*Cin*H*W*Cout*K*K (each input value meets every
+/// tap of every output channel; padding's cropped taps counted too, as LibTorch computes them).
+inline double conv_transpose_flop(const ConvShape& c) {
+  return 3.0 * 2.0 * c.n * c.cin * c.hw * c.hw * c.cout * c.k * c.k;
+}
+
 /// Throughput of one call lasting `seconds`, and its unit (higher is better except us/op).
 inline std::pair<double, const char*> throughput(const Workload& w, double seconds) {
   switch (w.kind) {
     case Kind::Conv: return {conv_flop(w.conv) / seconds * 1e-9, "GFLOPS"};
+    case Kind::ConvTranspose: return {conv_transpose_flop(w.conv) / seconds * 1e-9, "GFLOPS"};
     case Kind::MaxPool:
     case Kind::Relu: return {64.0 * 16 * 32 * 32 / seconds * 1e-6, "Melem/s"};
     case Kind::ChainMulAdd:

@@ -30,9 +30,13 @@ class NLLLoss : public Module {
  public:
   /// Mean over all elements by default (Sum, or None for one loss per element).
   explicit NLLLoss(Reduction reduction = Reduction::Mean) : reduction(reduction) {}
+  /// With class weights and ignore_index: `NLLLoss({.weight = w, .ignore_index = 0})`.
+  explicit NLLLoss(NLLLossOptions options) : reduction(options.reduction), options(options) {}
   /// The loss of log-probabilities [N, C] against labels [N] in [0, C).
   Variable forward(const Variable& log_probs, const Labels& labels) const {
-    return nll_loss(log_probs, labels, reduction);
+    NLLLossOptions o = options;
+    o.reduction = reduction;
+    return nll_loss(log_probs, labels, o);
   }
   /// forward(...).
   Variable operator()(const Variable& log_probs, const Labels& labels) const {
@@ -40,6 +44,8 @@ class NLLLoss : public Module {
   }
   std::string name() const override { return "NLLLoss"; }
   Reduction reduction;  ///< as constructed
+  /// weight and ignore_index (its reduction is the member above).
+  NLLLossOptions options;
 };
 
 /// mse_loss(input, target, reduction).
@@ -74,6 +80,61 @@ class BCEWithLogitsLoss : public Module {
   }
   std::string name() const override { return "BCEWithLogitsLoss"; }
   Reduction reduction;  ///< as constructed
+};
+
+/// binary_cross_entropy(input, target, options): probabilities in [0, 1] (after a Sigmoid), as
+/// LibTorch's nn::BCELoss; `BCELoss criterion({.weight = w});`.
+class BCELoss : public Module {
+ public:
+  /// Keeps the options for every call.
+  explicit BCELoss(BCELossOptions options = {}) : options(options) {}
+  /// The loss of input against target (one shape); see tg::binary_cross_entropy.
+  Variable forward(const Variable& input, const Variable& target) const {
+    return binary_cross_entropy(input, target, options);
+  }
+  /// forward(input, target).
+  Variable operator()(const Variable& input, const Variable& target) const {
+    return forward(input, target);
+  }
+  /// "BCELoss".
+  std::string name() const override { return "BCELoss"; }
+  BCELossOptions options;  ///< weight and reduction
+};
+
+/// smooth_l1_loss(input, target, options), as LibTorch's nn::SmoothL1Loss: `{.beta = 0.5}`.
+class SmoothL1Loss : public Module {
+ public:
+  /// Keeps the options for every call.
+  explicit SmoothL1Loss(SmoothL1LossOptions options = {}) : options(options) {}
+  /// The loss of input against target (one shape); see tg::smooth_l1_loss.
+  Variable forward(const Variable& input, const Variable& target) const {
+    return smooth_l1_loss(input, target, options);
+  }
+  /// forward(input, target).
+  Variable operator()(const Variable& input, const Variable& target) const {
+    return forward(input, target);
+  }
+  /// "SmoothL1Loss".
+  std::string name() const override { return "SmoothL1Loss"; }
+  SmoothL1LossOptions options;  ///< reduction and beta
+};
+
+/// huber_loss(input, target, options), as LibTorch's nn::HuberLoss: `{.delta = 2.0}`.
+class HuberLoss : public Module {
+ public:
+  /// Keeps the options for every call.
+  explicit HuberLoss(HuberLossOptions options = {}) : options(options) {}
+  /// The loss of input against target (one shape); see tg::huber_loss.
+  Variable forward(const Variable& input, const Variable& target) const {
+    return huber_loss(input, target, options);
+  }
+  /// forward(input, target).
+  Variable operator()(const Variable& input, const Variable& target) const {
+    return forward(input, target);
+  }
+  /// "HuberLoss".
+  std::string name() const override { return "HuberLoss"; }
+  HuberLossOptions options;  ///< reduction and delta
 };
 
 }  // namespace tg::nn

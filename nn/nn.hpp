@@ -6,6 +6,8 @@
 #include "tapegrad/nn/activation.hpp"
 #include "tapegrad/nn/blocks.hpp"
 #include "tapegrad/nn/conv.hpp"
+#include "tapegrad/nn/conv_transpose.hpp"
+#include "tapegrad/nn/dropout.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/linear.hpp"
 #include "tapegrad/nn/loss.hpp"
@@ -17,6 +19,7 @@
 #include "tapegrad/nn/serialize.hpp"
 #include "tapegrad/nn/size2.hpp"
 #include "tapegrad/nn/summary.hpp"
+#include "tapegrad/nn/upsample.hpp"
 
 /// @namespace tg::nn
 /// Modules (torch::nn): Module and the holders layers are used through, the layers, residual

@@ -129,6 +129,19 @@ Result run_conv(const Workload& w) {
   });
 }
 
+// DCGAN's generator layers: x [N, Cin, H, W], weight [Cin, Cout, K, K], no bias.
+Result run_conv_transpose(const Workload& w) {
+  const auto& c = w.conv;
+  torch::Tensor x = torch::randn({c.n, c.cin, c.hw, c.hw}).requires_grad_();
+  torch::Tensor weight = torch::randn({c.cin, c.cout, c.k, c.k}).requires_grad_();
+  const int64_t ho = tg::bench::conv_transpose_out(c);
+  const torch::Tensor gy = torch::randn({c.n, c.cout, ho, ho});
+  return tg::bench::measure([&] {
+    set_grad_to_none({&x, &weight});
+    torch::conv_transpose2d(x, weight, {}, c.stride, c.padding).backward(gy);
+  });
+}
+
 Result run_unary(const std::function<torch::Tensor(const torch::Tensor&)>& op) {
   const auto* s = tg::bench::kPoolShape;
   torch::Tensor x = torch::randn({s[0], s[1], s[2], s[3]}).requires_grad_();
@@ -194,6 +207,7 @@ Result run(const Workload& w) {
   const int64_t b = w.batch;
   switch (w.kind) {
     case Kind::Conv: return run_conv(w);
+    case Kind::ConvTranspose: return run_conv_transpose(w);
     case Kind::MaxPool: return run_unary([](const torch::Tensor& x) { return torch::max_pool2d(x, {2, 2}, {2, 2}); });
     case Kind::Relu: return run_unary([](const torch::Tensor& x) { return torch::relu(x); });
     case Kind::SimpleCnn: {

@@ -1,0 +1,93 @@
+#include "tapegrad/nn/conv_transpose.hpp"
+
+#include <cmath>
+
+#include "tapegrad/autograd/conv_transpose.hpp"
+#include "tapegrad/nn/init.hpp"
+
+namespace tg::nn {
+
+ConvTranspose2dImpl::ConvTranspose2dImpl(std::int64_t in_channels, std::int64_t out_channels,
+                                         Size2 kernel_size, ConvTranspose2dOptions options)
+    : in_channels(in_channels),
+      out_channels(out_channels),
+      kernel_size(kernel_size),
+      options(options) {
+  const auto& o = options;
+  TG_CHECK(in_channels > 0 && out_channels > 0,
+           "ConvTranspose2d: expected positive channels, got ", in_channels, " and ",
+           out_channels);
+  TG_CHECK(kernel_size.h > 0 && kernel_size.w > 0,
+           "ConvTranspose2d: expected a positive kernel_size, got ", kernel_size.tuple_str());
+  TG_CHECK(o.stride.h > 0 && o.stride.w > 0, "ConvTranspose2d: expected a positive stride, got ",
+           o.stride.tuple_str());
+  TG_CHECK(o.padding.h >= 0 && o.padding.w >= 0,
+           "ConvTranspose2d: expected padding >= 0, got ", o.padding.tuple_str());
+  TG_CHECK(o.dilation.h > 0 && o.dilation.w > 0,
+           "ConvTranspose2d: expected a positive dilation, got ", o.dilation.tuple_str());
+  const auto& op = o.output_padding;
+  TG_CHECK(op.h >= 0 && op.w >= 0 && (op.h < o.stride.h || op.h < o.dilation.h) &&
+               (op.w < o.stride.w || op.w < o.dilation.w),
+           "ConvTranspose2d: expected 0 <= output_padding < stride or < dilation, got "
+           "output_padding ", op.tuple_str(), ", stride ", o.stride.tuple_str(), " and dilation ",
+           o.dilation.tuple_str());
+  TG_CHECK(o.groups > 0 && in_channels % o.groups == 0 && out_channels % o.groups == 0,
+           "ConvTranspose2d: expected in_channels and out_channels divisible by groups, got ",
+           in_channels, ", ", out_channels, " and groups = ", o.groups);
+  const Shape w{static_cast<std::size_t>(in_channels),
+                static_cast<std::size_t>(out_channels / o.groups),
+                static_cast<std::size_t>(kernel_size.h), static_cast<std::size_t>(kernel_size.w)};
+  weight = register_parameter("weight", Variable(empty(w)));
+  if (o.bias)
+    bias =
+        register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_channels)})));
+  reset_parameters();
+}
+
+// PyTorch's _ConvNd.reset_parameters, shared with Conv2d: kaiming_uniform_(a = sqrt(5)) and the
+// bias from 1/sqrt(fan_in), fan_in read off the weight tensor ([in, out/groups, ...] here).
+void ConvTranspose2dImpl::reset_parameters() {
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const auto fan_in = init::calculate_fan_in_and_fan_out(weight).first;
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+Variable ConvTranspose2dImpl::forward(const Variable& x) {
+  TG_CHECK(x.dim() == 4 && x.shape()[1] == static_cast<std::size_t>(in_channels),
+           "ConvTranspose2d: expected input of shape [N, C, H, W] with C = ", in_channels,
+           ", got ", shape_str(x.shape()),
+           x.dim() == 3 ? "; for one image [C, H, W] add the batch dimension: "
+                          "x.view({1, C, H, W})" : "");
+  ConvTranspose2dFuncOptions f;
+  f.groups = options.groups;
+  f.stride_h = options.stride.h, f.stride_w = options.stride.w;
+  f.padding_h = options.padding.h, f.padding_w = options.padding.w;
+  f.output_padding_h = options.output_padding.h, f.output_padding_w = options.output_padding.w;
+  f.dilation_h = options.dilation.h, f.dilation_w = options.dilation.w;
+  return conv_transpose2d(x, weight, bias, f);
+}
+
+// PyTorch's _ConvNd.extra_repr: the defaults left out.
+std::string ConvTranspose2dImpl::extra_repr() const {
+  std::string s = std::to_string(in_channels) + ", " + std::to_string(out_channels) +
+                  ", kernel_size=" + kernel_size.tuple_str() +
+                  ", stride=" + options.stride.tuple_str();
+  if (!(options.padding == Size2(0))) s += ", padding=" + options.padding.tuple_str();
+  if (!(options.dilation == Size2(1))) s += ", dilation=" + options.dilation.tuple_str();
+  if (!(options.output_padding == Size2(0)))
+    s += ", output_padding=" + options.output_padding.tuple_str();
+  if (options.groups != 1) s += ", groups=" + std::to_string(options.groups);
+  if (!options.bias) s += ", bias=False";
+  return s;
+}
+
+std::uint64_t ConvTranspose2dImpl::multiply_adds(const Shape& in, const Shape& /*out*/) const {
+  const auto per_input = static_cast<std::uint64_t>(out_channels / options.groups) *
+                         static_cast<std::uint64_t>(kernel_size.h * kernel_size.w);
+  return static_cast<std::uint64_t>(numel_of(in)) * per_input;
+}
+
+}  // namespace tg::nn
