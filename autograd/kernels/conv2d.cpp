@@ -8,6 +8,7 @@
 #include "tapegrad/autograd/kernels/conv2d_implicit.hpp"
 #include "tapegrad/autograd/kernels/conv2d_winograd.hpp"
 #include "tapegrad/autograd/kernels/gemm.hpp"
+#include "tapegrad/autograd/kernels/gemm_bf16.hpp"
 #include "tapegrad/autograd/kernels/small_gemm.hpp"
 #include "tapegrad/autograd/threads.hpp"
 
@@ -217,10 +218,102 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
   }
 }
 
+
+// Autocast's route: every product through gemm_bf16, which rounds its operands to bf16 while it
+// packs them (Winograd's transforms and small_gemm are fp32-only). Columns come from im2col as
+// in the fp32 route; the weight gradient is gw [Cout, K] += gy_b [Cout, P] @ columns^T, whose
+// transposed operand packs as adjacent pairs of floats.
+
+void forward_image_bf16(const float* xb, const float* w, const float* bias, float* yb,
+                        const ConvGeometry& g, float* cols) {
+  const std::int64_t k = g.col_rows(), p = g.out_plane();
+  const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
+  for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+    std::int64_t ld = 0;
+    const float* c = group_columns(xb + grp * cin_g * g.in_plane(), g, cols, ld);
+    gemm_bf16(false, false, cout_g, p, k, w + grp * cout_g * k, k, c, ld, 0.0f, yb + grp * cout_g * p, p);
+  }
+  if (bias)
+    for (std::int64_t o = 0; o < g.out_channels; ++o) {
+      float* row = yb + o * p;
+      for (std::int64_t i = 0; i < p; ++i) row[i] += bias[o];
+    }
+}
+
+void conv2d_forward_bf16(const float* x, const float* w, const float* bias, float* y,
+                         const ConvGeometry& g) {
+  parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> cols(workspace_size(g, true));
+    for (std::int64_t b = begin; b < end; ++b)
+      forward_image_bf16(x + b * g.in_channels * g.in_plane(), w, bias,
+                         y + b * g.out_channels * g.out_plane(), g, cols.data());
+  });
+}
+
+void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float* gx, float* gw,
+                          float* gb, const ConvGeometry& g) {
+  const std::int64_t k = g.col_rows(), p = g.out_plane(), hw = g.in_plane();
+  const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
+  std::vector<float> w_flipped;
+  if (gx && input_grad_is_conv(g)) w_flipped = flipped_weight(w, g);
+  const ConvGeometry gt = w_flipped.empty() ? g : input_grad_geometry(g);
+  const std::size_t nw = gw ? static_cast<std::size_t>(g.out_channels * k) : 0;
+  const std::size_t nb = gb ? static_cast<std::size_t>(g.out_channels) : 0;
+  struct Partial {
+    std::int64_t begin;
+    std::vector<float> gw, gb;
+  };
+  std::vector<Partial> partials;
+  std::mutex mutex;
+  parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
+    Partial part{begin, std::vector<float>(nw, 0.0f), std::vector<float>(nb, 0.0f)};
+    std::vector<float> cols(workspace_size(g, gw != nullptr));
+    std::vector<float> dcols(w_flipped.empty() ? workspace_size(g, gx != nullptr) : workspace_size(gt, true));
+    for (std::int64_t b = begin; b < end; ++b) {
+      const float* gyb = gy + b * g.out_channels * p;
+      for (std::int64_t grp = 0; grp < g.groups && gw; ++grp) {
+        std::int64_t ld = 0;
+        const float* c = group_columns(x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data(), ld);
+        gemm_bf16(false, true, cout_g, k, p, gyb + grp * cout_g * p, p, c, ld, 1.0f,
+                  part.gw.data() + grp * cout_g * k, k);
+      }
+      float* gxb = gx ? gx + b * g.in_channels * hw : nullptr;
+      if (gxb && !w_flipped.empty()) {
+        forward_image_bf16(gyb, w_flipped.data(), nullptr, gxb, gt, dcols.data());
+      } else if (gxb) {
+        if (!g.is_pointwise()) std::fill(gxb, gxb + g.in_channels * hw, 0.0f);
+        for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+          float* gx_g = gxb + grp * cin_g * hw;
+          float* d = g.is_pointwise() ? gx_g : dcols.data();
+          gemm_bf16(true, false, k, p, cout_g, w + grp * cout_g * k, k, gyb + grp * cout_g * p, p,
+                    0.0f, d, p);
+          if (!g.is_pointwise()) col2im(d, cin_g, g, p, gx_g);
+        }
+      }
+      for (std::size_t o = 0; o < nb; ++o) part.gb[o] += sum(gyb + o * p, p);
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    partials.push_back(std::move(part));
+  });
+  // Added in image order, as the fp32 route, so the result does not depend on thread timing.
+  std::sort(partials.begin(), partials.end(),
+            [](const Partial& l, const Partial& r) { return l.begin < r.begin; });
+  if (gw) std::fill(gw, gw + nw, 0.0f);
+  if (gb) std::fill(gb, gb + nb, 0.0f);
+  for (const Partial& part : partials) {
+    for (std::size_t i = 0; i < nw; ++i) gw[i] += part.gw[i];
+    for (std::size_t i = 0; i < nb; ++i) gb[i] += part.gb[i];
+  }
+}
+
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
-                    const ConvGeometry& g) {
+                    const ConvGeometry& g, bool bf16) {
+  if (bf16) {
+    conv2d_forward_bf16(x, w, bias, y, g);
+    return;
+  }
   if (winograd_applies(g)) {
     winograd_conv2d_forward(x, w, bias, y, g);
     return;
@@ -239,7 +332,11 @@ void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
 }
 
 void conv2d_backward(const float* gy, const float* x, const float* w, float* gx, float* gw,
-                     float* gb, const ConvGeometry& g) {
+                     float* gb, const ConvGeometry& g, bool bf16) {
+  if (bf16) {
+    conv2d_backward_bf16(gy, x, w, gx, gw, gb, g);
+    return;
+  }
   std::vector<float> w_flipped;
   if (gx && input_grad_is_conv(g)) w_flipped = flipped_weight(w, g);
   // The input gradient as a convolution of its own when Winograd's transforms pay for it, and

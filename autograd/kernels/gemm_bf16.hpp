@@ -1,0 +1,52 @@
+#pragma once
+// Mixed-precision GEMM for autocast: operands rounded to bfloat16 (nearest even) while they are
+// packed into the kernel's panels, products and sums in fp32 (AVX512-BF16's vdpbf16ps). Whether
+// autocast uses it on this CPU is decided once, by the CPU's features and a short measurement
+// against the fp32 GEMM (see bf16_decision), or forced by TAPEGRAD_AUTOCAST_BF16=on|off|auto.
+#include <cstdint>
+#include <string>
+
+namespace tg::kernels {
+
+/// fp32 -> bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN of the same sign,
+/// infinities and denormals keep their bf16 counterparts (c10::BFloat16's conversion).
+inline std::uint16_t float_to_bf16(float value) {
+  std::uint32_t u = 0;
+  __builtin_memcpy(&u, &value, sizeof(u));
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
+/// bfloat16 bits -> fp32 (exact).
+inline float bf16_to_float(std::uint16_t bits) {
+  const std::uint32_t u = std::uint32_t(bits) << 16;
+  float value = 0.0f;
+  __builtin_memcpy(&value, &u, sizeof(value));
+  return value;
+}
+
+/// fp32 rounded to the nearest bfloat16 and back: what a bf16 operand holds.
+inline float round_to_bf16(float value) { return bf16_to_float(float_to_bf16(value)); }
+
+/// C[m, n] = op(A)[m, k] @ op(B)[k, n] + beta * C (row-major, leading dimensions), A and B
+/// rounded to bf16, accumulated in fp32. Needs bf16_kernels_available(); parallel over column
+/// panels when called outside a parallel region, single-threaded inside one.
+void gemm_bf16(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+               const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
+               float* c, std::int64_t ldc);
+
+/// The CPU (and the build) can run the bf16 kernels: x86-64 with AVX512-BF16.
+bool bf16_kernels_available();
+
+/// What autocast runs on this CPU: bf16 kernels or the fp32 ones, and why.
+struct Bf16Decision {
+  bool use_bf16;       ///< autocast multiplies in bf16
+  std::string reason;  ///< one line for build_info()
+};
+
+/// Decided once per process on first call (a few milliseconds of measurement when the mode is
+/// auto and the CPU has AVX512-BF16); TAPEGRAD_AUTOCAST_BF16=on|off|auto forces it.
+const Bf16Decision& bf16_decision();
+
+}  // namespace tg::kernels
