@@ -20,6 +20,9 @@
 #define TG_BF16_KERNELS 1
 // Compiled for AVX512-BF16 whatever -march says; run only after the CPU check.
 #define TG_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+// GCC 12's masked-load and widening intrinsics start from _mm512_undefined_*() and warn that
+// it "may be used uninitialized" once inlined; every lane they return is defined.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #else
 #define TG_BF16_KERNELS 0
 #endif
@@ -38,77 +41,143 @@ constexpr std::int64_t nr = 48;
 // panel of A passes over it.
 constexpr std::int64_t kc = 128;
 
-std::uint32_t pair(float lo, float hi) {
-  return std::uint32_t(float_to_bf16(lo)) | (std::uint32_t(float_to_bf16(hi)) << 16);
+#if TG_BF16_KERNELS
+// Transposes 16 x 16 32-bit elements: r[q] lane x <-> r[x] lane q.
+TG_BF16_TARGET inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  // r[4i + c] now holds, in 128-bit lane l, pair 4l + c of columns 4i..4i+3.
+  for (int i = 0; i < 2; ++i)
+    for (int c = 0; c < 4; ++c) {
+      t[8 * i + c] = _mm512_shuffle_i32x4(r[8 * i + c], r[8 * i + 4 + c], 0x88);
+      t[8 * i + 4 + c] = _mm512_shuffle_i32x4(r[8 * i + c], r[8 * i + 4 + c], 0xdd);
+    }
+  for (int c = 0; c < 8; ++c) {
+    r[c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88);
+    r[8 + c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0xdd);
+  }
 }
 
 // op(A) [m, k] -> row panels of mr rows: ap[(panel * kp + p) * mr + r], zero-padded.
-void pack_a(bool trans, std::int64_t m, std::int64_t k, const float* a, std::int64_t lda,
-            std::uint32_t* ap) {
+TG_BF16_TARGET void pack_a_vector(bool trans, std::int64_t m, std::int64_t k, const float* a,
+                                  std::int64_t lda, std::uint32_t* ap) {
   const std::int64_t kp = (k + 1) / 2;
   for (std::int64_t r0 = 0; r0 < m; r0 += mr) {
     std::uint32_t* panel = ap + (r0 / mr) * kp * mr;
-    for (std::int64_t r = 0; r < mr; ++r) {
-      const std::int64_t i = r0 + r;
+    const std::int64_t rows = std::min(mr, m - r0);
+    if (trans) {  // a(i, j) = a[j * lda + i]: rows 2p and 2p + 1 of the stored matrix interleaved
+      const __mmask16 mask = __mmask16((1u << rows) - 1u);
       for (std::int64_t p = 0; p < kp; ++p) {
-        const std::int64_t j = 2 * p;
-        float lo = 0.0f, hi = 0.0f;
-        if (i < m) {
-          lo = trans ? a[j * lda + i] : a[i * lda + j];
-          if (j + 1 < k) hi = trans ? a[(j + 1) * lda + i] : a[i * lda + j + 1];
+        const float* row0 = a + 2 * p * lda + r0;
+        const __m512 v0 = _mm512_maskz_loadu_ps(mask, row0);
+        const __m512 v1 = 2 * p + 1 < k ? _mm512_maskz_loadu_ps(mask, row0 + lda) : _mm512_setzero_ps();
+        const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v0));
+        const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v1));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(panel + p * mr),
+                            _mm512_castsi512_si256(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 16))));
+      }
+      continue;
+    }
+    // a row's 32 floats -> 16 pairs; 8 rows (and 8 zero rows) transposed to 16 pair rows of 8
+    for (std::int64_t pb = 0; pb < kp; pb += 16) {
+      __m512i r[16];
+      const std::int64_t first = 2 * pb, left = k - first;
+      const __mmask16 m0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+      const __mmask16 m1 = left >= 32 ? __mmask16(0xffff) : left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1u);
+      for (int q = 0; q < 16; ++q) {
+        if (q >= rows) {
+          r[q] = _mm512_setzero_si512();
+          continue;
         }
-        panel[p * mr + r] = pair(lo, hi);
+        const float* row = a + (r0 + q) * lda + first;
+        r[q] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, row + 16), _mm512_maskz_loadu_ps(m0, row));
+      }
+      transpose16(r);
+      for (int x = 0; x < 16 && pb + x < kp; ++x)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(panel + (pb + x) * mr), _mm512_castsi512_si256(r[x]));
+    }
+  }
+}
+
+// Columns [j0, j0 + cols) of op(B) [k, n] -> one panel bp[p * nr + j] (zero-padded), by vector
+// conversions (vcvtneps2bf16: nearest even, NaN quiet; denormals become zero, which vdpbf16ps
+// would do to them anyway).
+TG_BF16_TARGET void pack_b_vector(bool trans, std::int64_t k, const float* b, std::int64_t ldb,
+                                  std::int64_t j0, std::int64_t cols, std::uint32_t* bp) {
+  const std::int64_t kp = (k + 1) / 2;
+  if (!trans) {  // rows 2p and 2p + 1 interleaved: lane j = (b[2p][j], b[2p+1][j])
+    for (std::int64_t p = 0; p < kp; ++p) {
+      const float* row0 = b + 2 * p * ldb + j0;
+      const float* row1 = row0 + ldb;
+      const bool has1 = 2 * p + 1 < k;
+      std::uint32_t* out = bp + p * nr;
+      for (std::int64_t j = 0; j < nr; j += 16) {
+        const std::int64_t left = cols - j;
+        const __mmask16 mask = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
+        const __m512 v0 = _mm512_maskz_loadu_ps(mask, row0 + j);
+        const __m512 v1 = has1 ? _mm512_maskz_loadu_ps(mask, row1 + j) : _mm512_setzero_ps();
+        const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v0));
+        const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v1));
+        _mm512_storeu_si512(out + j, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+      }
+    }
+    return;
+  }
+  // b(i, j) = b[j * ldb + i]: a column's 32 floats convert to 16 pairs in one vector
+  // (vcvtne2ps2bf16 keeps their order); 16 columns' vectors are then transposed so that each
+  // becomes 16 columns of one pair row.
+  for (std::int64_t jb = 0; jb < nr; jb += 16) {
+    for (std::int64_t pb = 0; pb < kp; pb += 16) {
+      __m512i r[16];
+      const std::int64_t first = 2 * pb, left = k - first;  // floats of this block per column
+      const __mmask16 m0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+      const __mmask16 m1 = left >= 32 ? __mmask16(0xffff) : left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1u);
+      for (int q = 0; q < 16; ++q) {
+        if (jb + q >= cols) {
+          r[q] = _mm512_setzero_si512();
+          continue;
+        }
+        const float* col = b + (j0 + jb + q) * ldb + first;
+        const __m512 x0 = _mm512_maskz_loadu_ps(m0, col);
+        const __m512 x1 = _mm512_maskz_loadu_ps(m1, col + 16);
+        r[q] = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+      }
+      transpose16(r);
+      // r[x] now holds pair row pb + x of the 16 columns.
+      for (int x = 0; x < 16; ++x) {
+        const std::int64_t p = pb + x;
+        if (p < kp) _mm512_storeu_si512(bp + p * nr + jb, r[x]);
       }
     }
   }
 }
 
-// Columns [j0, j0 + cols) of op(B) [k, n] -> one panel: bp[p * nr + j], zero-padded.
-void pack_b(bool trans, std::int64_t k, const float* b, std::int64_t ldb, std::int64_t j0,
-            std::int64_t cols, std::uint32_t* bp) {
-  const std::int64_t kp = (k + 1) / 2;
-  if (trans) {  // b(i, j) = b[j * ldb + i]: a pair is two adjacent floats
-    for (std::int64_t j = 0; j < nr; ++j) {
-      const float* col = b + (j0 + j) * ldb;
-      for (std::int64_t p = 0; p < kp; ++p)
-        bp[p * nr + j] = j < cols ? pair(col[2 * p], 2 * p + 1 < k ? col[2 * p + 1] : 0.0f) : 0u;
-    }
-    return;
-  }
-  for (std::int64_t p = 0; p < kp; ++p) {
-    const float* row0 = b + 2 * p * ldb + j0;
-    const float* row1 = 2 * p + 1 < k ? row0 + ldb : nullptr;
-    std::uint32_t* out = bp + p * nr;
-    if (row1)
-      for (std::int64_t j = 0; j < cols; ++j) out[j] = pair(row0[j], row1[j]);
-    else
-      for (std::int64_t j = 0; j < cols; ++j) out[j] = pair(row0[j], 0.0f);
-    for (std::int64_t j = cols; j < nr; ++j) out[j] = 0u;
-  }
-}
-
-#if TG_BF16_KERNELS
-// C[rows, cols] (+)= A panel [rows, 2 kp] @ B panel [2 kp, cols], cols <= nr.
-template <int Rows>
+// C[rows, cols] (+)= A panel [rows, 2 kp] @ B panel [2 kp, cols], cols <= 16 * V <= nr.
+template <int Rows, int V>
 TG_BF16_TARGET void micro_kernel(std::int64_t kp, const std::uint32_t* ap, const std::uint32_t* bp,
                                  float* c, std::int64_t ldc, std::int64_t cols, bool accumulate) {
-  __m512 acc[Rows][3];
+  __m512 acc[Rows][V];
   for (int r = 0; r < Rows; ++r)
-    for (int x = 0; x < 3; ++x) acc[r][x] = _mm512_setzero_ps();
+    for (int x = 0; x < V; ++x) acc[r][x] = _mm512_setzero_ps();
   for (std::int64_t p = 0; p < kp; ++p) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + p * nr);
-    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + p * nr + 16);
-    const __m512bh b2 = (__m512bh)_mm512_loadu_si512(bp + p * nr + 32);
+    __m512bh bv[V];
+    for (int x = 0; x < V; ++x) bv[x] = (__m512bh)_mm512_loadu_si512(bp + p * nr + 16 * x);
     for (int r = 0; r < Rows; ++r) {
       const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[p * mr + r]));
-      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
-      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
-      acc[r][2] = _mm512_dpbf16_ps(acc[r][2], av, b2);
+      for (int x = 0; x < V; ++x) acc[r][x] = _mm512_dpbf16_ps(acc[r][x], av, bv[x]);
     }
   }
-  for (int x = 0; x < 3; ++x) {
+  for (int x = 0; x < V; ++x) {
     const std::int64_t left = cols - 16 * x;
-    if (left <= 0) break;
     const __mmask16 mask = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
     for (int r = 0; r < Rows; ++r) {
       float* dst = c + r * ldc + 16 * x;
@@ -121,9 +190,12 @@ TG_BF16_TARGET void micro_kernel(std::int64_t kp, const std::uint32_t* ap, const
 
 using MicroKernel = void (*)(std::int64_t, const std::uint32_t*, const std::uint32_t*, float*,
                              std::int64_t, std::int64_t, bool);
-constexpr MicroKernel micro_kernels[mr + 1] = {nullptr,          micro_kernel<1>, micro_kernel<2>,
-                                               micro_kernel<3>, micro_kernel<4>, micro_kernel<5>,
-                                               micro_kernel<6>, micro_kernel<7>, micro_kernel<8>};
+template <int V>
+constexpr MicroKernel kernels_v[mr + 1] = {nullptr,             micro_kernel<1, V>, micro_kernel<2, V>,
+                                           micro_kernel<3, V>, micro_kernel<4, V>, micro_kernel<5, V>,
+                                           micro_kernel<6, V>, micro_kernel<7, V>, micro_kernel<8, V>};
+// [vectors - 1][rows]
+constexpr const MicroKernel* micro_kernels[3] = {kernels_v<1>, kernels_v<2>, kernels_v<3>};
 #endif
 
 void gemm_bf16_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
@@ -138,18 +210,19 @@ void gemm_bf16_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, 
   const std::int64_t kp = (k + 1) / 2;
   const std::int64_t m_panels = (m + mr - 1) / mr, n_panels = (n + nr - 1) / nr;
   std::vector<std::uint32_t> ap(static_cast<std::size_t>(m_panels * kp * mr));
-  pack_a(trans_a, m, k, a, lda, ap.data());
+  pack_a_vector(trans_a, m, k, a, lda, ap.data());
   const bool accumulate0 = beta != 0.0f;
   auto panels = [&](std::int64_t begin, std::int64_t end) {
     std::vector<std::uint32_t> bp(static_cast<std::size_t>(kp * nr));
     for (std::int64_t np = begin; np < end; ++np) {
       const std::int64_t j0 = np * nr, cols = std::min(nr, n - j0);
-      pack_b(trans_b, k, b, ldb, j0, cols, bp.data());
+      pack_b_vector(trans_b, k, b, ldb, j0, cols, bp.data());
+      const MicroKernel* kernels = micro_kernels[(cols + 15) / 16 - 1];
       for (std::int64_t p0 = 0; p0 < kp; p0 += kc) {
         const std::int64_t pairs = std::min(kc, kp - p0);
         for (std::int64_t mp = 0; mp < m_panels; ++mp) {
           const std::int64_t rows = std::min(mr, m - mp * mr);
-          micro_kernels[rows](pairs, ap.data() + (mp * kp + p0) * mr, bp.data() + p0 * nr,
+          kernels[rows](pairs, ap.data() + (mp * kp + p0) * mr, bp.data() + p0 * nr,
                               c + mp * mr * ldc + j0, ldc, cols, accumulate0 || p0 > 0);
         }
       }
