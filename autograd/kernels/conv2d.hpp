@@ -9,16 +9,23 @@
 
 namespace tg::kernels {
 
+/// Whether a convolution under autocast (with the bf16 kernels chosen) runs its bf16 route:
+/// everywhere when TAPEGRAD_AUTOCAST_BF16=on forces it, else only where no fp32 route beats it
+/// (Winograd's F(2x2, 3x3), a quarter of the multiplications, and the implicit stride-1 route
+/// with >= 16 input channels, which needs no im2col, measured faster than im2col + gemm_bf16).
+bool conv2d_bf16_route(const ConvGeometry& g);
+
 /// y [N, Cout, Ho, Wo] = conv(x [N, Cin, H, W], w [Cout, Cin/groups, kH, kW]) + bias [Cout]
-/// (bias may be null). With bf16 set (autocast; needs bf16_kernels_available()), x and w are
-/// rounded to bfloat16 and the products accumulate in fp32, through im2col + gemm_bf16.
+/// (bias may be null). With bf16 set (autocast; needs bf16_kernels_available()) and
+/// conv2d_bf16_route(g), x and w are rounded to bfloat16 and the products accumulate in fp32,
+/// through im2col + gemm_bf16.
 void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
                     const ConvGeometry& g, bool bf16 = false);
 
 /// Gradients of conv2d_forward given gy [N, Cout, Ho, Wo]. Each of gx [N, Cin, H, W],
 /// gw [Cout, Cin/groups, kH, kW] and gb [Cout] may be null (not wanted); they are overwritten.
-/// x is read only for gw, w only for gx. With bf16 set, the products round their operands
-/// (gy, x, w) to bfloat16 and accumulate in fp32; gb is an fp32 sum either way.
+/// x is read only for gw, w only for gx. With bf16 set and conv2d_bf16_route(g), the products
+/// round their operands (gy, x, w) to bfloat16 and accumulate in fp32; gb is an fp32 sum.
 void conv2d_backward(const float* gy, const float* x, const float* w, float* gx, float* gw,
                      float* gb, const ConvGeometry& g, bool bf16 = false);
 

@@ -264,10 +264,10 @@ Bf16Decision decide() {
   std::string text;
   const int mode = env_mode(text);
   if (!bf16_kernels_available())
-    return {false, std::string("fp32: this CPU has no AVX512-BF16") +
-                       (mode == 1 ? " (TAPEGRAD_AUTOCAST_BF16=on cannot apply)" : "")};
-  if (mode == 1) return {true, "bf16: forced by TAPEGRAD_AUTOCAST_BF16=on (not measured)"};
-  if (mode == -1) return {false, "fp32: forced by TAPEGRAD_AUTOCAST_BF16=off"};
+    return {false, mode != 0, std::string("fp32: this CPU has no AVX512-BF16") +
+                                  (mode == 1 ? " (TAPEGRAD_AUTOCAST_BF16=on cannot apply)" : "")};
+  if (mode == 1) return {true, true, "bf16: forced by TAPEGRAD_AUTOCAST_BF16=on (not measured), every conv route"};
+  if (mode == -1) return {false, true, "fp32: forced by TAPEGRAD_AUTOCAST_BF16=off"};
   // A convolution's product as the conv kernels see it: one image of a 32 -> 32 channel 3x3
   // layer on 32 x 32 (C [32, 1024] = W [32, 288] @ columns [288, 1024]), one thread, best of
   // a few alternating runs: the bf16 kernel including its packing against small_gemm (fp32).
@@ -292,7 +292,9 @@ Bf16Decision decide() {
   // bf16 must win clearly: the measurement is short and the conv routes around it add
   // conversions the product alone does not show.
   const bool faster = speedup > 1.1;
-  return {faster, (faster ? "bf16: " : "fp32: ") + out.str() + (faster ? "" : ", not faster")};
+  return {faster, false,
+          (faster ? "bf16: " : "fp32: ") + out.str() +
+              (faster ? "; stride-1 convs that fp32 runs by Winograd or implicitly stay fp32" : ", not faster")};
 }
 
 std::once_flag decided;

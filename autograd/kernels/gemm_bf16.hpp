@@ -42,6 +42,7 @@ bool bf16_kernels_available();
 /// What autocast runs on this CPU: bf16 kernels or the fp32 ones, and why.
 struct Bf16Decision {
   bool use_bf16;       ///< autocast multiplies in bf16
+  bool forced;         ///< by TAPEGRAD_AUTOCAST_BF16=on|off: every conv route then follows it
   std::string reason;  ///< one line for build_info()
 };
 
