@@ -310,10 +310,12 @@ void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float
 
 // Measured per ResNet-20 layer, one thread, 8 images, fwd+bwd against the fp32 routes (a loaded
 // machine: preliminary): stride-2 3x3 and 1x1 convs and the 3-channel stem 1.04-1.22x; the
-// stride-1 3x3 convs 0.79x (Winograd, 32 and 64 channels) and 0.95x (implicit, 16 channels).
+// 16-channel stride-1 3x3 conv (implicit in fp32) 0.95x. Winograd's geometries keep Winograd,
+// with bf16 products (winograd_conv2d_forward's bf16).
 bool conv2d_bf16_route(const ConvGeometry& g) {
+  if (winograd_applies(g)) return false;
   if (bf16_decision().forced) return true;
-  return !winograd_applies(g) && !(implicit_forward_applies(g) && g.in_per_group() >= 16);
+  return !(implicit_forward_applies(g) && g.in_per_group() >= 16);
 }
 
 void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
@@ -323,7 +325,7 @@ void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
     return;
   }
   if (winograd_applies(g)) {
-    winograd_conv2d_forward(x, w, bias, y, g);
+    winograd_conv2d_forward(x, w, bias, y, g, bf16);
     return;
   }
   const bool implicit = implicit_forward_applies(g);
@@ -351,12 +353,12 @@ void conv2d_backward(const float* gy, const float* x, const float* w, float* gx,
   // the weight gradient through the same tiles: passes over the batch before the per-image loop
   // below, which is then left what remains.
   if (!w_flipped.empty() && winograd_applies(input_grad_geometry(g))) {
-    winograd_conv2d_forward(gy, w_flipped.data(), nullptr, gx, input_grad_geometry(g));
+    winograd_conv2d_forward(gy, w_flipped.data(), nullptr, gx, input_grad_geometry(g), bf16);
     gx = nullptr;
     w_flipped.clear();
   }
   if (gw && winograd_applies(g)) {
-    winograd_conv2d_weight_grad(x, gy, gw, g);
+    winograd_conv2d_weight_grad(x, gy, gw, g, bf16);
     gw = nullptr;
   }
   if (!gx && !gw && !gb) return;

@@ -9,16 +9,16 @@
 
 namespace tg::kernels {
 
-/// Whether a convolution under autocast (with the bf16 kernels chosen) runs its bf16 route:
-/// everywhere when TAPEGRAD_AUTOCAST_BF16=on forces it, else only where no fp32 route beats it
-/// (Winograd's F(2x2, 3x3), a quarter of the multiplications, and the implicit stride-1 route
-/// with >= 16 input channels, which needs no im2col, measured faster than im2col + gemm_bf16).
+/// Whether a convolution under autocast (with the bf16 kernels chosen) runs im2col + gemm_bf16:
+/// not where Winograd applies (it keeps its tiles, with bf16 products), and, unless
+/// TAPEGRAD_AUTOCAST_BF16=on forces it, not where the fp32 implicit stride-1 route with >= 16
+/// input channels (no im2col) measured faster: that conv then stays fp32.
 bool conv2d_bf16_route(const ConvGeometry& g);
 
 /// y [N, Cout, Ho, Wo] = conv(x [N, Cin, H, W], w [Cout, Cin/groups, kH, kW]) + bias [Cout]
 /// (bias may be null). With bf16 set (autocast; needs bf16_kernels_available()) and
 /// conv2d_bf16_route(g), x and w are rounded to bfloat16 and the products accumulate in fp32,
-/// through im2col + gemm_bf16.
+/// through im2col + gemm_bf16; where Winograd applies, its transformed tiles are.
 void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
                     const ConvGeometry& g, bool bf16 = false);
 

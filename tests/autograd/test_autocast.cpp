@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <tapegrad/autograd/kernels/conv2d.hpp>
+#include <tapegrad/autograd/kernels/conv2d_winograd.hpp>
 #include <tapegrad/autograd/kernels/gemm_bf16.hpp>
 
 #include "test_util.hpp"
@@ -103,6 +104,8 @@ std::vector<Case> cases() {
        {false, false}, groups},
       {"conv_1x1", {pattern({2, 24, 4, 4}, 12), pattern({20, 24, 1, 1}, 13, 0.25f), pattern({20}, 14)},
        conv({}), 15, {false, false, true}},
+      {"conv_winograd", {pattern({2, 32, 6, 6}, 23), pattern({32, 32, 3, 3}, 24, 0.25f), pattern({32}, 25)},
+       conv(same), 26, {false, false, true}, same},
       {"linear", {pattern({5, 200}, 16), pattern({30, 200}, 17, 0.1f), pattern({30}, 18)},
        [](const std::vector<Variable>& v) { return linear(v[0], v[1], v[2]); }, 19, {false, false, true}},
       {"matmul", {pattern({3, 5, 64}, 20), pattern({3, 64, 7}, 21)},
@@ -137,11 +140,15 @@ bool bf16_chosen() {
   return autocast::bf16_active();
 }
 
-// Whether a case multiplies in bf16 under autocast: linear and matmul whenever the bf16 kernels
-// are chosen, a conv where its route is bf16 (all of them when TAPEGRAD_AUTOCAST_BF16=on).
-bool case_in_bf16(const Case& c) {
-  if (!bf16_chosen()) return false;
-  if (c.name.rfind("conv", 0) != 0) return true;
+// How a case multiplies under autocast: linear and matmul in bf16 whenever the bf16 kernels are
+// chosen; a conv through im2col + gemm_bf16 where that is its route (every non-Winograd conv
+// when TAPEGRAD_AUTOCAST_BF16=on), through Winograd with bf16 products (the transformed tiles
+// rounded, not the inputs) where Winograd applies, else in fp32.
+enum class Route { fp32, bf16, winograd_bf16 };
+
+Route route_of(const Case& c) {
+  if (!bf16_chosen()) return Route::fp32;
+  if (c.name.rfind("conv", 0) != 0) return Route::bf16;
   const Shape& xs = c.inputs[0].shape();
   const Shape& ws = c.inputs[1].shape();
   kernels::ConvGeometry g;
@@ -157,7 +164,8 @@ bool case_in_bf16(const Case& c) {
   g.pad_h = c.conv.padding_h >= 0 ? c.conv.padding_h : c.conv.padding;
   g.pad_w = c.conv.padding_w >= 0 ? c.conv.padding_w : c.conv.padding;
   g.compute_output_size();
-  return kernels::conv2d_bf16_route(g);
+  if (kernels::winograd_applies(g)) return Route::winograd_bf16;
+  return kernels::conv2d_bf16_route(g) ? Route::bf16 : Route::fp32;
 }
 
 }  // namespace
@@ -236,7 +244,7 @@ TEST_CASE("build_info says what autocast multiplies in and why") {
 TEST_CASE("conv2d, linear and matmul under autocast: within bf16's tolerance of fp32") {
   for (const Case& c : cases()) {
     CAPTURE(c.name);
-    const bool bf16 = case_in_bf16(c);
+    const bool bf16 = route_of(c) != Route::fp32;
     const Result fp32 = run(c, false, c.inputs);
     const Result mixed = run(c, true, c.inputs);
     check_near(mixed.y, fp32.y.data(), fp32.y.size(), 1e-2f, c.name + " forward");
@@ -262,7 +270,7 @@ TEST_CASE("the bf16 kernels round the operands and nothing else: fp32 on rounded
   // equal the fp32 op on rounded inputs up to the order of the sums (~1e-6 relative).
   for (const Case& c : cases()) {
     CAPTURE(c.name);
-    if (!case_in_bf16(c)) continue;
+    if (route_of(c) != Route::bf16) continue;
     std::vector<Tensor> r;  // the bias is added in fp32, after the products: not rounded
     for (std::size_t i = 0; i < c.inputs.size(); ++i) r.push_back(c.is_bias[i] ? c.inputs[i] : rounded(c.inputs[i]));
     const Result reference = run(c, false, r, true);

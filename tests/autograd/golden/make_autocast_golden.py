@@ -60,6 +60,8 @@ run("conv_groups", lambda x, w: F.conv2d(x, w, None, padding=(0, 1), groups=2),
     [pattern((1, 8, 6, 5), 9), pattern((12, 4, 3, 3), 10, 0.25)], 11)
 run("conv_1x1", lambda x, w, b: F.conv2d(x, w, b),
     [pattern((2, 24, 4, 4), 12), pattern((20, 24, 1, 1), 13, 0.25), pattern((20,), 14)], 15)
+run("conv_winograd", lambda x, w, b: F.conv2d(x, w, b, padding=1),
+    [pattern((2, 32, 6, 6), 23), pattern((32, 32, 3, 3), 24, 0.25), pattern((32,), 25)], 26)
 run("linear", lambda x, w, b: F.linear(x, w, b),
     [pattern((5, 200), 16), pattern((30, 200), 17, 0.1), pattern((30,), 18)], 19)
 run("matmul", lambda a, b: torch.matmul(a, b),
