@@ -224,14 +224,23 @@ void backward_images(const BackwardArgs& a, const ConvGeometry& g, std::int64_t 
 // in the fp32 route; the weight gradient is gw [Cout, K] += gy_b [Cout, P] @ columns^T, whose
 // transposed operand packs as adjacent pairs of floats.
 
-void forward_image_bf16(const float* xb, const float* w, const float* bias, float* yb,
+// Each group's weights [Cout/groups, K] (or their transposes), packed once for the batch.
+std::vector<PackedBf16A> packed_groups(const float* w, const ConvGeometry& g, bool transposed) {
+  const std::int64_t k = g.col_rows(), cout_g = g.out_per_group();
+  std::vector<PackedBf16A> packed;
+  for (std::int64_t grp = 0; grp < g.groups; ++grp)
+    packed.emplace_back(transposed, transposed ? k : cout_g, transposed ? cout_g : k, w + grp * cout_g * k, k);
+  return packed;
+}
+
+void forward_image_bf16(const float* xb, const std::vector<PackedBf16A>& w, const float* bias, float* yb,
                         const ConvGeometry& g, float* cols) {
-  const std::int64_t k = g.col_rows(), p = g.out_plane();
+  const std::int64_t p = g.out_plane();
   const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
   for (std::int64_t grp = 0; grp < g.groups; ++grp) {
     std::int64_t ld = 0;
     const float* c = group_columns(xb + grp * cin_g * g.in_plane(), g, cols, ld);
-    gemm_bf16(false, false, cout_g, p, k, w + grp * cout_g * k, k, c, ld, 0.0f, yb + grp * cout_g * p, p);
+    gemm_bf16(w[std::size_t(grp)], false, p, c, ld, 0.0f, yb + grp * cout_g * p, p);
   }
   if (bias)
     for (std::int64_t o = 0; o < g.out_channels; ++o) {
@@ -242,10 +251,11 @@ void forward_image_bf16(const float* xb, const float* w, const float* bias, floa
 
 void conv2d_forward_bf16(const float* x, const float* w, const float* bias, float* y,
                          const ConvGeometry& g) {
+  const std::vector<PackedBf16A> packed = packed_groups(w, g, false);
   parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
     std::vector<float> cols(workspace_size(g, true));
     for (std::int64_t b = begin; b < end; ++b)
-      forward_image_bf16(x + b * g.in_channels * g.in_plane(), w, bias,
+      forward_image_bf16(x + b * g.in_channels * g.in_plane(), packed, bias,
                          y + b * g.out_channels * g.out_plane(), g, cols.data());
   });
 }
@@ -257,6 +267,10 @@ void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float
   std::vector<float> w_flipped;
   if (gx && input_grad_is_conv(g)) w_flipped = flipped_weight(w, g);
   const ConvGeometry gt = w_flipped.empty() ? g : input_grad_geometry(g);
+  // The input gradient's weights: the flipped kernel of the convolution that gives it, or the
+  // transposed weights of the col2im route.
+  std::vector<PackedBf16A> w_packed;
+  if (gx) w_packed = w_flipped.empty() ? packed_groups(w, g, true) : packed_groups(w_flipped.data(), gt, false);
   const std::size_t nw = gw ? static_cast<std::size_t>(g.out_channels * k) : 0;
   const std::size_t nb = gb ? static_cast<std::size_t>(g.out_channels) : 0;
   struct Partial {
@@ -279,14 +293,13 @@ void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float
       }
       float* gxb = gx ? gx + b * g.in_channels * hw : nullptr;
       if (gxb && !w_flipped.empty()) {
-        forward_image_bf16(gyb, w_flipped.data(), nullptr, gxb, gt, dcols.data());
+        forward_image_bf16(gyb, w_packed, nullptr, gxb, gt, dcols.data());
       } else if (gxb) {
         if (!g.is_pointwise()) std::fill(gxb, gxb + g.in_channels * hw, 0.0f);
         for (std::int64_t grp = 0; grp < g.groups; ++grp) {
           float* gx_g = gxb + grp * cin_g * hw;
           float* d = g.is_pointwise() ? gx_g : dcols.data();
-          gemm_bf16(true, false, k, p, cout_g, w + grp * cout_g * k, k, gyb + grp * cout_g * p, p,
-                    0.0f, d, p);
+          gemm_bf16(w_packed[std::size_t(grp)], false, p, gyb + grp * cout_g * p, p, 0.0f, d, p);
           if (!g.is_pointwise()) col2im(d, cin_g, g, p, gx_g);
         }
       }

@@ -198,9 +198,10 @@ constexpr MicroKernel kernels_v[mr + 1] = {nullptr,             micro_kernel<1, 
 constexpr const MicroKernel* micro_kernels[3] = {kernels_v<1>, kernels_v<2>, kernels_v<3>};
 #endif
 
-void gemm_bf16_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-                    const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
-                    float* c, std::int64_t ldc, bool parallel) {
+// C = A (packed: ap, m x k) @ op(B) + beta * C.
+void gemm_bf16_packed_impl(const std::uint32_t* ap, bool trans_b, std::int64_t m, std::int64_t n,
+                           std::int64_t k, const float* b, std::int64_t ldb, float beta, float* c,
+                           std::int64_t ldc, bool parallel) {
   if (m == 0 || n == 0) return;
   if (beta != 1.0f)
     for (std::int64_t r = 0; r < m; ++r)
@@ -209,8 +210,6 @@ void gemm_bf16_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, 
 #if TG_BF16_KERNELS
   const std::int64_t kp = (k + 1) / 2;
   const std::int64_t m_panels = (m + mr - 1) / mr, n_panels = (n + nr - 1) / nr;
-  std::vector<std::uint32_t> ap(static_cast<std::size_t>(m_panels * kp * mr));
-  pack_a_vector(trans_a, m, k, a, lda, ap.data());
   const bool accumulate0 = beta != 0.0f;
   auto panels = [&](std::int64_t begin, std::int64_t end) {
     std::vector<std::uint32_t> bp(static_cast<std::size_t>(kp * nr));
@@ -222,8 +221,8 @@ void gemm_bf16_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, 
         const std::int64_t pairs = std::min(kc, kp - p0);
         for (std::int64_t mp = 0; mp < m_panels; ++mp) {
           const std::int64_t rows = std::min(mr, m - mp * mr);
-          kernels[rows](pairs, ap.data() + (mp * kp + p0) * mr, bp.data() + p0 * nr,
-                              c + mp * mr * ldc + j0, ldc, cols, accumulate0 || p0 > 0);
+          kernels[rows](pairs, ap + (mp * kp + p0) * mr, bp.data() + p0 * nr, c + mp * mr * ldc + j0, ldc,
+                        cols, accumulate0 || p0 > 0);
         }
       }
     }
@@ -236,9 +235,28 @@ void gemm_bf16_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, 
     panels(0, n_panels);
   }
 #else
-  (void)trans_a, (void)trans_b, (void)a, (void)lda, (void)b, (void)ldb, (void)parallel;
+  (void)ap, (void)trans_b, (void)b, (void)ldb, (void)parallel;
   TG_ASSERT(false, "gemm_bf16: this build has no AVX512-BF16 kernels");
 #endif
+}
+
+std::vector<std::uint32_t> pack_a_storage(bool trans_a, std::int64_t m, std::int64_t k, const float* a,
+                                          std::int64_t lda) {
+  const std::int64_t kp = (k + 1) / 2, m_panels = (m + mr - 1) / mr;
+  std::vector<std::uint32_t> ap(static_cast<std::size_t>(m_panels * kp * mr));
+#if TG_BF16_KERNELS
+  if (m > 0 && k > 0) pack_a_vector(trans_a, m, k, a, lda, ap.data());
+#else
+  (void)trans_a, (void)a, (void)lda;
+#endif
+  return ap;
+}
+
+void gemm_bf16_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                    const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
+                    float* c, std::int64_t ldc, bool parallel) {
+  const std::vector<std::uint32_t> ap = pack_a_storage(trans_a, m, k, a, lda);
+  gemm_bf16_packed_impl(ap.data(), trans_b, m, n, k, b, ldb, beta, c, ldc, parallel);
 }
 
 // Mode from TAPEGRAD_AUTOCAST_BF16: -1 off, 0 auto (measure), 1 on.
@@ -317,6 +335,17 @@ void gemm_bf16(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::
   TG_ASSERT(bf16_kernels_available(), "gemm_bf16: called on a CPU without AVX512-BF16");
   detail::sync_blas_threads();
   gemm_bf16_impl(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, true);
+}
+
+PackedBf16A::PackedBf16A(bool trans_a, std::int64_t m, std::int64_t k, const float* a, std::int64_t lda)
+    : m_(m), k_(k), data_(pack_a_storage(trans_a, m, k, a, lda)) {
+  TG_ASSERT(bf16_kernels_available(), "PackedBf16A: built on a CPU without AVX512-BF16");
+}
+
+void gemm_bf16(const PackedBf16A& a, bool trans_b, std::int64_t n, const float* b, std::int64_t ldb,
+               float beta, float* c, std::int64_t ldc) {
+  detail::sync_blas_threads();
+  gemm_bf16_packed_impl(a.data_.data(), trans_b, a.m_, n, a.k_, b, ldb, beta, c, ldc, true);
 }
 
 const Bf16Decision& bf16_decision() {

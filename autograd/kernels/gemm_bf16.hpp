@@ -5,6 +5,7 @@
 // against the fp32 GEMM (see bf16_decision), or forced by TAPEGRAD_AUTOCAST_BF16=on|off|auto.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tg::kernels {
 
@@ -35,6 +36,24 @@ inline float round_to_bf16(float value) { return bf16_to_float(float_to_bf16(val
 void gemm_bf16(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
                float* c, std::int64_t ldc);
+
+/// op(A) [m, k] rounded to bf16 and packed once, for products that reuse it (a conv's weights
+/// over a batch's images, Winograd's transformed filters over its chunks).
+class PackedBf16A {
+ public:
+  /// Packs op(A) (A transposed when trans_a); needs bf16_kernels_available().
+  PackedBf16A(bool trans_a, std::int64_t m, std::int64_t k, const float* a, std::int64_t lda);
+
+ private:
+  friend void gemm_bf16(const PackedBf16A&, bool, std::int64_t, const float*, std::int64_t, float, float*,
+                        std::int64_t);
+  std::int64_t m_, k_;
+  std::vector<std::uint32_t> data_;
+};
+
+/// gemm_bf16 with A packed beforehand: C[m, n] = A @ op(B)[k, n] + beta * C.
+void gemm_bf16(const PackedBf16A& a, bool trans_b, std::int64_t n, const float* b, std::int64_t ldb,
+               float beta, float* c, std::int64_t ldc);
 
 /// The CPU (and the build) can run the bf16 kernels: x86-64 with AVX512-BF16.
 bool bf16_kernels_available();
