@@ -249,8 +249,28 @@ void forward_image_bf16(const float* xb, const std::vector<PackedBf16A>& w, cons
     }
 }
 
+void add_bias(const float* bias, float* yb, const ConvGeometry& g) {
+  const std::int64_t p = g.out_plane();
+  for (std::int64_t o = 0; o < g.out_channels && bias; ++o) {
+    float* row = yb + o * p;
+    for (std::int64_t i = 0; i < p; ++i) row[i] += bias[o];
+  }
+}
+
 void conv2d_forward_bf16(const float* x, const float* w, const float* bias, float* y,
                          const ConvGeometry& g) {
+  if (implicit_bf16_applies(g)) {
+    const ImplicitConvBf16 conv(w, g);
+    parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
+      ImplicitConvBf16::Scratch scratch(conv);
+      for (std::int64_t b = begin; b < end; ++b) {
+        float* yb = y + b * g.out_channels * g.out_plane();
+        conv.forward(x + b * g.in_channels * g.in_plane(), yb, scratch);
+        add_bias(bias, yb, g);
+      }
+    });
+    return;
+  }
   const std::vector<PackedBf16A> packed = packed_groups(w, g, false);
   parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
     std::vector<float> cols(workspace_size(g, true));
@@ -270,7 +290,9 @@ void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float
   // The input gradient's weights: the flipped kernel of the convolution that gives it, or the
   // transposed weights of the col2im route.
   std::vector<PackedBf16A> w_packed;
-  if (gx) w_packed = w_flipped.empty() ? packed_groups(w, g, true) : packed_groups(w_flipped.data(), gt, false);
+  std::optional<ImplicitConvBf16> gx_implicit;
+  if (gx && !w_flipped.empty() && implicit_bf16_applies(gt)) gx_implicit.emplace(w_flipped.data(), gt);
+  else if (gx) w_packed = w_flipped.empty() ? packed_groups(w, g, true) : packed_groups(w_flipped.data(), gt, false);
   const std::size_t nw = gw ? static_cast<std::size_t>(g.out_channels * k) : 0;
   const std::size_t nb = gb ? static_cast<std::size_t>(g.out_channels) : 0;
   struct Partial {
@@ -282,7 +304,9 @@ void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float
   parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
     Partial part{begin, std::vector<float>(nw, 0.0f), std::vector<float>(nb, 0.0f)};
     std::vector<float> cols(workspace_size(g, gw != nullptr));
-    std::vector<float> dcols(w_flipped.empty() ? workspace_size(g, gx != nullptr) : workspace_size(gt, true));
+    std::vector<float> dcols(gx_implicit ? 0 : w_flipped.empty() ? workspace_size(g, gx != nullptr) : workspace_size(gt, true));
+    std::optional<ImplicitConvBf16::Scratch> gx_scratch;
+    if (gx_implicit) gx_scratch.emplace(*gx_implicit);
     for (std::int64_t b = begin; b < end; ++b) {
       const float* gyb = gy + b * g.out_channels * p;
       for (std::int64_t grp = 0; grp < g.groups && gw; ++grp) {
@@ -292,7 +316,9 @@ void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float
                   part.gw.data() + grp * cout_g * k, k);
       }
       float* gxb = gx ? gx + b * g.in_channels * hw : nullptr;
-      if (gxb && !w_flipped.empty()) {
+      if (gxb && gx_implicit) {
+        gx_implicit->forward(gyb, gxb, *gx_scratch);
+      } else if (gxb && !w_flipped.empty()) {
         forward_image_bf16(gyb, w_packed, nullptr, gxb, gt, dcols.data());
       } else if (gxb) {
         if (!g.is_pointwise()) std::fill(gxb, gxb + g.in_channels * hw, 0.0f);
@@ -322,14 +348,10 @@ void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float
 }  // namespace
 
 // Measured per ResNet-20 layer, one thread, 8 images, fwd+bwd against the fp32 routes (a loaded
-// machine: preliminary): stride-2 3x3 and 1x1 convs and the 3-channel stem 1.04-1.22x; the
-// 16-channel stride-1 3x3 conv (implicit in fp32) 0.95x. Winograd's geometries keep Winograd,
-// with bf16 products (winograd_conv2d_forward's bf16).
-bool conv2d_bf16_route(const ConvGeometry& g) {
-  if (winograd_applies(g)) return false;
-  if (bf16_decision().forced) return true;
-  return !(implicit_forward_applies(g) && g.in_per_group() >= 16);
-}
+// machine: preliminary): the 16-channel stride-1 3x3 conv (ImplicitConvBf16) 1.4x, stride-2 3x3
+// and 1x1 convs and the 3-channel stem 1.1-1.3x. Where Winograd applies it stays, with bf16
+// products (1.0-1.1x): ImplicitConvBf16 there ran 0.94-1.0x the fp32 Winograd.
+bool conv2d_bf16_route(const ConvGeometry& g) { return !winograd_applies(g); }
 
 void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
                     const ConvGeometry& g, bool bf16) {

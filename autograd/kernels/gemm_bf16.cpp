@@ -196,6 +196,55 @@ constexpr MicroKernel kernels_v[mr + 1] = {nullptr,             micro_kernel<1, 
                                            micro_kernel<6, V>, micro_kernel<7, V>, micro_kernel<8, V>};
 // [vectors - 1][rows]
 constexpr const MicroKernel* micro_kernels[3] = {kernels_v<1>, kernels_v<2>, kernels_v<3>};
+
+// The same with B read in place: pair row p is rows[p][0 .. cols) (already bf16 pairs).
+template <int Rows, int V>
+TG_BF16_TARGET void micro_kernel_rows(std::int64_t kp, const std::uint32_t* ap, const std::uint32_t* const* rows,
+                                      std::int64_t j0, float* c, std::int64_t ldc, std::int64_t cols, bool accumulate) {
+  __m512 acc[Rows][V];
+  for (int r = 0; r < Rows; ++r)
+    for (int x = 0; x < V; ++x) acc[r][x] = _mm512_setzero_ps();
+  for (std::int64_t p = 0; p < kp; ++p) {
+    __m512bh bv[V];
+    const std::uint32_t* row = rows[p] + j0;
+    for (int x = 0; x < V; ++x) bv[x] = (__m512bh)_mm512_loadu_si512(row + 16 * x);
+    for (int r = 0; r < Rows; ++r) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[p * mr + r]));
+      for (int x = 0; x < V; ++x) acc[r][x] = _mm512_dpbf16_ps(acc[r][x], av, bv[x]);
+    }
+  }
+  for (int x = 0; x < V; ++x) {
+    const std::int64_t left = cols - 16 * x;
+    const __mmask16 mask = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+    for (int r = 0; r < Rows; ++r) {
+      float* dst = c + r * ldc + 16 * x;
+      __m512 v = acc[r][x];
+      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, dst));
+      _mm512_mask_storeu_ps(dst, mask, v);
+    }
+  }
+}
+
+using RowsKernel = void (*)(std::int64_t, const std::uint32_t*, const std::uint32_t* const*, std::int64_t, float*,
+                            std::int64_t, std::int64_t, bool);
+template <int V>
+constexpr RowsKernel rows_kernels_v[mr + 1] = {
+    nullptr, micro_kernel_rows<1, V>, micro_kernel_rows<2, V>, micro_kernel_rows<3, V>, micro_kernel_rows<4, V>,
+    micro_kernel_rows<5, V>, micro_kernel_rows<6, V>, micro_kernel_rows<7, V>, micro_kernel_rows<8, V>};
+constexpr const RowsKernel* rows_kernels[3] = {rows_kernels_v<1>, rows_kernels_v<2>, rows_kernels_v<3>};
+
+// fp32 -> bf16 bits for pairs of planes: out[i] = (lo[i], hi[i]) (hi may be null: zero).
+TG_BF16_TARGET void interleave_bf16(const float* lo, const float* hi, std::int64_t n, std::uint32_t* out) {
+  for (std::int64_t i = 0; i < n; i += 16) {
+    const std::int64_t left = n - i;
+    const __mmask16 mask = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+    const __m512 v0 = _mm512_maskz_loadu_ps(mask, lo + i);
+    const __m512 v1 = hi ? _mm512_maskz_loadu_ps(mask, hi + i) : _mm512_setzero_ps();
+    const __m512i a = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v0));
+    const __m512i b = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v1));
+    _mm512_mask_storeu_epi32(out + i, mask, _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
+  }
+}
 #endif
 
 // C = A (packed: ap, m x k) @ op(B) + beta * C.
@@ -284,7 +333,7 @@ Bf16Decision decide() {
   if (!bf16_kernels_available())
     return {false, mode != 0, std::string("fp32: this CPU has no AVX512-BF16") +
                                   (mode == 1 ? " (TAPEGRAD_AUTOCAST_BF16=on cannot apply)" : "")};
-  if (mode == 1) return {true, true, "bf16: forced by TAPEGRAD_AUTOCAST_BF16=on (not measured), every conv route"};
+  if (mode == 1) return {true, true, "bf16: forced by TAPEGRAD_AUTOCAST_BF16=on (not measured); Winograd convs multiply their tiles in bf16"};
   if (mode == -1) return {false, true, "fp32: forced by TAPEGRAD_AUTOCAST_BF16=off"};
   // A convolution's product as the conv kernels see it: one image of a 32 -> 32 channel 3x3
   // layer on 32 x 32 (C [32, 1024] = W [32, 288] @ columns [288, 1024]), one thread, best of
@@ -312,12 +361,82 @@ Bf16Decision decide() {
   const bool faster = speedup > 1.1;
   return {faster, false,
           (faster ? "bf16: " : "fp32: ") + out.str() +
-              (faster ? "; stride-1 convs that fp32 runs by Winograd or implicitly stay fp32" : ", not faster")};
+              (faster ? "; Winograd convs multiply their tiles in bf16" : ", not faster")};
 }
 
 std::once_flag decided;
 
 }  // namespace
+
+ImplicitConvBf16::ImplicitConvBf16(const float* w, const ConvGeometry& g)
+    : g_(g),
+      pairs_((g.in_channels + 1) / 2),
+      padded_w_(g.width + 2 * g.pad_w),
+      padded_plane_((g.height + 2 * g.pad_h) * padded_w_),
+      wide_(g.out_h * padded_w_),
+      kp_(g.kernel_h * g.kernel_w * pairs_) {
+  TG_ASSERT(implicit_bf16_applies(g), "ImplicitConvBf16: geometry not supported");
+  // A [Cout, K'] with K' ordered (tap, channel pair): pair p = tap * pairs + c / 2 holds the
+  // weights of channels c, c + 1 at that tap, as the shifted rows of the paired input do.
+  const std::int64_t taps = g.kernel_h * g.kernel_w, cin = g.in_channels, cout = g.out_channels;
+  const std::int64_t m_panels = (cout + mr - 1) / mr;
+  a_.assign(static_cast<std::size_t>(m_panels * kp_ * mr), 0u);
+  for (std::int64_t o = 0; o < cout; ++o)
+    for (std::int64_t t = 0; t < taps; ++t)
+      for (std::int64_t cp = 0; cp < pairs_; ++cp) {
+        const std::int64_t c0 = 2 * cp, p = t * pairs_ + cp;
+        const std::uint32_t lo = float_to_bf16(w[(o * cin + c0) * taps + t]);
+        const std::uint32_t hi = c0 + 1 < cin ? float_to_bf16(w[(o * cin + c0 + 1) * taps + t]) : 0u;
+        a_[static_cast<std::size_t>(((o / mr) * kp_ + p) * mr + o % mr)] = lo | (hi << 16);
+      }
+}
+
+ImplicitConvBf16::Scratch::Scratch(const ImplicitConvBf16& conv)
+    // Zero borders stay zero between images; the last rows read up to one panel past the plane.
+    : padded(static_cast<std::size_t>(conv.pairs_ * conv.padded_plane_ + nr + conv.g_.kernel_w), 0u),
+      wide(static_cast<std::size_t>(conv.g_.out_channels * conv.wide_)),
+      rows(static_cast<std::size_t>(conv.kp_)) {}
+
+void ImplicitConvBf16::forward(const float* xb, float* yb, Scratch& s) const {
+#if TG_BF16_KERNELS
+  const ConvGeometry& g = g_;
+  const std::int64_t hw = g.in_plane(), cin = g.in_channels, cout = g.out_channels;
+  for (std::int64_t cp = 0; cp < pairs_; ++cp) {
+    const float* lo = xb + 2 * cp * hw;
+    const float* hi = 2 * cp + 1 < cin ? lo + hw : nullptr;
+    for (std::int64_t r = 0; r < g.height; ++r)
+      interleave_bf16(lo + r * g.width, hi ? hi + r * g.width : nullptr, g.width,
+                      s.padded.data() + cp * padded_plane_ + (r + g.pad_h) * padded_w_ + g.pad_w);
+  }
+  for (std::int64_t t = 0; t < g.kernel_h * g.kernel_w; ++t)
+    for (std::int64_t cp = 0; cp < pairs_; ++cp)
+      s.rows[std::size_t(t * pairs_ + cp)] =
+          s.padded.data() + cp * padded_plane_ + (t / g.kernel_w) * padded_w_ + t % g.kernel_w;
+  const std::int64_t m_panels = (cout + mr - 1) / mr;
+  for (std::int64_t j0 = 0; j0 < wide_; j0 += nr) {
+    const std::int64_t cols = std::min(nr, wide_ - j0);
+    const RowsKernel* kernels = rows_kernels[(cols + 15) / 16 - 1];
+    for (std::int64_t p0 = 0; p0 < kp_; p0 += kc) {
+      const std::int64_t pairs = std::min(kc, kp_ - p0);
+      for (std::int64_t mp = 0; mp < m_panels; ++mp)
+        kernels[std::min(mr, cout - mp * mr)](pairs, a_.data() + (mp * kp_ + p0) * mr, s.rows.data() + p0, j0,
+                                              s.wide.data() + mp * mr * wide_ + j0, wide_, cols, p0 > 0);
+    }
+  }
+  for (std::int64_t o = 0; o < cout; ++o)
+    for (std::int64_t r = 0; r < g.out_h; ++r)
+      std::copy(s.wide.data() + o * wide_ + r * padded_w_, s.wide.data() + o * wide_ + r * padded_w_ + g.out_w,
+                yb + (o * g.out_h + r) * g.out_w);
+#else
+  (void)xb, (void)yb, (void)s;
+  TG_ASSERT(false, "ImplicitConvBf16: this build has no AVX512-BF16 kernels");
+#endif
+}
+
+bool implicit_bf16_applies(const ConvGeometry& g) {
+  return g.groups == 1 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 &&
+         !g.is_pointwise();
+}
 
 bool bf16_kernels_available() {
 #if TG_BF16_KERNELS

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tapegrad/autograd/kernels/im2col.hpp"
+
 namespace tg::kernels {
 
 /// fp32 -> bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN of the same sign,
@@ -55,13 +57,44 @@ class PackedBf16A {
 void gemm_bf16(const PackedBf16A& a, bool trans_b, std::int64_t n, const float* b, std::int64_t ldb,
                float beta, float* c, std::int64_t ldc);
 
+/// Stride 1, no dilation or groups, not pointwise: what ImplicitConvBf16 computes.
+bool implicit_bf16_applies(const ConvGeometry& g);
+
+/// A stride-1 convolution in bf16 without a column matrix or packing (conv2d_implicit.hpp's
+/// idea, paired): the input is copied once per image into a zero-padded plane of bf16 channel
+/// pairs, so that the shifted rows of im2col's matrix, taken pair of channels by pair, are
+/// vdpbf16ps's operand as they lie in memory; the weights are packed once, in the matching
+/// (tap, channel pair) order. Outputs on the wide grid (padded width), copied out. No bias.
+class ImplicitConvBf16 {
+ public:
+  /// Packs w [Cout, Cin, kH, kW] for geometry g (implicit_bf16_applies(g)).
+  ImplicitConvBf16(const float* w, const ConvGeometry& g);
+
+  /// One task's buffers, reused image after image (their borders stay zero).
+  struct Scratch {
+    /// Sized for `conv`.
+    explicit Scratch(const ImplicitConvBf16& conv);
+    std::vector<std::uint32_t> padded;  ///< [Cin/2, Hp, Wp] channel pairs, then slack
+    std::vector<float> wide;            ///< [Cout, Ho * Wp]
+    std::vector<const std::uint32_t*> rows;  ///< the K/2 shifted pair rows
+  };
+
+  /// yb [Cout, Ho, Wo] = conv(xb [Cin, H, W]) with operands rounded to bf16, fp32 sums.
+  void forward(const float* xb, float* yb, Scratch& scratch) const;
+
+ private:
+  ConvGeometry g_;
+  std::int64_t pairs_, padded_w_, padded_plane_, wide_, kp_;
+  std::vector<std::uint32_t> a_;  // packed weights
+};
+
 /// The CPU (and the build) can run the bf16 kernels: x86-64 with AVX512-BF16.
 bool bf16_kernels_available();
 
 /// What autocast runs on this CPU: bf16 kernels or the fp32 ones, and why.
 struct Bf16Decision {
   bool use_bf16;       ///< autocast multiplies in bf16
-  bool forced;         ///< by TAPEGRAD_AUTOCAST_BF16=on|off: every conv route then follows it
+  bool forced;         ///< by TAPEGRAD_AUTOCAST_BF16=on|off rather than measured
   std::string reason;  ///< one line for build_info()
 };
 

@@ -95,6 +95,9 @@ std::vector<Case> cases() {
   groups.padding_h = 0;
   groups.padding_w = 1;
   groups.groups = 2;
+  Conv2dOptions odd;  // 3 input channels: the last channel pair is half zero
+  odd.padding_h = 1;
+  odd.padding_w = 2;
   return {
       {"conv_same", {pattern({2, 16, 8, 8}, 1), pattern({32, 16, 3, 3}, 2, 0.25f), pattern({32}, 3)},
        conv(same), 4, {false, false, true}, same},
@@ -106,6 +109,8 @@ std::vector<Case> cases() {
        conv({}), 15, {false, false, true}},
       {"conv_winograd", {pattern({2, 32, 6, 6}, 23), pattern({32, 32, 3, 3}, 24, 0.25f), pattern({32}, 25)},
        conv(same), 26, {false, false, true}, same},
+      {"conv_odd", {pattern({2, 3, 7, 5}, 27), pattern({8, 3, 3, 3}, 28, 0.25f), pattern({8}, 29)},
+       conv(odd), 30, {false, false, true}, odd},
       {"linear", {pattern({5, 200}, 16), pattern({30, 200}, 17, 0.1f), pattern({30}, 18)},
        [](const std::vector<Variable>& v) { return linear(v[0], v[1], v[2]); }, 19, {false, false, true}},
       {"matmul", {pattern({3, 5, 64}, 20), pattern({3, 64, 7}, 21)},

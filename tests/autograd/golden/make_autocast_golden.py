@@ -62,6 +62,8 @@ run("conv_1x1", lambda x, w, b: F.conv2d(x, w, b),
     [pattern((2, 24, 4, 4), 12), pattern((20, 24, 1, 1), 13, 0.25), pattern((20,), 14)], 15)
 run("conv_winograd", lambda x, w, b: F.conv2d(x, w, b, padding=1),
     [pattern((2, 32, 6, 6), 23), pattern((32, 32, 3, 3), 24, 0.25), pattern((32,), 25)], 26)
+run("conv_odd", lambda x, w, b: F.conv2d(x, w, b, padding=(1, 2)),
+    [pattern((2, 3, 7, 5), 27), pattern((8, 3, 3, 3), 28, 0.25), pattern((8,), 29)], 30)
 run("linear", lambda x, w, b: F.linear(x, w, b),
     [pattern((5, 200), 16), pattern((30, 200), 17, 0.1), pattern((30,), 18)], 19)
 run("matmul", lambda a, b: torch.matmul(a, b),
