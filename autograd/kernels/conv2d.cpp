@@ -280,6 +280,42 @@ void conv2d_forward_bf16(const float* x, const float* w, const float* bias, floa
   });
 }
 
+// The weight gradient of a stride-1 conv without im2col: gw [Cout, K] += gy_wide [Cout, Q] @
+// rows^T, Q = Ho * Wp positions on the padded width, row k = (c, ki, kj) of im2col's matrix
+// being the zero-padded input plane c shifted by ki * Wp + kj; gy_wide is gy with zeros in the
+// kW - 1 dropped columns of each row, so that those positions add nothing.
+struct ShiftedRows {
+  std::int64_t padded_w, padded_plane, wide;
+  std::vector<float> padded, gy_wide;
+  std::vector<const float*> rows;
+  const ConvGeometry& g;
+
+  explicit ShiftedRows(const ConvGeometry& geometry)
+      : padded_w(geometry.width + 2 * geometry.pad_w),
+        padded_plane((geometry.height + 2 * geometry.pad_h) * padded_w),
+        wide(geometry.out_h * padded_w),
+        padded(static_cast<std::size_t>(geometry.in_channels * padded_plane + geometry.kernel_w), 0.0f),
+        gy_wide(static_cast<std::size_t>(geometry.out_channels * wide), 0.0f),
+        rows(static_cast<std::size_t>(geometry.col_rows())),
+        g(geometry) {
+    const std::int64_t taps = g.kernel_h * g.kernel_w;
+    for (std::int64_t c = 0; c < g.in_channels; ++c)
+      for (std::int64_t t = 0; t < taps; ++t)
+        rows[std::size_t(c * taps + t)] = padded.data() + c * padded_plane + (t / g.kernel_w) * padded_w + t % g.kernel_w;
+  }
+
+  void load(const float* xb, const float* gyb) {
+    for (std::int64_t c = 0; c < g.in_channels; ++c)
+      for (std::int64_t r = 0; r < g.height; ++r)
+        std::copy(xb + (c * g.height + r) * g.width, xb + (c * g.height + r + 1) * g.width,
+                  padded.data() + c * padded_plane + (r + g.pad_h) * padded_w + g.pad_w);
+    for (std::int64_t o = 0; o < g.out_channels; ++o)
+      for (std::int64_t r = 0; r < g.out_h; ++r)
+        std::copy(gyb + (o * g.out_h + r) * g.out_w, gyb + (o * g.out_h + r + 1) * g.out_w,
+                  gy_wide.data() + o * wide + r * padded_w);
+  }
+};
+
 void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float* gx, float* gw,
                           float* gb, const ConvGeometry& g) {
   const std::int64_t k = g.col_rows(), p = g.out_plane(), hw = g.in_plane();
@@ -303,13 +339,20 @@ void conv2d_backward_bf16(const float* gy, const float* x, const float* w, float
   std::mutex mutex;
   parallel_for(g.batch, image_grain(g), [&](std::int64_t begin, std::int64_t end) {
     Partial part{begin, std::vector<float>(nw, 0.0f), std::vector<float>(nb, 0.0f)};
-    std::vector<float> cols(workspace_size(g, gw != nullptr));
+    std::optional<ShiftedRows> gw_shifted;
+    if (gw && implicit_bf16_applies(g)) gw_shifted.emplace(g);
+    std::vector<float> cols(workspace_size(g, gw != nullptr && !gw_shifted));
     std::vector<float> dcols(gx_implicit ? 0 : w_flipped.empty() ? workspace_size(g, gx != nullptr) : workspace_size(gt, true));
     std::optional<ImplicitConvBf16::Scratch> gx_scratch;
     if (gx_implicit) gx_scratch.emplace(*gx_implicit);
     for (std::int64_t b = begin; b < end; ++b) {
       const float* gyb = gy + b * g.out_channels * p;
-      for (std::int64_t grp = 0; grp < g.groups && gw; ++grp) {
+      if (gw && gw_shifted) {
+        gw_shifted->load(x + b * g.in_channels * hw, gyb);
+        gemm_bf16_columns(g.out_channels, k, gw_shifted->wide, gw_shifted->gy_wide.data(), gw_shifted->wide,
+                          gw_shifted->rows.data(), 1.0f, part.gw.data(), k);
+      }
+      for (std::int64_t grp = 0; grp < g.groups && gw && !gw_shifted; ++grp) {
         std::int64_t ld = 0;
         const float* c = group_columns(x + (b * g.in_channels + grp * cin_g) * hw, g, cols.data(), ld);
         gemm_bf16(false, true, cout_g, k, p, gyb + grp * cout_g * p, p, c, ld, 1.0f,

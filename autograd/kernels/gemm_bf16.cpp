@@ -111,8 +111,10 @@ TG_BF16_TARGET void pack_a_vector(bool trans, std::int64_t m, std::int64_t k, co
 // Columns [j0, j0 + cols) of op(B) [k, n] -> one panel bp[p * nr + j] (zero-padded), by vector
 // conversions (vcvtneps2bf16: nearest even, NaN quiet; denormals become zero, which vdpbf16ps
 // would do to them anyway).
+// With a table, column j of op(B) is table[j] (contiguous along k) and b, ldb are unused.
 TG_BF16_TARGET void pack_b_vector(bool trans, std::int64_t k, const float* b, std::int64_t ldb,
-                                  std::int64_t j0, std::int64_t cols, std::uint32_t* bp) {
+                                  std::int64_t j0, std::int64_t cols, std::uint32_t* bp,
+                                  const float* const* table = nullptr) {
   const std::int64_t kp = (k + 1) / 2;
   if (!trans) {  // rows 2p and 2p + 1 interleaved: lane j = (b[2p][j], b[2p+1][j])
     for (std::int64_t p = 0; p < kp; ++p) {
@@ -146,7 +148,7 @@ TG_BF16_TARGET void pack_b_vector(bool trans, std::int64_t k, const float* b, st
           r[q] = _mm512_setzero_si512();
           continue;
         }
-        const float* col = b + (j0 + jb + q) * ldb + first;
+        const float* col = (table ? table[j0 + jb + q] : b + (j0 + jb + q) * ldb) + first;
         const __m512 x0 = _mm512_maskz_loadu_ps(m0, col);
         const __m512 x1 = _mm512_maskz_loadu_ps(m1, col + 16);
         r[q] = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
@@ -250,7 +252,7 @@ TG_BF16_TARGET void interleave_bf16(const float* lo, const float* hi, std::int64
 // C = A (packed: ap, m x k) @ op(B) + beta * C.
 void gemm_bf16_packed_impl(const std::uint32_t* ap, bool trans_b, std::int64_t m, std::int64_t n,
                            std::int64_t k, const float* b, std::int64_t ldb, float beta, float* c,
-                           std::int64_t ldc, bool parallel) {
+                           std::int64_t ldc, bool parallel, const float* const* table = nullptr) {
   if (m == 0 || n == 0) return;
   if (beta != 1.0f)
     for (std::int64_t r = 0; r < m; ++r)
@@ -264,7 +266,7 @@ void gemm_bf16_packed_impl(const std::uint32_t* ap, bool trans_b, std::int64_t m
     std::vector<std::uint32_t> bp(static_cast<std::size_t>(kp * nr));
     for (std::int64_t np = begin; np < end; ++np) {
       const std::int64_t j0 = np * nr, cols = std::min(nr, n - j0);
-      pack_b_vector(trans_b, k, b, ldb, j0, cols, bp.data());
+      pack_b_vector(trans_b || table, k, b, ldb, j0, cols, bp.data(), table);
       const MicroKernel* kernels = micro_kernels[(cols + 15) / 16 - 1];
       for (std::int64_t p0 = 0; p0 < kp; p0 += kc) {
         const std::int64_t pairs = std::min(kc, kp - p0);
@@ -284,7 +286,7 @@ void gemm_bf16_packed_impl(const std::uint32_t* ap, bool trans_b, std::int64_t m
     panels(0, n_panels);
   }
 #else
-  (void)ap, (void)trans_b, (void)b, (void)ldb, (void)parallel;
+  (void)ap, (void)trans_b, (void)b, (void)ldb, (void)parallel, (void)table;
   TG_ASSERT(false, "gemm_bf16: this build has no AVX512-BF16 kernels");
 #endif
 }
@@ -465,6 +467,13 @@ void gemm_bf16(const PackedBf16A& a, bool trans_b, std::int64_t n, const float* 
                float beta, float* c, std::int64_t ldc) {
   detail::sync_blas_threads();
   gemm_bf16_packed_impl(a.data_.data(), trans_b, a.m_, n, a.k_, b, ldb, beta, c, ldc, true);
+}
+
+void gemm_bf16_columns(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+                       const float* const* b_columns, float beta, float* c, std::int64_t ldc) {
+  detail::sync_blas_threads();
+  const std::vector<std::uint32_t> ap = pack_a_storage(false, m, k, a, lda);
+  gemm_bf16_packed_impl(ap.data(), true, m, n, k, nullptr, 0, beta, c, ldc, true, b_columns);
 }
 
 const Bf16Decision& bf16_decision() {

@@ -57,6 +57,12 @@ class PackedBf16A {
 void gemm_bf16(const PackedBf16A& a, bool trans_b, std::int64_t n, const float* b, std::int64_t ldb,
                float beta, float* c, std::int64_t ldc);
 
+/// C[m, n] = A[m, k] @ B + beta * C with B(i, j) = b_columns[j][i]: each column of B lies
+/// contiguous wherever it is (a stride-1 convolution's shifted input rows, for its weight
+/// gradient). Rounding and threading as gemm_bf16.
+void gemm_bf16_columns(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+                       const float* const* b_columns, float beta, float* c, std::int64_t ldc);
+
 /// Stride 1, no dilation or groups, not pointwise: what ImplicitConvBf16 computes.
 bool implicit_bf16_applies(const ConvGeometry& g);
 
