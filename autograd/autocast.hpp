@@ -4,7 +4,9 @@
 /// AutocastGuard, conv2d, linear and matmul multiply in bfloat16 (operands rounded to nearest
 /// even) and accumulate in fp32, forward and backward (an op's backward follows the precision
 /// its forward ran in, wherever backward() is called). Every other op, the tensors themselves,
-/// parameters, gradients, optimizer state and checkpoints stay fp32.
+/// parameters, gradients, optimizer state and checkpoints stay fp32. Unlike PyTorch, results
+/// stay fp32 (not rounded to bf16 on the way out) and biases are added in fp32; a 3x3 conv that
+/// runs through Winograd's F(2x2, 3x3) rounds its transformed tiles rather than its inputs.
 ///
 /// Where bf16 does not pay (a CPU without AVX512-BF16, or one where a short measurement at the
 /// first op under autocast finds the bf16 GEMM not faster than the fp32 one), autocast runs the

@@ -335,8 +335,11 @@ Bf16Decision decide() {
   if (!bf16_kernels_available())
     return {false, mode != 0, std::string("fp32: this CPU has no AVX512-BF16") +
                                   (mode == 1 ? " (TAPEGRAD_AUTOCAST_BF16=on cannot apply)" : "")};
-  if (mode == 1) return {true, true, "bf16: forced by TAPEGRAD_AUTOCAST_BF16=on (not measured); Winograd convs multiply their tiles in bf16"};
+  if (mode == 1)
+    return {true, true, "bf16: forced by TAPEGRAD_AUTOCAST_BF16=on (not measured); Winograd convs multiply their tiles in bf16"};
   if (mode == -1) return {false, true, "fp32: forced by TAPEGRAD_AUTOCAST_BF16=off"};
+  const std::string unknown =
+      text.empty() || text == "auto" ? "" : " (TAPEGRAD_AUTOCAST_BF16=" + text + " is not on, off or auto: measured)";
   // A convolution's product as the conv kernels see it: one image of a 32 -> 32 channel 3x3
   // layer on 32 x 32 (C [32, 1024] = W [32, 288] @ columns [288, 1024]), one thread, best of
   // a few alternating runs: the bf16 kernel including its packing against small_gemm (fp32).
@@ -363,7 +366,7 @@ Bf16Decision decide() {
   const bool faster = speedup > 1.1;
   return {faster, false,
           (faster ? "bf16: " : "fp32: ") + out.str() +
-              (faster ? "; Winograd convs multiply their tiles in bf16" : ", not faster")};
+              (faster ? "; Winograd convs multiply their tiles in bf16" : ", not faster") + unknown};
 }
 
 std::once_flag decided;

@@ -33,7 +33,8 @@ inline float bf16_to_float(std::uint16_t bits) {
 inline float round_to_bf16(float value) { return bf16_to_float(float_to_bf16(value)); }
 
 /// C[m, n] = op(A)[m, k] @ op(B)[k, n] + beta * C (row-major, leading dimensions), A and B
-/// rounded to bf16, accumulated in fp32. Needs bf16_kernels_available(); parallel over column
+/// rounded to bf16 (nearest even, by vcvtneps2bf16: denormal operands count as zero, as
+/// vdpbf16ps would treat them anyway), accumulated in fp32. Needs bf16_kernels_available(); parallel over column
 /// panels when called outside a parallel region, single-threaded inside one.
 void gemm_bf16(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
