@@ -2,6 +2,7 @@
 /// @file
 /// Everything of autograd: tensors, Variable, ops, NoGradGuard, gradcheck, seeds, threads.
 #include "tapegrad/autograd/anomaly.hpp"
+#include "tapegrad/autograd/autocast.hpp"
 #include "tapegrad/autograd/build_info.hpp"
 #include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/error.hpp"

@@ -3,6 +3,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "tapegrad/autograd/autocast.hpp"
 #include "tapegrad/autograd/kernels/gemm.hpp"
 #include "tapegrad/autograd/kernels/small_gemm.hpp"
 #include "tapegrad/autograd/threads.hpp"
@@ -115,6 +116,7 @@ std::string build_info() {
       << "\n  BLAS found: " << gemm_backends()
       << "\n  conv GEMM:  small_gemm on xsimd " << small_gemm_arch() << " ("
       << isa_name(small_gemm_isa()) << "), for >= 16 output channels per group"
+      << "\n  autocast:   " << autocast::kernel_choice()
       << "\n  threads:    " << get_num_threads() << " (OpenMP)\n";
   return out.str();
 }

@@ -7,7 +7,8 @@
 namespace tg {
 
 /// A few lines: the compiler, the instruction set the build targets, the CPU and its vector
-/// features, the GEMM library and kernels selected for this CPU, and the thread count.
+/// features, the GEMM library and kernels selected for this CPU, what autocast multiplies in
+/// (bf16 or fp32, and why: see autocast.hpp), and the thread count.
 std::string build_info();
 
 }  // namespace tg

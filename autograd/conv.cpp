@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "tapegrad/autograd/autocast.hpp"
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/reduce.hpp"
 #include "tapegrad/autograd/trace.hpp"
@@ -157,14 +158,15 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
   check_shapes(x.shape(), weight.shape(), bias, options.groups);
   const kernels::ConvGeometry g = make_geometry(x.shape(), weight.shape(), options);
   Tensor y = empty(output_shape(g));
+  const bool bf16 = autocast::bf16_active();  // the backward multiplies as the forward did
   kernels::conv2d_forward(x.value().data(), weight.value().data(),
-                          bias.defined() ? bias.value().data() : nullptr, y.data(), g);
+                          bias.defined() ? bias.value().data() : nullptr, y.data(), g, bf16);
   if (trace::active()) trace::attributes("conv2d", {{"strides", std::vector<std::int64_t>{g.stride_h, g.stride_w}},
                                                   {"pads", std::vector<std::int64_t>{g.pad_h, g.pad_w, g.pad_h, g.pad_w}},
                                                   {"dilations", std::vector<std::int64_t>{g.dilation_h, g.dilation_w}},
                                                   {"groups", g.groups}});
   Variable out = record_op("conv2d", std::move(y), {x, weight, bias},
-                   [g](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
+                   [g, bf16](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                      const bool has_bias = ctx.num_inputs() > 2;
                      Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
                      Tensor gw = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
@@ -172,7 +174,7 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
                      kernels::conv2d_backward(gy.get().data(), ctx.input(0).data(), ctx.input(1).data(),
                                               ctx.needs(0) ? gx.data() : nullptr,
                                               ctx.needs(1) ? gw.data() : nullptr,
-                                              has_bias && ctx.needs(2) ? gb.data() : nullptr, g);
+                                              has_bias && ctx.needs(2) ? gb.data() : nullptr, g, bf16);
                      return has_bias ? grad_list(std::move(gx), std::move(gw), std::move(gb))
                                      : grad_list(std::move(gx), std::move(gw));
                    });

@@ -1,18 +1,29 @@
 // Matrix products through kernels::gemm (row-major; the BLAS chosen for this CPU).
 #include "tapegrad/autograd/linalg.hpp"
 
+#include "tapegrad/autograd/autocast.hpp"
 #include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/kernels/gemm.hpp"
+#include "tapegrad/autograd/kernels/gemm_bf16.hpp"
 #include "tapegrad/autograd/kernels/map.hpp"
 #include "tapegrad/autograd/shape_ops.hpp"
 #include "tapegrad/autograd/threads.hpp"
 
 namespace tg {
 
-using kernels::gemm;
-
 namespace {
+
+// C = op(A) @ op(B) + beta * C in fp32, or with A and B rounded to bf16 under autocast.
+void gemm(bool bf16, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
+          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (bf16)
+    kernels::gemm_bf16(ta, tb, std::int64_t(m), std::int64_t(n), std::int64_t(k), a, std::int64_t(lda), b,
+                       std::int64_t(ldb), beta, c, std::int64_t(ldc));
+  else
+    kernels::gemm(ta, tb, std::int64_t(m), std::int64_t(n), std::int64_t(k), 1.0f, a, std::int64_t(lda), b,
+                  std::int64_t(ldb), beta, c, std::int64_t(ldc));
+}
 
 struct MatmulPlan {
   Shape batch;                        // broadcast batch shape
@@ -59,12 +70,12 @@ Shape with_matrix(Shape batch, std::size_t rows, std::size_t cols) {
 }
 
 // C_t = op(A_t) @ op(B_t) for every batch t, matrices picked through the plan's indices.
-void batched_gemm(std::size_t batches, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
-                  const float* a, const std::vector<std::size_t>& ai, const float* b,
+void batched_gemm(bool bf16, std::size_t batches, bool ta, bool tb, std::size_t m, std::size_t n,
+                  std::size_t k, const float* a, const std::vector<std::size_t>& ai, const float* b,
                   const std::vector<std::size_t>& bi, float* c) {
   parallel_for(std::int64_t(batches), 1, [&](std::int64_t begin, std::int64_t end) {
     for (auto t = std::size_t(begin); t < std::size_t(end); ++t)
-      gemm(ta, tb, m, n, k, 1.0f, a + ai[t] * m * k, ta ? m : k, b + bi[t] * k * n, tb ? k : n,
+      gemm(bf16, ta, tb, m, n, k, a + ai[t] * m * k, ta ? m : k, b + bi[t] * k * n, tb ? k : n,
            0.0f, c + t * m * n, n);
   });
 }
@@ -74,22 +85,23 @@ Variable matmul_nd(const Variable& a, const Variable& b) {
   const MatmulPlan p = plan_matmul(a.shape(), b.shape());
   const std::size_t batches = numel_of(p.batch);
   Tensor out = empty(with_matrix(p.batch, p.n, p.m));
-  batched_gemm(batches, false, false, p.n, p.m, p.k, a.value().data(), p.a_index,
+  const bool bf16 = autocast::bf16_active();  // the backward multiplies as the forward did
+  batched_gemm(bf16, batches, false, false, p.n, p.m, p.k, a.value().data(), p.a_index,
                b.value().data(), p.b_index, out.data());
   Variable y = record_op("matmul", std::move(out), {a, b},
-                   [p, batches](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                   [p, batches, bf16](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      std::vector<std::size_t> identity(batches);
                      for (std::size_t t = 0; t < batches; ++t) identity[t] = t;
                      TensorList grads(2);
                      if (ctx.needs(0)) {  // dA_t = G_t @ B_t^T
                        Tensor ga = empty(with_matrix(p.batch, p.n, p.k));
-                       batched_gemm(batches, false, true, p.n, p.k, p.m, g.data(), identity,
+                       batched_gemm(bf16, batches, false, true, p.n, p.k, p.m, g.data(), identity,
                                     ctx.input(1).data(), p.b_index, ga.data());
                        grads[0] = sum_to(std::move(ga), ctx.input(0).shape());
                      }
                      if (ctx.needs(1)) {  // dB_t = A_t^T @ G_t
                        Tensor gb = empty(with_matrix(p.batch, p.k, p.m));
-                       batched_gemm(batches, true, false, p.k, p.m, p.n, ctx.input(0).data(),
+                       batched_gemm(bf16, batches, true, false, p.k, p.m, p.n, ctx.input(0).data(),
                                     p.a_index, g.data(), identity, gb.data());
                        grads[1] = sum_to(std::move(gb), ctx.input(1).shape());
                      }
@@ -150,19 +162,20 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
     for (std::size_t r = 0; r < rows; ++r)
       std::copy(bias.value().data(), bias.value().data() + out_f, out.data() + r * out_f);
   }
-  gemm(false, true, rows, out_f, in_f, 1.0f, x.value().data(), in_f, weight.value().data(), in_f,
+  const bool bf16 = autocast::bf16_active();  // the backward multiplies as the forward did
+  gemm(bf16, false, true, rows, out_f, in_f, x.value().data(), in_f, weight.value().data(), in_f,
        bias.defined() ? 1.0f : 0.0f, out.data(), out_f);
   Variable y = record_op("linear", std::move(out), {x, weight, bias},
-                   [rows, in_f, out_f](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                   [rows, in_f, out_f, bf16](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      TensorList grads(3);
                      if (ctx.needs(0)) {  // dx = g @ W
                        grads[0] = empty(ctx.input(0).shape());
-                       gemm(false, false, rows, in_f, out_f, 1.0f, g.data(), out_f,
+                       gemm(bf16, false, false, rows, in_f, out_f, g.data(), out_f,
                             ctx.input(1).data(), in_f, 0.0f, grads[0].data(), in_f);
                      }
                      if (ctx.needs(1)) {  // dW = g^T @ x
                        grads[1] = empty(ctx.input(1).shape());
-                       gemm(true, false, out_f, in_f, rows, 1.0f, g.data(), out_f,
+                       gemm(bf16, true, false, out_f, in_f, rows, g.data(), out_f,
                             ctx.input(0).data(), in_f, 0.0f, grads[1].data(), in_f);
                      }
                      if (ctx.needs(2)) {  // db = column sums of g

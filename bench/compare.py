@@ -25,7 +25,7 @@ import subprocess
 import sys
 
 QUICK = ["w1_conv_16_16_32", "w2_relu", "w3_simple_cnn", "w4_resnet20_b64", "w4u_resnet20_user_b64",
-         "w6_chain_mul_add", "w7_mlp"]
+         "w6_chain_mul_add", "w7_mlp", "w8_resnet20_user_bf16_b64"]
 OPENMP_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 # Variables that steer threads or pick the BLAS: removed from both processes' environments, then
 # set for LibTorch's only, as its configuration says.

@@ -139,7 +139,12 @@ Result run_conv(const Workload& w) {
     x.zero_grad();
     weight.zero_grad();
     bias.zero_grad();
-    tg::conv2d(x, weight, bias, options).backward(gy);
+    Variable y;
+    {
+      tg::AutocastGuard autocast(w.autocast);
+      y = tg::conv2d(x, weight, bias, options);
+    }
+    y.backward(gy);
   });
 }
 
@@ -170,16 +175,23 @@ Result run_unary(const std::function<Variable(const Variable&)>& op) {
 }
 
 // One training step as the issue defines it: gradients set to none, forward, cross-entropy,
-// backward, SGD step.
+// backward, SGD step; with `autocast`, forward and loss under tg::AutocastGuard, as a user
+// writes it (backward follows the forward's precision).
 template <class Model>
-Result run_train(Model& model, const tg::Shape& input_shape, tg::optim::SGDOptions options) {
+Result run_train(Model& model, const tg::Shape& input_shape, tg::optim::SGDOptions options,
+                 bool autocast = false) {
   model.train();
   const Variable x = random_input(input_shape);
   const tg::Labels labels = random_labels(input_shape[0]);
   tg::optim::SGD opt(model.parameters(), options);
   return tg::bench::measure([&] {
     opt.zero_grad();
-    tg::cross_entropy(model.forward(x), labels).backward();
+    Variable loss;
+    {
+      tg::AutocastGuard guard(autocast);
+      loss = tg::cross_entropy(model.forward(x), labels);
+    }
+    loss.backward();
     opt.step();
   });
 }
@@ -209,6 +221,7 @@ Result run_resnet_eval(const Workload& w) {
   const Variable x = random_input(input_shape(w));
   return tg::bench::measure([&] {
     tg::NoGradGuard no_grad;
+    tg::AutocastGuard autocast(w.autocast);
     model.forward(x);
   });
 }
@@ -242,7 +255,7 @@ Result run(const Workload& w) {
     case Kind::ResNetUserTrain: {
       UserResNet20 model(w.image.channels);
       check_resnet20(model, w.image.channels);
-      return run_train(model, input_shape(w), {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
+      return run_train(model, input_shape(w), {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4}, w.autocast);
     }
     case Kind::ResNetEval: return run_resnet_eval(w);
     case Kind::ChainMulAdd: return run_chain(false);

@@ -47,6 +47,9 @@ struct Workload {
   ConvShape conv;      ///< Conv only
   const char* what;    ///< one line for --list and the table's legend
   Image image = {};    ///< model workloads: CIFAR-sized unless said otherwise
+  /// Forward passes (and the loss) under bf16 autocast: tg::AutocastGuard on tapegrad's side,
+  /// at::autocast with kBFloat16 on LibTorch's; the fp32 workload of the same shape is the anchor.
+  bool autocast = false;
 };
 
 /// W6: ops in each chain (the final sum and its backward are timed too, not counted).
@@ -58,7 +61,7 @@ inline constexpr std::int64_t kResNet20Params = 272474;
 /// The same with another number of input channels (the stem's 16 3x3 filters see each).
 inline constexpr std::int64_t resnet20_params(std::int64_t channels) { return kResNet20Params + (channels - 3) * 16 * 9; }
 
-/// Every workload, in the order of the issue (W1..W7).
+/// Every workload, in the order of the issue (W1..W7), then mixed precision (W8).
 inline const std::vector<Workload>& workloads() {
   static const std::vector<Workload> all = {
       {"w1_conv_16_16_32", Kind::Conv, 64, {64, 16, 16, 32, 3, 1, 1}, "conv2d fwd+bwd 16->16 k3 p1 32x32 N64"},
@@ -80,11 +83,18 @@ inline const std::vector<Workload>& workloads() {
       {"w6_chain_mul_add", Kind::ChainMulAdd, 0, {}, "1000 ops x*1.0001, x+0.0001 on [16], fwd+bwd"},
       {"w6_chain_tanh", Kind::ChainTanh, 0, {}, "1000 tanh on [16], fwd+bwd"},
       {"w7_mlp", Kind::Mlp, 64, {}, "MLP 784-256-ReLU-10 train step N64 (SGD lr .01 m .9)"},
-      // LibTorch's DCGAN generator (examples/dcgan) layer by layer, batch 64, no bias.
-      {"w8_convt_100_256_1", Kind::ConvTranspose, 64, {64, 100, 256, 1, 4, 1, 0}, "conv_transpose2d fwd+bwd 100->256 k4 1x1->4x4 N64 (DCGAN)"},
-      {"w8_convt_256_128_4", Kind::ConvTranspose, 64, {64, 256, 128, 4, 3, 2, 1}, "conv_transpose2d fwd+bwd 256->128 k3 s2 p1 4x4->7x7 N64 (DCGAN)"},
-      {"w8_convt_128_64_7", Kind::ConvTranspose, 64, {64, 128, 64, 7, 4, 2, 1}, "conv_transpose2d fwd+bwd 128->64 k4 s2 p1 7x7->14x14 N64 (DCGAN)"},
-      {"w8_convt_64_1_14", Kind::ConvTranspose, 64, {64, 64, 1, 14, 4, 2, 1}, "conv_transpose2d fwd+bwd 64->1 k4 s2 p1 14x14->28x28 N64 (DCGAN)"},
+      // W9: LibTorch's DCGAN generator (examples/dcgan) layer by layer, batch 64, no bias.
+      {"w9_convt_100_256_1", Kind::ConvTranspose, 64, {64, 100, 256, 1, 4, 1, 0}, "conv_transpose2d fwd+bwd 100->256 k4 1x1->4x4 N64 (DCGAN)"},
+      {"w9_convt_256_128_4", Kind::ConvTranspose, 64, {64, 256, 128, 4, 3, 2, 1}, "conv_transpose2d fwd+bwd 256->128 k3 s2 p1 4x4->7x7 N64 (DCGAN)"},
+      {"w9_convt_128_64_7", Kind::ConvTranspose, 64, {64, 128, 64, 7, 4, 2, 1}, "conv_transpose2d fwd+bwd 128->64 k4 s2 p1 7x7->14x14 N64 (DCGAN)"},
+      {"w9_convt_64_1_14", Kind::ConvTranspose, 64, {64, 64, 1, 14, 4, 2, 1}, "conv_transpose2d fwd+bwd 64->1 k4 s2 p1 14x14->28x28 N64 (DCGAN)"},
+      // W8: mixed precision (bf16 products, fp32 accumulation); anchors: w1, w4u and w5 in fp32.
+      {"w8_conv_16_16_32_bf16", Kind::Conv, 64, {64, 16, 16, 32, 3, 1, 1}, "w1_conv_16_16_32 under bf16 autocast", {}, true},
+      {"w8_conv_32_32_16_bf16", Kind::Conv, 64, {64, 32, 32, 16, 3, 1, 1}, "w1_conv_32_32_16 under bf16 autocast", {}, true},
+      {"w8_conv_64_64_8_bf16", Kind::Conv, 64, {64, 64, 64, 8, 3, 1, 1}, "w1_conv_64_64_8 under bf16 autocast", {}, true},
+      {"w8_resnet20_user_bf16_b64", Kind::ResNetUserTrain, 64, {}, "w4u_resnet20_user_b64 with forward + loss under bf16 autocast", {}, true},
+      {"w8_resnet20_user_bf16_b128", Kind::ResNetUserTrain, 128, {}, "w4u_resnet20_user_b128 with forward + loss under bf16 autocast", {}, true},
+      {"w8_resnet20_eval_bf16_b256", Kind::ResNetEval, 256, {}, "w5_resnet20_eval_b256 under bf16 autocast", {}, true},
   };
   return all;
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tapegrad/autograd/kernels/copy_rows.hpp"
+#include "tapegrad/autograd/kernels/gemm_bf16.hpp"
 #include "tapegrad/autograd/kernels/small_gemm.hpp"
 #include "tapegrad/autograd/kernels/winograd_tiles.hpp"
 #include "tapegrad/autograd/threads.hpp"
@@ -120,7 +121,8 @@ void transform_output(const float* m, std::int64_t xi_stride, float bias, const 
 // Per task: the transformed input and the products, reused chunk after chunk.
 class Chunker {
  public:
-  Chunker(const ConvGeometry& g, const Layout& l) : g_(g), l_(l) {
+  Chunker(const ConvGeometry& g, const Layout& l, const std::vector<PackedBf16A>* u_bf16)
+      : g_(g), l_(l), u_bf16_(u_bf16) {
     v_ = thread_scratch(0, 16 * g.in_channels * l.ld);
     m_ = thread_scratch(1, 16 * g.out_channels * l.ld);
     even_out_ = l.sides.even(g) ? nullptr : thread_scratch(2, l.images_per_chunk * g.out_channels * l.out_plane);
@@ -133,8 +135,12 @@ class Chunker {
     // V is [16][cin][ld] and M [16][cout][ld], a column per tile.
     transform_inputs(x, g_, l_, first, images, v_);
     for (std::int64_t xi = 0; xi < 16; ++xi)
-      small_gemm(cout, tiles.cols, cin, {u + xi * cout * cin, cin, 1}, {v_ + xi * cin * l_.ld, l_.ld},
-                 m_ + xi * cout * l_.ld, l_.ld, false);
+      if (u_bf16_)
+        gemm_bf16((*u_bf16_)[std::size_t(xi)], false, tiles.cols, v_ + xi * cin * l_.ld, l_.ld, 0.0f,
+                  m_ + xi * cout * l_.ld, l_.ld);
+      else
+        small_gemm(cout, tiles.cols, cin, {u + xi * cout * cin, cin, 1}, {v_ + xi * cin * l_.ld, l_.ld},
+                   m_ + xi * cout * l_.ld, l_.ld, false);
     // Even sides: the tiles' outputs go to y directly (an image's planes are then l_.out_plane apart).
     float* out = even_out_ ? even_out_ : y + first * cout * plane;
     for (std::int64_t o = 0; o < cout; ++o)
@@ -151,6 +157,7 @@ class Chunker {
  private:
   const ConvGeometry& g_;
   const Layout& l_;
+  const std::vector<PackedBf16A>* u_bf16_;  // set under autocast: U[xi] packed for gemm_bf16
   float *v_, *m_, *even_out_;
 };
 
@@ -164,12 +171,16 @@ bool winograd_applies(const ConvGeometry& g) {
 }
 
 void winograd_conv2d_forward(const float* x, const float* w, const float* bias, float* y,
-                             const ConvGeometry& g) {
+                             const ConvGeometry& g, bool bf16) {
   const Layout layout(g);
   const std::vector<float> u = transform_filters(w, g.out_channels, g.in_channels);
+  std::vector<PackedBf16A> u_bf16;
+  for (std::int64_t xi = 0; xi < 16 && bf16; ++xi)
+    u_bf16.emplace_back(false, g.out_channels, g.in_channels, u.data() + xi * g.out_channels * g.in_channels,
+                        g.in_channels);
   const std::int64_t chunks = layout.chunks(g);
   parallel_for(chunks, 1, [&](std::int64_t begin, std::int64_t end) {
-    Chunker chunker(g, layout);
+    Chunker chunker(g, layout, bf16 ? &u_bf16 : nullptr);
     for (std::int64_t c = begin; c < end; ++c) {
       const std::int64_t first = c * layout.images_per_chunk;
       chunker.run(x, u.data(), bias, y, first, std::min(layout.images_per_chunk, g.batch - first));

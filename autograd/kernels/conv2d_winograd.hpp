@@ -21,13 +21,16 @@ namespace tg::kernels {
 bool winograd_applies(const ConvGeometry& g);
 
 /// y [N, Cout, H, W] = conv(x [N, Cin, H, W], w [Cout, Cin, 3, 3]) + bias (may be null), for a
-/// geometry where winograd_applies.
+/// geometry where winograd_applies. With bf16 (autocast), the 16 products round the transformed
+/// tiles and filters to bf16 and accumulate in fp32 (gemm_bf16); the transforms stay fp32.
 void winograd_conv2d_forward(const float* x, const float* w, const float* bias, float* y,
-                             const ConvGeometry& g);
+                             const ConvGeometry& g, bool bf16 = false);
 
 /// gw [Cout, Cin, 3, 3] = the weight gradient of that convolution for x and gy [N, Cout, H, W],
 /// through the same tiles: dU = the sum over tiles of (B^T d B) (A dY A^T)^T, 16 products with
 /// 2.25x fewer operations than the direct sum, then gw = G^T dU G.
-void winograd_conv2d_weight_grad(const float* x, const float* gy, float* gw, const ConvGeometry& g);
+/// With bf16, the 16 products as in the forward.
+void winograd_conv2d_weight_grad(const float* x, const float* gy, float* gw, const ConvGeometry& g,
+                                 bool bf16 = false);
 
 }  // namespace tg::kernels

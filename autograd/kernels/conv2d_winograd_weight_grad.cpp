@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tapegrad/autograd/kernels/conv2d_winograd.hpp"
+#include "tapegrad/autograd/kernels/gemm_bf16.hpp"
 #include "tapegrad/autograd/kernels/small_gemm.hpp"
 #include "tapegrad/autograd/kernels/winograd_tiles.hpp"
 #include "tapegrad/autograd/threads.hpp"
@@ -78,15 +79,19 @@ void transform_output_grads(const float* gy, const ConvGeometry& g, const Layout
 // du [16][Cin][Cout] += sum over the tiles of images [first, first + images) of
 // (B^T d B)[xi] (A dY A^T)[xi]^T: 16 products over the tiles, one per point of the 4x4 tile.
 void accumulate_chunk(const float* x, const float* gy, const ConvGeometry& g, const Layout& l, std::int64_t first,
-                      std::int64_t images, float* du) {
+                      std::int64_t images, float* du, bool bf16) {
   const std::int64_t cin = g.in_channels, cout = g.out_channels, ldt = padded_row_stride(cout);
   float* v = thread_scratch(0, 16 * cin * l.ld);
   float* dmt = thread_scratch(1, 16 * l.ld * ldt);
   transform_inputs(x, g, l, first, images, v);
   transform_output_grads(gy, g, l, first, images, dmt, ldt);
   for (std::int64_t xi = 0; xi < 16; ++xi)
-    small_gemm(cin, cout, l.tiles(images).cols, {v + xi * cin * l.ld, l.ld, 1}, {dmt + xi * l.ld * ldt, ldt},
-               du + xi * cin * cout, cout, true);
+    if (bf16)
+      gemm_bf16(false, false, cin, cout, l.tiles(images).cols, v + xi * cin * l.ld, l.ld, dmt + xi * l.ld * ldt, ldt,
+                1.0f, du + xi * cin * cout, cout);
+    else
+      small_gemm(cin, cout, l.tiles(images).cols, {v + xi * cin * l.ld, l.ld, 1}, {dmt + xi * l.ld * ldt, ldt},
+                 du + xi * cin * cout, cout, true);
 }
 
 // gw [Cout, Cin, 3, 3] = G^T dU G for every filter (the forward's U = G f G^T, differentiated),
@@ -112,7 +117,8 @@ void transform_filter_grads(const float* du, std::int64_t cin, std::int64_t cout
 
 }  // namespace
 
-void winograd_conv2d_weight_grad(const float* x, const float* gy, float* gw, const ConvGeometry& g) {
+void winograd_conv2d_weight_grad(const float* x, const float* gy, float* gw, const ConvGeometry& g,
+                                 bool bf16) {
   const Layout layout(g);
   const std::size_t n = static_cast<std::size_t>(16 * g.in_channels * g.out_channels);
   // Each task sums its chunks into its own partial; they are added in task order afterwards so
@@ -127,7 +133,7 @@ void winograd_conv2d_weight_grad(const float* x, const float* gy, float* gw, con
     Partial part{begin, std::vector<float>(n, 0.0f)};
     for (std::int64_t c = begin; c < end; ++c) {
       const std::int64_t first = c * layout.images_per_chunk;
-      accumulate_chunk(x, gy, g, layout, first, std::min(layout.images_per_chunk, g.batch - first), part.du.data());
+      accumulate_chunk(x, gy, g, layout, first, std::min(layout.images_per_chunk, g.batch - first), part.du.data(), bf16);
     }
     std::lock_guard<std::mutex> lock(mutex);
     partials.push_back(std::move(part));

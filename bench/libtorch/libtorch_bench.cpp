@@ -5,6 +5,7 @@
 // (torch::set_num_threads(T), one inter-op thread; the driver also sets OMP_NUM_THREADS and
 // OPENBLAS_NUM_THREADS). Gradients are set to none before each step (zero_grad(true)).
 #include <torch/torch.h>
+#include <ATen/autocast_mode.h>
 
 #include <cstdio>
 #include <exception>
@@ -112,6 +113,24 @@ struct MlpImpl : nn::Module {
 };
 TORCH_MODULE(Mlp);
 
+// torch.autocast("cpu", dtype=torch.bfloat16) in C++: on for the guard's life, and its cache of
+// bf16 weight copies cleared on leaving the outermost region (as Python's __exit__ does), so
+// that an optimizer step is seen by the next forward.
+struct AutocastBf16 {
+  bool on;
+  explicit AutocastBf16(bool enabled) : on(enabled) {
+    if (!on) return;
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastBf16() {
+    if (!on) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(false);
+  }
+};
+
 void set_grad_to_none(std::initializer_list<torch::Tensor*> tensors) {
   for (torch::Tensor* t : tensors) t->mutable_grad() = torch::Tensor();
 }
@@ -125,7 +144,12 @@ Result run_conv(const Workload& w) {
   const torch::Tensor gy = torch::randn({c.n, c.cout, ho, ho});
   return tg::bench::measure([&] {
     set_grad_to_none({&x, &weight, &bias});
-    torch::conv2d(x, weight, bias, c.stride, c.padding).backward(gy);
+    torch::Tensor y;
+    {
+      AutocastBf16 autocast(w.autocast);
+      y = torch::conv2d(x, weight, bias, c.stride, c.padding);
+    }
+    y.backward(gy.to(y.scalar_type()));
   });
 }
 
@@ -153,16 +177,22 @@ Result run_unary(const std::function<torch::Tensor(const torch::Tensor&)>& op) {
 }
 
 // One training step as the issue defines it: gradients set to none, forward, cross-entropy,
-// backward, SGD step.
+// backward, SGD step; with `autocast`, forward and loss under bf16 autocast.
 template <class Model>
-Result run_train(Model& model, torch::IntArrayRef input_shape, torch::optim::SGDOptions options) {
+Result run_train(Model& model, torch::IntArrayRef input_shape, torch::optim::SGDOptions options,
+                 bool autocast = false) {
   model->train();
   const torch::Tensor x = torch::randn(input_shape);
   const torch::Tensor labels = torch::randint(0, 10, {input_shape[0]}, torch::kLong);
   torch::optim::SGD opt(model->parameters(), options);
   return tg::bench::measure([&] {
     model->zero_grad(/*set_to_none=*/true);
-    torch::nn::functional::cross_entropy(model->forward(x), labels).backward();
+    torch::Tensor loss;
+    {
+      AutocastBf16 guard(autocast);
+      loss = torch::nn::functional::cross_entropy(model->forward(x), labels);
+    }
+    loss.backward();
     opt.step();
   });
 }
@@ -188,6 +218,7 @@ Result run_resnet_eval(const Workload& w) {
   const torch::Tensor x = torch::randn(input_shape(w));
   return tg::bench::measure([&] {
     torch::NoGradGuard no_grad;
+    AutocastBf16 autocast(w.autocast);
     model->forward(x);
   });
 }
@@ -218,7 +249,7 @@ Result run(const Workload& w) {
     case Kind::ResNetUserTrain: {
       ResNet20 model = resnet20(w.image.channels);
       return run_train(model, input_shape(w),
-                       torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4));
+                       torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4), w.autocast);
     }
     case Kind::ResNetEval: return run_resnet_eval(w);
     case Kind::ChainMulAdd: return run_chain(false);
