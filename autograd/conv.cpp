@@ -90,7 +90,7 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
   check_options(options);
   check_shapes(x.shape(), weight.shape(), bias, options.groups);
   const kernels::ConvGeometry g = make_geometry(x.shape(), weight.shape(), options);
-  Tensor y = empty(output_shape(g));
+  Tensor y = empty_tensor(output_shape(g));
   kernels::conv2d_forward(x.value().data(), weight.value().data(),
                           bias.defined() ? bias.value().data() : nullptr, y.data(), g);
   if (trace::active()) trace::attributes("conv2d", {{"strides", std::vector<std::int64_t>{g.stride_h, g.stride_w}},
@@ -100,9 +100,9 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
   return record_op("conv2d", std::move(y), {x, weight, bias},
                    [g](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                      const bool has_bias = ctx.num_inputs() > 2;
-                     Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
-                     Tensor gw = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
-                     Tensor gb = has_bias && ctx.needs(2) ? empty(ctx.input(2).shape()) : Tensor();
+                     Tensor gx = ctx.needs(0) ? empty_tensor(ctx.input(0).shape()) : Tensor();
+                     Tensor gw = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
+                     Tensor gb = has_bias && ctx.needs(2) ? empty_tensor(ctx.input(2).shape()) : Tensor();
                      kernels::conv2d_backward(gy.get().data(), ctx.input(0).data(), ctx.input(1).data(),
                                               ctx.needs(0) ? gx.data() : nullptr,
                                               ctx.needs(1) ? gw.data() : nullptr,

@@ -78,7 +78,7 @@ TensorList add_relu_backward(Tensor g, const BackwardCtx& ctx) {
     kernels::update(g, ctx.output(), kernels::relu_grad);
     return ctx.needs(1) ? grad_list(Tensor(), std::move(g)) : grad_list(std::move(g), Tensor());
   }
-  Tensor ga = empty(g.shape());
+  Tensor ga = empty_tensor(g.shape());
   float* gs = g.data();
   float* as = ga.data();
   const float* out = ctx.output().data();

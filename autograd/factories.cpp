@@ -12,13 +12,13 @@ Variable full(const Shape& shape, float value, bool requires_grad) {
 }
 
 Tensor randn_tensor(const Shape& shape, Generator& gen) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   for (float& v : t) v = gen.normal();
   return t;
 }
 
 Tensor rand_tensor(const Shape& shape, Generator& gen, float lo, float hi) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   for (float& v : t) v = gen.uniform(lo, hi);
   return t;
 }
@@ -32,7 +32,7 @@ Variable rand(const Shape& shape, bool requires_grad) {
 
 Variable arange(std::int64_t n, bool requires_grad) {
   TG_CHECK(n >= 0, "arange: expected n >= 0, got ", n);
-  Tensor t = empty(Shape{std::size_t(n)});
+  Tensor t = empty_tensor(Shape{std::size_t(n)});
   for (std::int64_t i = 0; i < n; ++i) t.data()[i] = float(i);
   return Variable(std::move(t), requires_grad);
 }

@@ -73,7 +73,7 @@ void batched_gemm(std::size_t batches, bool ta, bool tb, std::size_t m, std::siz
 Variable matmul_nd(const Variable& a, const Variable& b) {
   const MatmulPlan p = plan_matmul(a.shape(), b.shape());
   const std::size_t batches = numel_of(p.batch);
-  Tensor out = empty(with_matrix(p.batch, p.n, p.m));
+  Tensor out = empty_tensor(with_matrix(p.batch, p.n, p.m));
   batched_gemm(batches, false, false, p.n, p.m, p.k, a.value().data(), p.a_index,
                b.value().data(), p.b_index, out.data());
   return record_op("matmul", std::move(out), {a, b},
@@ -82,13 +82,13 @@ Variable matmul_nd(const Variable& a, const Variable& b) {
                      for (std::size_t t = 0; t < batches; ++t) identity[t] = t;
                      TensorList grads(2);
                      if (ctx.needs(0)) {  // dA_t = G_t @ B_t^T
-                       Tensor ga = empty(with_matrix(p.batch, p.n, p.k));
+                       Tensor ga = empty_tensor(with_matrix(p.batch, p.n, p.k));
                        batched_gemm(batches, false, true, p.n, p.k, p.m, g.data(), identity,
                                     ctx.input(1).data(), p.b_index, ga.data());
                        grads[0] = sum_to(std::move(ga), ctx.input(0).shape());
                      }
                      if (ctx.needs(1)) {  // dB_t = A_t^T @ G_t
-                       Tensor gb = empty(with_matrix(p.batch, p.k, p.m));
+                       Tensor gb = empty_tensor(with_matrix(p.batch, p.k, p.m));
                        batched_gemm(batches, true, false, p.k, p.m, p.n, ctx.input(0).data(),
                                     p.a_index, g.data(), identity, gb.data());
                        grads[1] = sum_to(std::move(gb), ctx.input(1).shape());
@@ -140,7 +140,7 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
   const std::size_t rows = x.numel() / std::max<std::size_t>(in_f, 1);
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   if (bias.defined()) {  // out = bias broadcast, then GEMM accumulates into it
     for (std::size_t r = 0; r < rows; ++r)
       std::copy(bias.value().data(), bias.value().data() + out_f, out.data() + r * out_f);
@@ -151,12 +151,12 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
                    [rows, in_f, out_f](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      TensorList grads(3);
                      if (ctx.needs(0)) {  // dx = g @ W
-                       grads[0] = empty(ctx.input(0).shape());
+                       grads[0] = empty_tensor(ctx.input(0).shape());
                        gemm(false, false, rows, in_f, out_f, 1.0f, g.data(), out_f,
                             ctx.input(1).data(), in_f, 0.0f, grads[0].data(), in_f);
                      }
                      if (ctx.needs(1)) {  // dW = g^T @ x
-                       grads[1] = empty(ctx.input(1).shape());
+                       grads[1] = empty_tensor(ctx.input(1).shape());
                        gemm(true, false, out_f, in_f, rows, 1.0f, g.data(), out_f,
                             ctx.input(0).data(), in_f, 0.0f, grads[1].data(), in_f);
                      }

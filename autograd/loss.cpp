@@ -30,11 +30,11 @@ kernels::SoftmaxShape softmax_shape(const char* op, const Shape& xs, std::int64_
 Variable softmax_op(const char* op, const Variable& x, std::int64_t dim, bool log) {
   TG_CHECK(x.defined(), op, ": expected a defined input, got an undefined one");
   const kernels::SoftmaxShape sh = softmax_shape(op, x.shape(), dim);
-  Tensor y = empty(x.shape());
+  Tensor y = empty_tensor(x.shape());
   kernels::softmax_forward(x.value().data(), y.data(), sh, log);
   if (trace::active()) trace::attributes(op, {{"dim", dim}});
   return record_op(op, std::move(y), {x}, [sh, log](Tensor gy, const BackwardCtx& ctx) -> TensorList {
-    Tensor gx = empty(gy.shape());
+    Tensor gx = empty_tensor(gy.shape());
     kernels::softmax_backward(gy.data(), ctx.output().data(), gx.data(), sh, log);
     return grad_list(std::move(gx));
   });
@@ -50,7 +50,7 @@ Tensor reduce(const char* op, Tensor per_element, Reduction reduction) {
   double total = 0.0;
   for (std::size_t i = 0; i < per_element.size(); ++i) total += per_element.data()[i];
   if (reduction == Reduction::Mean) total /= static_cast<double>(per_element.size());
-  Tensor out = empty(Shape{});
+  Tensor out = empty_tensor(Shape{});
   out.data()[0] = static_cast<float>(total);
   return out;
 }
@@ -126,14 +126,14 @@ Variable cross_entropy(const Variable& logits, const Labels& labels, CrossEntrop
   const CrossEntropyRows r(logits.value(), options);
   const float ls = r.ls;
   const std::int64_t n = r.n, c = r.c;
-  Tensor loss = empty(r.rows), lse = empty(r.rows);
+  Tensor loss = empty_tensor(r.rows), lse = empty_tensor(r.rows);
   const Labels y = labels;  // contiguous int64, owned by the closure
   kernels::cross_entropy_forward(logits.value().data(), y.data(), n, c, ls, loss.data(),
                                  lse.data());
   const Reduction reduction = options.reduction;
   return record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits},
                    [y, lse, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = empty(ctx.input(0).shape());
+                     Tensor gx = empty_tensor(ctx.input(0).shape());
                      const LossGrad lg(g, reduction, static_cast<std::size_t>(n));
                      const float* scale = lg.elementwise ? g.data() : &lg.scale;
                      kernels::cross_entropy_backward(ctx.input(0).data(), y.data(), lse.data(), n,
@@ -153,15 +153,15 @@ Variable cross_entropy(const Variable& logits, const Variable& target, CrossEntr
   const CrossEntropyRows r(logits.value(), options);
   const float ls = r.ls;
   const std::int64_t n = r.n, c = r.c;
-  Tensor loss = empty(r.rows), lse = empty(r.rows);
+  Tensor loss = empty_tensor(r.rows), lse = empty_tensor(r.rows);
   kernels::soft_cross_entropy_forward(logits.value().data(), target.value().data(), n, c, ls,
                                       loss.data(), lse.data());
   const Reduction reduction = options.reduction;
   return record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits, target},
                    [lse, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = empty(ctx.input(0).shape());
+                     Tensor gx = empty_tensor(ctx.input(0).shape());
                      Tensor gt;
-                     if (ctx.needs(1)) gt = empty(ctx.input(1).shape());
+                     if (ctx.needs(1)) gt = empty_tensor(ctx.input(1).shape());
                      const LossGrad lg(g, reduction, static_cast<std::size_t>(n));
                      const float* scale = lg.elementwise ? g.data() : &lg.scale;
                      kernels::soft_cross_entropy_backward(ctx.input(0).data(), ctx.input(1).data(), lse.data(), n, c,
@@ -176,12 +176,12 @@ Variable nll_loss(const Variable& log_probs, const Labels& labels, Reduction red
   check_labels("nll_loss", log_probs.shape(), labels);
   const std::size_t n = log_probs.shape()[0], c = log_probs.shape()[1];
   const Labels y = labels;
-  Tensor loss = empty({n});
+  Tensor loss = empty_tensor({n});
   for (std::size_t i = 0; i < n; ++i)
     loss.data()[i] = -log_probs.value().data()[i * c + static_cast<std::size_t>(y.data()[i])];
   return record_op("nll_loss", reduce("nll_loss", std::move(loss), reduction), {log_probs},
                    [y, n, c, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = empty(ctx.input(0).shape());
+                     Tensor gx = empty_tensor(ctx.input(0).shape());
                      std::fill(gx.data(), gx.data() + gx.size(), 0.0f);
                      const LossGrad lg(g, reduction, n);
                      for (std::size_t i = 0; i < n; ++i)
@@ -194,15 +194,15 @@ Variable mse_loss(const Variable& input, const Variable& target, Reduction reduc
   check_same_shape("mse_loss", input, target);
   const std::size_t n = input.numel();
   const float *a = input.value().data(), *b = target.value().data();
-  Tensor loss = empty(input.shape());
+  Tensor loss = empty_tensor(input.shape());
   for (std::size_t i = 0; i < n; ++i) loss.data()[i] = (a[i] - b[i]) * (a[i] - b[i]);
   return record_op("mse_loss", reduce("mse_loss", std::move(loss), reduction), {input, target},
                    [n, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      const LossGrad lg(g, reduction, n);
                      const float *a = ctx.input(0).data(), *b = ctx.input(1).data();
-                     Tensor ga = empty(ctx.input(0).shape());
+                     Tensor ga = empty_tensor(ctx.input(0).shape());
                      for (std::size_t i = 0; i < n; ++i) ga.data()[i] = 2.0f * (a[i] - b[i]) * lg[i];
-                     Tensor gb = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+                     Tensor gb = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
                      for (std::size_t i = 0; i < n && ctx.needs(1); ++i) gb.data()[i] = -ga.data()[i];
                      if (!ctx.needs(0)) ga = Tensor();
                      return grad_list(std::move(ga), std::move(gb));
@@ -214,7 +214,7 @@ Variable binary_cross_entropy_with_logits(const Variable& logits, const Variable
   check_same_shape("binary_cross_entropy_with_logits", logits, target);
   const std::size_t n = logits.numel();
   const float *x = logits.value().data(), *t = target.value().data();
-  Tensor loss = empty(logits.shape());
+  Tensor loss = empty_tensor(logits.shape());
   // max(x, 0) - x*t + log(1 + e^-|x|): no overflow for large |x|
   for (std::size_t i = 0; i < n; ++i)
     loss.data()[i] = std::max(x[i], 0.0f) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
@@ -224,8 +224,8 @@ Variable binary_cross_entropy_with_logits(const Variable& logits, const Variable
       [n, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
         const LossGrad lg(g, reduction, n);
         const float *x = ctx.input(0).data(), *t = ctx.input(1).data();
-        Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
-        Tensor gt = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+        Tensor gx = ctx.needs(0) ? empty_tensor(ctx.input(0).shape()) : Tensor();
+        Tensor gt = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
         for (std::size_t i = 0; i < n && ctx.needs(0); ++i) {
           const float e = std::exp(-std::abs(x[i]));  // sigmoid without overflow
           const float sigmoid = x[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);

@@ -41,7 +41,7 @@ Shape reduced_shape(const Shape& shape, std::size_t dim, bool keepdim) {
 
 // Copies g ([outer, inner]) along the reduced axis: the gradient of a sum.
 Tensor expand_along(const Tensor& g, const Shape& shape, const Axis& a) {
-  Tensor out = empty(shape);
+  Tensor out = empty_tensor(shape);
   const float* gs = g.data();
   float* os = out.data();
   for (std::size_t o = 0; o < a.outer; ++o)
@@ -125,7 +125,7 @@ Variable max(const Variable& x, std::int64_t dim_arg, bool keepdim) {
   const Axis a = split_at(x.shape(), dim);
   TG_CHECK(a.n > 0, "max: expected a non-empty dim ", dim_arg, ", got shape ", shape_str(x.shape()));
   auto best = argmax_along(x.value(), a);
-  Tensor out = empty(reduced_shape(x.shape(), dim, keepdim));
+  Tensor out = empty_tensor(reduced_shape(x.shape(), dim, keepdim));
   for (std::size_t j = 0; j < best.size(); ++j) {
     const std::size_t o = j / a.inner, i = j % a.inner;
     out.data()[j] = x.value().data()[(o * a.n + best[j]) * a.inner + i];

@@ -80,7 +80,7 @@ Tensor permute_tensor(const Tensor& x, const std::vector<std::size_t>& dims) {
     out_shape[d] = in[dims[d]];
     step[d] = in_strides[dims[d]];
   }
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   std::vector<std::size_t> index(rank, 0);
   std::size_t offset = 0;
   const float* xs = x.data();
@@ -150,7 +150,7 @@ Variable cat(const std::vector<Variable>& xs, std::int64_t dim_arg) {
     TG_CHECK(s == first, "cat: expected equal sizes except along dim ", dim_arg, ", got ",
              shape_str(first), " and ", shape_str(x.shape()));
   }
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   const Split3 o = split3(out_shape, dim);
   std::vector<std::size_t> starts;
   std::size_t at = 0;
@@ -170,7 +170,7 @@ Variable cat(const std::vector<Variable>& xs, std::int64_t dim_arg) {
                      for (std::size_t k = 0; k < grads.size(); ++k) {
                        if (!ctx.needs(k)) continue;
                        const Split3 p = split3(ctx.input(k).shape(), dim);
-                       grads[k] = empty(ctx.input(k).shape());
+                       grads[k] = empty_tensor(ctx.input(k).shape());
                        for (std::size_t i = 0; i < p.outer; ++i)
                          std::memcpy(grads[k].data() + i * p.n * p.inner,
                                      g.data() + (i * o.n + starts[k]) * o.inner,
@@ -193,7 +193,7 @@ Variable slice(const Variable& x, std::int64_t dim_arg, std::int64_t start, std:
   Shape out_shape = x.shape();
   out_shape[dim] = len;
   const Split3 p = split3(x.shape(), dim);
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   for (std::size_t i = 0; i < p.outer; ++i)
     for (std::size_t k = 0; k < len; ++k)
       std::memcpy(out.data() + (i * len + k) * p.inner,

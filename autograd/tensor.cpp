@@ -42,7 +42,7 @@ std::size_t numel_of(const Shape& shape) {
   return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
 }
 
-Tensor empty(const Shape& shape) { return Tensor::from_shape(shape); }
+Tensor empty_tensor(const Shape& shape) { return Tensor::from_shape(shape); }
 
 Tensor filled(const Shape& shape, float value) {
   Tensor t = Tensor::from_shape(shape);

@@ -22,7 +22,7 @@ std::string shape_str(const std::vector<std::int64_t>& shape);
 /// Number of elements of a tensor of that shape (1 for a 0-d shape).
 std::size_t numel_of(const Shape& shape);
 /// A tensor of that shape whose values are not initialised (fill it before reading it).
-Tensor empty(const Shape& shape);
+Tensor empty_tensor(const Shape& shape);
 /// A tensor of that shape with every element `value`.
 Tensor filled(const Shape& shape, float value);
 

@@ -28,7 +28,7 @@ Tensor to_tensor(const ::onnx::TensorProto& t, const std::filesystem::path& path
            "' in ", path.string(), " to be float, got ONNX data type ", t.data_type());
   Shape shape;
   for (std::int64_t d : t.dims()) shape.push_back(static_cast<std::size_t>(d));
-  Tensor out = empty(shape);
+  Tensor out = empty_tensor(shape);
   const std::size_t bytes = out.size() * sizeof(float);
   if (!t.raw_data().empty()) {
     TG_CHECK(t.raw_data().size() == bytes, "load_weights: expected ", bytes, " bytes for '",

@@ -14,10 +14,10 @@ LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool
            "Linear: expected positive sizes, got in_features = ", in_features,
            ", out_features = ", out_features);
   const Shape w{static_cast<std::size_t>(out_features), static_cast<std::size_t>(in_features)};
-  weight = register_parameter("weight", Variable(empty(w)));
+  weight = register_parameter("weight", Variable(empty_tensor(w)));
   if (with_bias)
     bias =
-        register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_features)})));
+        register_parameter("bias", Variable(empty_tensor(Shape{static_cast<std::size_t>(out_features)})));
   reset_parameters();
 }
 

@@ -15,14 +15,14 @@ BatchNormImpl::BatchNormImpl(int spatial_dims, std::int64_t num_features, BatchN
            ": expected momentum in [0, 1], got ", options.momentum.value_or(0));
   const Shape c{static_cast<std::size_t>(num_features)};
   if (options.affine) {
-    weight = register_parameter("weight", Variable(empty(c)));
-    bias = register_parameter("bias", Variable(empty(c)));
+    weight = register_parameter("weight", Variable(empty_tensor(c)));
+    bias = register_parameter("bias", Variable(empty_tensor(c)));
   }
   if (options.track_running_stats) {
-    running_mean = register_buffer("running_mean", Variable(empty(c)));
-    running_var = register_buffer("running_var", Variable(empty(c)));
+    running_mean = register_buffer("running_mean", Variable(empty_tensor(c)));
+    running_var = register_buffer("running_var", Variable(empty_tensor(c)));
     num_batches_tracked =
-        register_buffer("num_batches_tracked", Variable(empty(Shape{})), Dtype::I64);
+        register_buffer("num_batches_tracked", Variable(empty_tensor(Shape{})), Dtype::I64);
   }
   reset_parameters();
 }

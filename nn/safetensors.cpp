@@ -325,7 +325,7 @@ std::map<std::string, std::uint32_t> take_checksums(const Reader& reader, const 
 
 Tensor read_entry(const Reader& reader, std::ifstream& in, std::uint64_t data_start,
                   const Entry& e, std::optional<std::uint32_t> crc) {
-  Tensor t = empty(e.shape);
+  Tensor t = empty_tensor(e.shape);
   const std::size_t bytes = e.end - e.begin;
   const bool direct = e.dtype == Dtype::F32 && std::endian::native == std::endian::little;
   std::vector<unsigned char> raw(direct ? 0 : bytes);
