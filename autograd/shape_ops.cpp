@@ -70,6 +70,41 @@ Variable flatten(const Variable& x, std::int64_t start_dim, std::int64_t end_dim
   return reshape(x, shape);
 }
 
+namespace {
+std::vector<std::int64_t> sizes_of(const Shape& s) { return std::vector<std::int64_t>(s.begin(), s.end()); }
+}  // namespace
+
+Variable unsqueeze(const Variable& x, std::int64_t dim) {
+  const std::size_t d = normalize_dim(dim, x.dim() + 1, "unsqueeze");
+  auto sizes = sizes_of(x.shape());
+  sizes.insert(sizes.begin() + std::ptrdiff_t(d), 1);
+  return reshape(x, sizes);
+}
+
+Variable squeeze(const Variable& x) {
+  std::vector<std::int64_t> sizes;
+  for (std::size_t n : x.shape())
+    if (n != 1) sizes.push_back(std::int64_t(n));
+  return reshape(x, sizes);
+}
+
+Variable squeeze(const Variable& x, std::int64_t dim) {
+  auto sizes = sizes_of(x.shape());
+  if (x.dim() == 0) {
+    normalize_dim(dim, 1, "squeeze");  // a 0-d tensor takes dim 0 or -1, as in PyTorch
+    return reshape(x, sizes);
+  }
+  const std::size_t d = normalize_dim(dim, x.dim(), "squeeze");
+  if (sizes[d] == 1) sizes.erase(sizes.begin() + std::ptrdiff_t(d));
+  return reshape(x, sizes);
+}
+
+Variable t(const Variable& x) {
+  TG_CHECK(x.dim() <= 2, "t: expected a tensor of at most 2 dimensions, got shape ",
+           shape_str(x.shape()), "; use transpose(dim0, dim1) or permute");
+  return x.dim() < 2 ? x : transpose(x, 0, 1);
+}
+
 Tensor permute_tensor(const Tensor& x, const std::vector<std::size_t>& dims) {
   const Shape& in = x.shape();
   const std::size_t rank = in.size();
