@@ -2,6 +2,8 @@
 // Everything of autograd: tensors, Variable, ops, NoGradGuard, gradcheck, seeds, threads.
 #include "tapegrad/autograd/anomaly.hpp"
 #include "tapegrad/autograd/build_info.hpp"
+#include "tapegrad/autograd/compare.hpp"
+#include "tapegrad/autograd/device.hpp"
 #include "tapegrad/autograd/elementwise.hpp"
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/factories.hpp"
@@ -11,6 +13,7 @@
 #include "tapegrad/autograd/reduce.hpp"
 #include "tapegrad/autograd/shape_ops.hpp"
 #include "tapegrad/autograd/tensor.hpp"
+#include "tapegrad/autograd/tensor_options.hpp"
 #include "tapegrad/autograd/threads.hpp"
 #include "tapegrad/autograd/variable.hpp"
 #include "tapegrad/autograd/conv.hpp"

@@ -2,6 +2,7 @@
 // The array types of tapegrad: float tensors (row-major, NCHW for images) and integer labels.
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 #include <xtensor/xarray.hpp>
@@ -27,3 +28,11 @@ Tensor empty_tensor(const Shape& shape);
 Tensor filled(const Shape& shape, float value);
 
 }  // namespace tg
+
+namespace xt {
+/// Prints a tg::Tensor as LibTorch prints a float tensor: the values (one line per element for
+/// 1-D, a matrix for 2-D, "(i,j,.,.) = " slices above), then "[ CPUFloatType{2,3} ]"
+/// (autograd/print.cpp). Declared in xtensor's namespace, the tensor type's own, so that
+/// `std::cout << t` finds it from any namespace; it is preferred to xtensor's generic printer.
+std::ostream& operator<<(std::ostream& out, const tg::Tensor& tensor);
+}  // namespace xt
