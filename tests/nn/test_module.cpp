@@ -294,3 +294,18 @@ TEST_CASE("anomaly mode names the module path of the op that met a NaN") {
   CHECK_THROWS_WITH_AS(net.fc(tg::full(Shape{1, 2}, INFINITY)),
                        doctest::Contains("in module Linear; input 0 already holds"), tg::Error);
 }
+
+TEST_CASE("module->to(device) is a no-op on the CPU and a clear error for CUDA, as LibTorch ports need") {
+  nn::Linear fc(3, 2);
+  const Variable w = fc->weight;
+  tg::Device device = tg::kCPU;
+  if (tg::cuda::is_available()) device = tg::Device(tg::kCUDA);
+  fc->to(device);
+  fc->to(tg::kCPU, /*non_blocking=*/true);
+  fc->to(tg::kFloat32);
+  CHECK(fc->weight.node() == w.node());  // the same parameters, nothing copied
+  CHECK_THROWS_WITH_AS(fc->to(tg::Device("cuda:0")),
+                       doctest::Contains("tapegrad runs on the CPU only: Module::to was asked for device cuda:0"),
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(fc->to(tg::kFloat64), doctest::Contains("Module::to: expected dtype Float"), tg::Error);
+}
