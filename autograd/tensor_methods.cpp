@@ -1,7 +1,8 @@
 // Variable's LibTorch-style methods. Each forwards to the free function of the same name, so a
 // method and its free function give the same values, gradients and op records.
+#include <algorithm>
 #include <cctype>
-#include <cstring>
+#include <limits>
 #include <map>
 #include <string_view>
 
