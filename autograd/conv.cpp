@@ -105,15 +105,15 @@ Variable conv2d_weight_grad(const Variable& gy, const Variable& x, const Shape& 
 // conv2d's input gradient as an op of (gy, w), so that it can be differentiated again: it is
 // linear in each, its gradients are a convolution (for gy) and a weight gradient (for w).
 Variable conv2d_input_grad(const Variable& gy, const Variable& w, const kernels::ConvGeometry& g) {
-  Tensor gx = empty(input_shape(g));
+  Tensor gx = empty_tensor(input_shape(g));
   kernels::conv2d_backward(gy.value().data(), nullptr, w.value().data(), gx.data(), nullptr, nullptr, g);
   return with_double_backward(
       record_op("conv2d_backward_input", std::move(gx), {gy, w},
                 [g](const GradOutput& ggx, const BackwardCtx& ctx) -> TensorList {
-                  Tensor d_gy = ctx.needs(0) ? empty(output_shape(g)) : Tensor();
+                  Tensor d_gy = ctx.needs(0) ? empty_tensor(output_shape(g)) : Tensor();
                   if (ctx.needs(0))
                     kernels::conv2d_forward(ggx.get().data(), ctx.input(1).data(), nullptr, d_gy.data(), g);
-                  Tensor d_w = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+                  Tensor d_w = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
                   if (ctx.needs(1))
                     kernels::conv2d_backward(ctx.input(0).data(), ggx.get().data(), nullptr, nullptr,
                                              d_w.data(), nullptr, g);
@@ -128,15 +128,15 @@ Variable conv2d_input_grad(const Variable& gy, const Variable& w, const kernels:
 // conv2d's weight gradient as an op of (gy, x), likewise.
 Variable conv2d_weight_grad(const Variable& gy, const Variable& x, const Shape& w_shape,
                             const kernels::ConvGeometry& g) {
-  Tensor gw = empty(w_shape);
+  Tensor gw = empty_tensor(w_shape);
   kernels::conv2d_backward(gy.value().data(), x.value().data(), nullptr, nullptr, gw.data(), nullptr, g);
   return with_double_backward(
       record_op("conv2d_backward_weight", std::move(gw), {gy, x},
                 [g](const GradOutput& ggw, const BackwardCtx& ctx) -> TensorList {
-                  Tensor d_gy = ctx.needs(0) ? empty(output_shape(g)) : Tensor();
+                  Tensor d_gy = ctx.needs(0) ? empty_tensor(output_shape(g)) : Tensor();
                   if (ctx.needs(0))
                     kernels::conv2d_forward(ctx.input(1).data(), ggw.get().data(), nullptr, d_gy.data(), g);
-                  Tensor d_x = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+                  Tensor d_x = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
                   if (ctx.needs(1))
                     kernels::conv2d_backward(ctx.input(0).data(), nullptr, ggw.get().data(), d_x.data(),
                                              nullptr, nullptr, g);
@@ -157,7 +157,7 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
   check_options(options);
   check_shapes(x.shape(), weight.shape(), bias, options.groups);
   const kernels::ConvGeometry g = make_geometry(x.shape(), weight.shape(), options);
-  Tensor y = empty(output_shape(g));
+  Tensor y = empty_tensor(output_shape(g));
   const bool bf16 = autocast::bf16_active();  // the backward multiplies as the forward did
   kernels::conv2d_forward(x.value().data(), weight.value().data(),
                           bias.defined() ? bias.value().data() : nullptr, y.data(), g, bf16);
@@ -168,9 +168,9 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
   Variable out = record_op("conv2d", std::move(y), {x, weight, bias},
                    [g, bf16](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                      const bool has_bias = ctx.num_inputs() > 2;
-                     Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
-                     Tensor gw = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
-                     Tensor gb = has_bias && ctx.needs(2) ? empty(ctx.input(2).shape()) : Tensor();
+                     Tensor gx = ctx.needs(0) ? empty_tensor(ctx.input(0).shape()) : Tensor();
+                     Tensor gw = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
+                     Tensor gb = has_bias && ctx.needs(2) ? empty_tensor(ctx.input(2).shape()) : Tensor();
                      kernels::conv2d_backward(gy.get().data(), ctx.input(0).data(), ctx.input(1).data(),
                                               ctx.needs(0) ? gx.data() : nullptr,
                                               ctx.needs(1) ? gw.data() : nullptr,

@@ -129,13 +129,13 @@ Variable conv_transpose2d(const Variable& x, const Variable& weight, const Varia
     return Shape{static_cast<std::size_t>(g.batch), static_cast<std::size_t>(cout),
                  static_cast<std::size_t>(hh), static_cast<std::size_t>(ww)};
   };
-  Tensor y = empty(shape(plan.out_h, plan.out_w));
+  Tensor y = empty_tensor(shape(plan.out_h, plan.out_w));
   const std::int64_t cin = g.out_channels, cols = cout * plane;  // pointwise: w is [cin, cols]
   if (plan.pointwise) {
     kernels::gemm(false, false, g.batch, cols, cin, 1.0f, x.value().data(), cin,
                   weight.value().data(), cols, 0.0f, y.data(), cols);
   } else if (plan.cropped) {
-    Tensor full = empty(shape(g.height, g.width));
+    Tensor full = empty_tensor(shape(g.height, g.width));
     kernels::conv2d_backward(x.value().data(), nullptr, weight.value().data(), full.data(),
                              nullptr, nullptr, g);
     copy_window(full.data(), g.height, g.width, y.data(), plan.out_h, plan.out_w, planes,
@@ -159,7 +159,7 @@ Variable conv_transpose2d(const Variable& x, const Variable& weight, const Varia
         const std::int64_t cout = g.in_channels, planes = g.batch * cout;
         Tensor padded;  // the output gradient on the uncropped output (cropped plans only)
         if (plan.cropped) {
-          padded = empty({static_cast<std::size_t>(g.batch), static_cast<std::size_t>(cout),
+          padded = empty_tensor({static_cast<std::size_t>(g.batch), static_cast<std::size_t>(cout),
                           static_cast<std::size_t>(g.height), static_cast<std::size_t>(g.width)});
           copy_window(gy.get().data(), plan.out_h, plan.out_w, padded.data(), g.height, g.width,
                       planes, -plan.pad_h, -plan.pad_w);
@@ -169,23 +169,23 @@ Variable conv_transpose2d(const Variable& x, const Variable& weight, const Varia
         if (plan.pointwise) {
           const std::int64_t cin = g.out_channels, cols = cout * plan.out_h * plan.out_w;
           if (ctx.needs(0)) {  // gx [N, Cin] = gy [N, cols] @ w^T
-            gx = empty(ctx.input(0).shape());
+            gx = empty_tensor(ctx.input(0).shape());
             kernels::gemm(false, true, g.batch, cin, cols, 1.0f, gout, cols, ctx.input(1).data(),
                           cols, 0.0f, gx.data(), cin);
           }
           if (ctx.needs(1)) {  // gw [Cin, cols] = x^T @ gy
-            gw = empty(ctx.input(1).shape());
+            gw = empty_tensor(ctx.input(1).shape());
             kernels::gemm(true, false, cin, cols, g.batch, 1.0f, ctx.input(0).data(), cin, gout,
                           cols, 0.0f, gw.data(), cols);
           }
         } else if (ctx.needs(0)) {
-          gx = empty(ctx.input(0).shape());
+          gx = empty_tensor(ctx.input(0).shape());
           kernels::conv2d_forward(gout, ctx.input(1).data(), nullptr, gx.data(), g);
         }
         if (ctx.needs(1) && !plan.pointwise) {
           // The conv's weight gradient, with its input = our output gradient and its output
           // gradient = our input.
-          gw = empty(ctx.input(1).shape());
+          gw = empty_tensor(ctx.input(1).shape());
           kernels::conv2d_backward(ctx.input(0).data(), gout, nullptr, nullptr, gw.data(),
                                    nullptr, g);
         }

@@ -69,7 +69,7 @@ Tensor sum_to(Tensor grad, const Shape& shape) {
 namespace {
 Tensor broadcast_tensor(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  Tensor out = empty(shape);
+  Tensor out = empty_tensor(shape);
   const auto strides = kernels::broadcast_strides(x.shape(), shape);
   const std::size_t rank = shape.size();
   std::vector<std::size_t> index(rank, 0);
@@ -181,7 +181,7 @@ TensorList add_relu_backward(Tensor g, const BackwardCtx& ctx) {
     kernels::update(g, ctx.output(), kernels::relu_grad);
     return ctx.needs(1) ? grad_list(Tensor(), std::move(g)) : grad_list(std::move(g), Tensor());
   }
-  Tensor ga = empty(g.shape());
+  Tensor ga = empty_tensor(g.shape());
   float* gs = g.data();
   float* as = ga.data();
   const float* out = ctx.output().data();

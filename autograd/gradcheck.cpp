@@ -45,7 +45,7 @@ GradcheckResult gradcheck(const std::function<Variable(const std::vector<Variabl
                           const std::vector<Variable>& inputs, GradcheckOptions options) {
   Variable out = fn(inputs);
   Generator gen(options.seed);
-  Tensor w = empty(out.shape());
+  Tensor w = empty_tensor(out.shape());
   for (float& v : w) v = gen.uniform(-1.0f, 1.0f);
   for (Variable x : inputs) x.zero_grad();
   TG_CHECK(out.requires_grad(), "gradcheck: expected an output that requires grad, got one "
@@ -87,7 +87,7 @@ GradcheckResult gradgradcheck(const std::function<Variable(const std::vector<Var
     AutoGradMode record(true);  // gradcheck's finite differences run under NoGradGuard
     Variable y = fn(xs);
     if (!w) {
-      w = empty(y.shape());
+      w = empty_tensor(y.shape());
       for (float& v : *w) v = gen.uniform(-1.0f, 1.0f);
     }
     std::vector<Variable> wrt;

@@ -96,7 +96,7 @@ Variable interpolate(const Variable& x, const InterpolateFuncOptions& options) {
   const std::vector<Tap> th = axis_taps(in[0], out[0], factor[0], options.mode, align);
   const std::vector<Tap> tw = axis_taps(in[1], out[1], factor[1], options.mode, align);
   const std::int64_t planes = n * c, ip = in[0] * in[1], opl = out[0] * out[1];
-  Tensor y = empty({xs[0], xs[1], static_cast<std::size_t>(out[0]), static_cast<std::size_t>(out[1])});
+  Tensor y = empty_tensor({xs[0], xs[1], static_cast<std::size_t>(out[0]), static_cast<std::size_t>(out[1])});
   const float* xv = x.value().data();
   for (std::int64_t p = 0; p < planes; ++p) {
     const float* src = xv + p * ip;

@@ -84,7 +84,7 @@ void batched_gemm(bool bf16, std::size_t batches, bool ta, bool tb, std::size_t 
 Variable matmul_nd(const Variable& a, const Variable& b) {
   const MatmulPlan p = plan_matmul(a.shape(), b.shape());
   const std::size_t batches = numel_of(p.batch);
-  Tensor out = empty(with_matrix(p.batch, p.n, p.m));
+  Tensor out = empty_tensor(with_matrix(p.batch, p.n, p.m));
   const bool bf16 = autocast::bf16_active();  // the backward multiplies as the forward did
   batched_gemm(bf16, batches, false, false, p.n, p.m, p.k, a.value().data(), p.a_index,
                b.value().data(), p.b_index, out.data());
@@ -94,13 +94,13 @@ Variable matmul_nd(const Variable& a, const Variable& b) {
                      for (std::size_t t = 0; t < batches; ++t) identity[t] = t;
                      TensorList grads(2);
                      if (ctx.needs(0)) {  // dA_t = G_t @ B_t^T
-                       Tensor ga = empty(with_matrix(p.batch, p.n, p.k));
+                       Tensor ga = empty_tensor(with_matrix(p.batch, p.n, p.k));
                        batched_gemm(bf16, batches, false, true, p.n, p.k, p.m, g.data(), identity,
                                     ctx.input(1).data(), p.b_index, ga.data());
                        grads[0] = sum_to(std::move(ga), ctx.input(0).shape());
                      }
                      if (ctx.needs(1)) {  // dB_t = A_t^T @ G_t
-                       Tensor gb = empty(with_matrix(p.batch, p.k, p.m));
+                       Tensor gb = empty_tensor(with_matrix(p.batch, p.k, p.m));
                        batched_gemm(bf16, batches, true, false, p.k, p.m, p.n, ctx.input(0).data(),
                                     p.a_index, g.data(), identity, gb.data());
                        grads[1] = sum_to(std::move(gb), ctx.input(1).shape());
@@ -157,7 +157,7 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
   const std::size_t rows = x.numel() / std::max<std::size_t>(in_f, 1);
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   if (bias.defined()) {  // out = bias broadcast, then GEMM accumulates into it
     for (std::size_t r = 0; r < rows; ++r)
       std::copy(bias.value().data(), bias.value().data() + out_f, out.data() + r * out_f);
@@ -169,12 +169,12 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
                    [rows, in_f, out_f, bf16](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      TensorList grads(3);
                      if (ctx.needs(0)) {  // dx = g @ W
-                       grads[0] = empty(ctx.input(0).shape());
+                       grads[0] = empty_tensor(ctx.input(0).shape());
                        gemm(bf16, false, false, rows, in_f, out_f, g.data(), out_f,
                             ctx.input(1).data(), in_f, 0.0f, grads[0].data(), in_f);
                      }
                      if (ctx.needs(1)) {  // dW = g^T @ x
-                       grads[1] = empty(ctx.input(1).shape());
+                       grads[1] = empty_tensor(ctx.input(1).shape());
                        gemm(bf16, true, false, out_f, in_f, rows, g.data(), out_f,
                             ctx.input(0).data(), in_f, 0.0f, grads[1].data(), in_f);
                      }

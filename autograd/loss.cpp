@@ -34,11 +34,11 @@ kernels::SoftmaxShape softmax_shape(const char* op, const Shape& xs, std::int64_
 Variable softmax_op(const char* op, const Variable& x, std::int64_t dim, bool log) {
   TG_CHECK(x.defined(), op, ": expected a defined input, got an undefined one");
   const kernels::SoftmaxShape sh = softmax_shape(op, x.shape(), dim);
-  Tensor y = empty(x.shape());
+  Tensor y = empty_tensor(x.shape());
   kernels::softmax_forward(x.value().data(), y.data(), sh, log);
   if (trace::active()) trace::attributes(op, {{"dim", dim}});
   Variable out = record_op(op, std::move(y), {x}, [sh, log](Tensor gy, const BackwardCtx& ctx) -> TensorList {
-    Tensor gx = empty(gy.shape());
+    Tensor gx = empty_tensor(gy.shape());
     kernels::softmax_backward(gy.data(), ctx.output().data(), gx.data(), sh, log);
     return grad_list(std::move(gx));
   });
@@ -60,7 +60,7 @@ Tensor reduce(const char* op, Tensor per_element, Reduction reduction) {
   double total = 0.0;
   for (std::size_t i = 0; i < per_element.size(); ++i) total += per_element.data()[i];
   if (reduction == Reduction::Mean) total /= static_cast<double>(per_element.size());
-  Tensor out = empty(Shape{});
+  Tensor out = empty_tensor(Shape{});
   out.data()[0] = static_cast<float>(total);
   return out;
 }
@@ -167,7 +167,7 @@ Variable weighted_class_loss(const char* op, const Variable& input, const Labels
   const Labels y = labels;
   const float* x = input.value().data();
   // Log-probabilities of each row (from logits: x - logsumexp, stable).
-  Tensor lp = empty(xs);
+  Tensor lp = empty_tensor(xs);
   for (std::int64_t i = 0; i < n; ++i) {
     const float* row = x + i * c;
     float* out = lp.data() + i * c;
@@ -181,7 +181,7 @@ Variable weighted_class_loss(const char* op, const Variable& input, const Labels
     const float lse = m + static_cast<float>(std::log(s));
     for (std::int64_t k = 0; k < c; ++k) out[k] = row[k] - lse;
   }
-  Tensor per_row = empty({static_cast<std::size_t>(n)});
+  Tensor per_row = empty_tensor({static_cast<std::size_t>(n)});
   double nll_sum = 0, smooth_sum = 0, total_weight = 0, counted = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     float& li = per_row.data()[i];
@@ -211,7 +211,7 @@ Variable weighted_class_loss(const char* op, const Variable& input, const Labels
                " or has class weight 0); use reduction sum for such batches");
       total = (1.0 - ls) * nll_sum / total_weight + ls / double(c) * smooth_sum / smooth_divisor;
     }
-    out = empty(Shape{});
+    out = empty_tensor(Shape{});
     out.data()[0] = static_cast<float>(total);
   }
   return record_op(
@@ -288,8 +288,8 @@ Variable weighted_soft_cross_entropy(const Variable& logits, const Variable& tar
   const std::vector<float> w(weight.value().data(), weight.value().data() + c);
   const float* x = logits.value().data();
   const float* t = target.value().data();
-  Tensor lp = empty(logits.shape());
-  Tensor loss = empty({static_cast<std::size_t>(n)});
+  Tensor lp = empty_tensor(logits.shape());
+  Tensor loss = empty_tensor({static_cast<std::size_t>(n)});
   for (std::int64_t i = 0; i < n; ++i) {
     const float* row = x + i * c;
     const float m = *std::max_element(row, row + c);
@@ -308,8 +308,8 @@ Variable weighted_soft_cross_entropy(const Variable& logits, const Variable& tar
       "cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits, target},
       [w, lp, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
         const float* t = ctx.input(1).data();
-        Tensor gx = ctx.needs(0) ? empty(lp.shape()) : Tensor();
-        Tensor gt = ctx.needs(1) ? empty(lp.shape()) : Tensor();
+        Tensor gx = ctx.needs(0) ? empty_tensor(lp.shape()) : Tensor();
+        Tensor gt = ctx.needs(1) ? empty_tensor(lp.shape()) : Tensor();
         for (std::int64_t i = 0; i < n; ++i) {
           const double gi = upstream(g, reduction, std::size_t(i), std::size_t(n));
           const float* row = lp.data() + i * c;
@@ -350,14 +350,14 @@ Variable cross_entropy(const Variable& logits, const Labels& labels, CrossEntrop
   const CrossEntropyRows r(logits.value(), options);
   const float ls = r.ls;
   const std::int64_t n = r.n, c = r.c;
-  Tensor loss = empty(r.rows), lse = empty(r.rows);
+  Tensor loss = empty_tensor(r.rows), lse = empty_tensor(r.rows);
   const Labels y = labels;  // contiguous int64, owned by the closure
   kernels::cross_entropy_forward(logits.value().data(), y.data(), n, c, ls, loss.data(),
                                  lse.data());
   const Reduction reduction = options.reduction;
   Variable out = record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits},
                    [y, lse, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = empty(ctx.input(0).shape());
+                     Tensor gx = empty_tensor(ctx.input(0).shape());
                      const LossGrad lg(g, reduction, static_cast<std::size_t>(n));
                      const float* scale = lg.elementwise ? g.data() : &lg.scale;
                      kernels::cross_entropy_backward(ctx.input(0).data(), y.data(), lse.data(), n,
@@ -388,15 +388,15 @@ Variable cross_entropy(const Variable& logits, const Variable& target, CrossEntr
   const CrossEntropyRows r(logits.value(), options);
   const float ls = r.ls;
   const std::int64_t n = r.n, c = r.c;
-  Tensor loss = empty(r.rows), lse = empty(r.rows);
+  Tensor loss = empty_tensor(r.rows), lse = empty_tensor(r.rows);
   kernels::soft_cross_entropy_forward(logits.value().data(), target.value().data(), n, c, ls,
                                       loss.data(), lse.data());
   const Reduction reduction = options.reduction;
   Variable out = record_op("cross_entropy", reduce("cross_entropy", std::move(loss), reduction), {logits, target},
                    [lse, n, c, ls, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = empty(ctx.input(0).shape());
+                     Tensor gx = empty_tensor(ctx.input(0).shape());
                      Tensor gt;
-                     if (ctx.needs(1)) gt = empty(ctx.input(1).shape());
+                     if (ctx.needs(1)) gt = empty_tensor(ctx.input(1).shape());
                      const LossGrad lg(g, reduction, static_cast<std::size_t>(n));
                      const float* scale = lg.elementwise ? g.data() : &lg.scale;
                      kernels::soft_cross_entropy_backward(ctx.input(0).data(), ctx.input(1).data(), lse.data(), n, c,
@@ -423,12 +423,12 @@ Variable nll_loss(const Variable& log_probs, const Labels& labels, Reduction red
   check_labels("nll_loss", log_probs.shape(), labels);
   const std::size_t n = log_probs.shape()[0], c = log_probs.shape()[1];
   const Labels y = labels;
-  Tensor loss = empty({n});
+  Tensor loss = empty_tensor({n});
   for (std::size_t i = 0; i < n; ++i)
     loss.data()[i] = -log_probs.value().data()[i * c + static_cast<std::size_t>(y.data()[i])];
   Variable out = record_op("nll_loss", reduce("nll_loss", std::move(loss), reduction), {log_probs},
                    [y, n, c, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = empty(ctx.input(0).shape());
+                     Tensor gx = empty_tensor(ctx.input(0).shape());
                      std::fill(gx.data(), gx.data() + gx.size(), 0.0f);
                      const LossGrad lg(g, reduction, n);
                      for (std::size_t i = 0; i < n; ++i)
@@ -446,15 +446,15 @@ Variable mse_loss(const Variable& input, const Variable& target, Reduction reduc
   check_same_shape("mse_loss", input, target);
   const std::size_t n = input.numel();
   const float *a = input.value().data(), *b = target.value().data();
-  Tensor loss = empty(input.shape());
+  Tensor loss = empty_tensor(input.shape());
   for (std::size_t i = 0; i < n; ++i) loss.data()[i] = (a[i] - b[i]) * (a[i] - b[i]);
   Variable out = record_op("mse_loss", reduce("mse_loss", std::move(loss), reduction), {input, target},
                    [n, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      const LossGrad lg(g, reduction, n);
                      const float *a = ctx.input(0).data(), *b = ctx.input(1).data();
-                     Tensor ga = empty(ctx.input(0).shape());
+                     Tensor ga = empty_tensor(ctx.input(0).shape());
                      for (std::size_t i = 0; i < n; ++i) ga.data()[i] = 2.0f * (a[i] - b[i]) * lg[i];
-                     Tensor gb = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+                     Tensor gb = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
                      for (std::size_t i = 0; i < n && ctx.needs(1); ++i) gb.data()[i] = -ga.data()[i];
                      if (!ctx.needs(0)) ga = Tensor();
                      return grad_list(std::move(ga), std::move(gb));
@@ -471,7 +471,7 @@ Variable binary_cross_entropy_with_logits(const Variable& logits, const Variable
   check_same_shape("binary_cross_entropy_with_logits", logits, target);
   const std::size_t n = logits.numel();
   const float *x = logits.value().data(), *t = target.value().data();
-  Tensor loss = empty(logits.shape());
+  Tensor loss = empty_tensor(logits.shape());
   // max(x, 0) - x*t + log(1 + e^-|x|): no overflow for large |x|
   for (std::size_t i = 0; i < n; ++i)
     loss.data()[i] = std::max(x[i], 0.0f) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
@@ -481,8 +481,8 @@ Variable binary_cross_entropy_with_logits(const Variable& logits, const Variable
       [n, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
         const LossGrad lg(g, reduction, n);
         const float *x = ctx.input(0).data(), *t = ctx.input(1).data();
-        Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
-        Tensor gt = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+        Tensor gx = ctx.needs(0) ? empty_tensor(ctx.input(0).shape()) : Tensor();
+        Tensor gt = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
         for (std::size_t i = 0; i < n && ctx.needs(0); ++i) {
           const float e = std::exp(-std::abs(x[i]));  // sigmoid without overflow
           const float sigmoid = x[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
@@ -512,7 +512,7 @@ Variable binary_cross_entropy(const Variable& input, const Variable& target,
              " at element ", i, " of ", shape_str(input.shape()),
              "; for logits use binary_cross_entropy_with_logits");
   std::vector<float> w = expand_weight(op, options.weight, input.shape());
-  Tensor loss = empty(input.shape());
+  Tensor loss = empty_tensor(input.shape());
   for (std::size_t i = 0; i < n; ++i) {
     const float log_x = std::max(std::log(x[i]), -100.0f);
     const float log_1mx = std::max(std::log1p(-x[i]), -100.0f);
@@ -522,8 +522,8 @@ Variable binary_cross_entropy(const Variable& input, const Variable& target,
   return record_op(op, reduce(op, std::move(loss), reduction), {input, target},
                    [n, w = std::move(w), reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      const float *x = ctx.input(0).data(), *t = ctx.input(1).data();
-                     Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
-                     Tensor gt = ctx.needs(1) ? empty(ctx.input(1).shape()) : Tensor();
+                     Tensor gx = ctx.needs(0) ? empty_tensor(ctx.input(0).shape()) : Tensor();
+                     Tensor gt = ctx.needs(1) ? empty_tensor(ctx.input(1).shape()) : Tensor();
                      for (std::size_t i = 0; i < n; ++i) {
                        const float gi = upstream(g, reduction, i, n) * w[i];
                        if (ctx.needs(0))  // PyTorch's eps keeps x = 0 or 1 finite
@@ -543,7 +543,7 @@ Variable robust_loss(const char* op, const Variable& input, const Variable& targ
   check_same_shape(op, input, target);
   const std::size_t n = input.numel();
   const float *x = input.value().data(), *t = target.value().data();
-  Tensor loss = empty(input.shape());
+  Tensor loss = empty_tensor(input.shape());
   for (std::size_t i = 0; i < n; ++i) {
     const double d = double(x[i]) - t[i], a = std::abs(d);
     loss.data()[i] = static_cast<float>(scale * (a < b ? 0.5 * d * d / b : a - 0.5 * b));
@@ -551,7 +551,7 @@ Variable robust_loss(const char* op, const Variable& input, const Variable& targ
   return record_op(op, reduce(op, std::move(loss), reduction), {input, target},
                    [n, b, scale, reduction](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      const float *x = ctx.input(0).data(), *t = ctx.input(1).data();
-                     Tensor gx = empty(ctx.input(0).shape());
+                     Tensor gx = empty_tensor(ctx.input(0).shape());
                      for (std::size_t i = 0; i < n; ++i) {
                        const double d = double(x[i]) - t[i];
                        const double slope = d < -b ? -1.0 : d > b ? 1.0 : (b > 0 ? d / b : 0.0);

@@ -73,9 +73,9 @@ struct BatchNormBackward {
   TensorList operator()(const GradOutput& gy, const BackwardCtx& ctx) const {
     const bool want_w = ctx.num_inputs() > 1 && ctx.needs(1);
     const bool want_b = ctx.num_inputs() > 2 && ctx.needs(2);
-    Tensor gx = ctx.needs(0) ? empty(ctx.input(0).shape()) : Tensor();
-    Tensor gw = want_w ? empty(ctx.input(1).shape()) : Tensor();
-    Tensor gb = want_b ? empty(ctx.input(2).shape()) : Tensor();
+    Tensor gx = ctx.needs(0) ? empty_tensor(ctx.input(0).shape()) : Tensor();
+    Tensor gw = want_w ? empty_tensor(ctx.input(1).shape()) : Tensor();
+    Tensor gb = want_b ? empty_tensor(ctx.input(2).shape()) : Tensor();
     kernels::batch_norm_backward(gy.get().data(), ctx.input(0).data(), sh, mean.data(), invstd.data(),
                                  has_weight ? ctx.input(1).data() : nullptr, training,
                                  relu ? ctx.output().data() : nullptr,
@@ -150,13 +150,13 @@ Variable batch_norm_op(const char* name, bool relu, const Variable& x, Tensor* r
   const kernels::BatchNormShape sh =
       check_batch_norm(x, running_mean, running_var, weight, bias, training, eps);
   const Shape channels{static_cast<std::size_t>(sh.c)};
-  Tensor mean = empty(channels), invstd = empty(channels);
-  Tensor y = empty(x.shape());
+  Tensor mean = empty_tensor(channels), invstd = empty_tensor(channels);
+  Tensor y = empty_tensor(x.shape());
   const bool has_weight = weight.defined(), has_bias = bias.defined();
   const float* w = has_weight ? weight.value().data() : nullptr;
   const float* b = has_bias ? bias.value().data() : nullptr;
   if (training) {
-    Tensor var = empty(channels);
+    Tensor var = empty_tensor(channels);
     kernels::batch_norm_train_forward(x.value().data(), sh, eps, w, b, relu, mean.data(),
                                       var.data(), invstd.data(), y.data());
     if (running_mean)
@@ -199,12 +199,12 @@ Variable dropout(const Variable& x, float p, bool training) {
   TG_CHECK(p >= 0.0f && p <= 1.0f, "dropout: expected probability p in [0, 1], got ", p);
   if (!training || p == 0.0f) return x;
   // mask = keep / (1 - p), keep ~ Bernoulli(1 - p); p = 1 keeps nothing (and never divides by 0).
-  auto mask = std::make_shared<Tensor>(empty(x.shape()));
+  auto mask = std::make_shared<Tensor>(empty_tensor(x.shape()));
   const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   Generator& gen = default_generator();
   float* m = mask->data();
   for (std::size_t i = 0; i < mask->size(); ++i) m[i] = gen.uniform() < p ? 0.0f : scale;
-  Tensor y = empty(x.shape());
+  Tensor y = empty_tensor(x.shape());
   const float* xv = x.value().data();
   for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = xv[i] * m[i];
   return with_double_backward(
@@ -230,7 +230,7 @@ Variable dropout2d(const Variable& x, float p, bool training) {
   const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   Generator& gen = default_generator();
   for (float& m : mask) m = gen.uniform() < p ? 0.0f : scale;
-  Tensor y = empty(x.shape());
+  Tensor y = empty_tensor(x.shape());
   const float* xv = x.value().data();
   for (std::size_t ch = 0; ch < channels; ++ch)
     for (std::size_t i = 0; i < plane; ++i) y.data()[ch * plane + i] = xv[ch * plane + i] * mask[ch];

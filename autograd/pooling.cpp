@@ -92,12 +92,12 @@ struct LinearMap {
 };
 
 Variable apply_linear(const LinearMap& m, const Variable& x) {
-  Tensor y = empty(m.out_shape);
+  Tensor y = empty_tensor(m.out_shape);
   m.apply(x.value().data(), y.data());
   return with_double_backward(
       record_op(m.op, std::move(y), {x},
                 [m](const GradOutput& gy, const BackwardCtx&) -> TensorList {
-                  Tensor gx = empty(m.in_shape);
+                  Tensor gx = empty_tensor(m.in_shape);
                   m.apply_transpose(gy.get().data(), gx.data());
                   return grad_list(std::move(gx));
                 }),
@@ -117,7 +117,7 @@ void set_pool_graph_rule(Variable& y, const char* op, const char* backward_op, K
 
 Variable extremum_pool(const char* op, const Variable& x, const Pool2dOptions& o, bool minimum) {
   const kernels::PoolGeometry g = make_geometry(op, x.shape(), o);
-  Tensor y = empty(output_shape(x.shape(), g.out_h, g.out_w));
+  Tensor y = empty_tensor(output_shape(x.shape(), g.out_h, g.out_w));
   // The winners' positions are the only state backward needs; skip them when nothing records.
   std::shared_ptr<std::vector<std::int32_t>> index;
   if (grad_enabled() && x.requires_grad())
@@ -128,7 +128,7 @@ Variable extremum_pool(const char* op, const Variable& x, const Pool2dOptions& o
   Variable out = record_op(op, std::move(y), {x},
                            [g, index](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
                              TG_ASSERT(index, "pooling recorded without its indices");
-                             Tensor gx = empty(ctx.input(0).shape());
+                             Tensor gx = empty_tensor(ctx.input(0).shape());
                              kernels::extremum_pool2d_backward(gy.get().data(), index->data(), gx.data(), g);
                              return grad_list(std::move(gx));
                            });
@@ -175,13 +175,13 @@ Variable avg_pool2d(const Variable& x, std::int64_t kernel, std::int64_t stride,
 
 Variable avg_pool2d(const Variable& x, const Pool2dOptions& options) {
   const kernels::PoolGeometry g = make_geometry("avg_pool2d", x.shape(), options);
-  Tensor y = empty(output_shape(x.shape(), g.out_h, g.out_w));
+  Tensor y = empty_tensor(output_shape(x.shape(), g.out_h, g.out_w));
   const bool include_pad = options.count_include_pad;
   kernels::avg_pool2d_forward(x.value().data(), y.data(), g, include_pad);
   if (trace::active()) trace::attributes("avg_pool2d", pool_attributes(g, options));
   Variable out = record_op("avg_pool2d", std::move(y), {x},
                            [g, include_pad](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
-                             Tensor gx = empty(ctx.input(0).shape());
+                             Tensor gx = empty_tensor(ctx.input(0).shape());
                              kernels::avg_pool2d_backward(gy.get().data(), gx.data(), g, include_pad);
                              return grad_list(std::move(gx));
                            });
@@ -205,12 +205,12 @@ Variable adaptive_avg_pool2d(const Variable& x, std::array<std::int64_t, 2> outp
   g.planes = static_cast<std::int64_t>(numel_of(xs)) / (g.height * g.width);
   g.out_h = output_size[0];
   g.out_w = output_size[1];
-  Tensor y = empty(output_shape(xs, g.out_h, g.out_w));
+  Tensor y = empty_tensor(output_shape(xs, g.out_h, g.out_w));
   kernels::adaptive_avg_pool2d_forward(x.value().data(), y.data(), g);
   if (trace::active()) trace::attributes("adaptive_avg_pool2d", {{"output_size", std::vector<std::int64_t>{g.out_h, g.out_w}}});
   Variable out = record_op("adaptive_avg_pool2d", std::move(y), {x},
                            [g](const GradOutput& gy, const BackwardCtx& ctx) -> TensorList {
-                             Tensor gx = empty(ctx.input(0).shape());
+                             Tensor gx = empty_tensor(ctx.input(0).shape());
                              kernels::adaptive_avg_pool2d_backward(gy.get().data(), gx.data(), g);
                              return grad_list(std::move(gx));
                            });

@@ -42,7 +42,7 @@ Shape reduced_shape(const Shape& shape, std::size_t dim, bool keepdim) {
 
 // Copies g ([outer, inner]) along the reduced axis: the gradient of a sum.
 Tensor expand_along(const Tensor& g, const Shape& shape, const Axis& a) {
-  Tensor out = empty(shape);
+  Tensor out = empty_tensor(shape);
   const float* gs = g.data();
   float* os = out.data();
   for (std::size_t o = 0; o < a.outer; ++o)
@@ -92,13 +92,36 @@ Variable sum(const Variable& x, std::int64_t dim_arg, bool keepdim) {
 
 Variable mean(const Variable& x) {
   TG_CHECK(x.numel() > 0, "mean: expected a non-empty tensor, got shape ", shape_str(x.shape()));
-  return sum(x) * (1.0f / static_cast<float>(x.numel()));
+  const Tensor& v = x.value();
+  double total = 0.0;
+  for (std::size_t i = 0; i < v.size(); ++i) total += v.data()[i];
+  const double n = static_cast<double>(v.size());
+  return record_op("mean", filled(Shape{}, static_cast<float>(total / n)), {x},
+                   [n](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     return grad_list(filled(ctx.input(0).shape(), static_cast<float>(g.data()[0] / n)));
+                   });
 }
 
-Variable mean(const Variable& x, std::int64_t dim, bool keepdim) {
-  const std::size_t d = normalize_dim(dim, x.dim(), "mean");
-  TG_CHECK(x.shape()[d] > 0, "mean: expected a non-empty dim ", dim, ", got shape ", shape_str(x.shape()));
-  return sum(x, dim, keepdim) * (1.0f / static_cast<float>(x.shape()[d]));
+Variable mean(const Variable& x, std::int64_t dim_arg, bool keepdim) {
+  const std::size_t dim = normalize_dim(dim_arg, x.dim(), "mean");
+  TG_CHECK(x.shape()[dim] > 0, "mean: expected a non-empty dim ", dim_arg, ", got shape ",
+           shape_str(x.shape()));
+  const Axis a = split_at(x.shape(), dim);
+  std::vector<double> acc(a.outer * a.inner, 0.0);
+  const float* xs = x.value().data();
+  for (std::size_t o = 0; o < a.outer; ++o)
+    for (std::size_t k = 0; k < a.n; ++k)
+      for (std::size_t i = 0; i < a.inner; ++i) acc[o * a.inner + i] += xs[(o * a.n + k) * a.inner + i];
+  Tensor out = empty_tensor(reduced_shape(x.shape(), dim, keepdim));
+  const float scale = 1.0f / static_cast<float>(a.n);
+  for (std::size_t j = 0; j < acc.size(); ++j) out.data()[j] = static_cast<float>(acc[j] / double(a.n));
+  if (trace::active()) trace::attributes("mean_dim", {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
+  return record_op("mean_dim", std::move(out), {x},
+                   [a, scale](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     Tensor gx = expand_along(g, ctx.input(0).shape(), a);
+                     for (float& v : gx) v *= scale;
+                     return grad_list(std::move(gx));
+                   });
 }
 
 Variable max(const Variable& x) {
@@ -117,19 +140,24 @@ Variable max(const Variable& x) {
 }
 
 namespace {
-// Index along the axis of the first maximum (or first NaN, as PyTorch), for each (outer, inner).
-std::vector<std::size_t> argmax_along(const Tensor& x, const Axis& a) {
+// Whether v replaces the current best: larger (smaller), or the first NaN, as PyTorch.
+bool beats_max(float v, float current) { return v > current || (std::isnan(v) && !std::isnan(current)); }
+bool beats_min(float v, float current) { return v < current || (std::isnan(v) && !std::isnan(current)); }
+
+// Index along the axis of the first best element, for each (outer, inner).
+template <class Beats>
+std::vector<std::size_t> argbest_along(const Tensor& x, const Axis& a, Beats beats) {
   std::vector<std::size_t> best(a.outer * a.inner, 0);
   const float* xs = x.data();
   for (std::size_t o = 0; o < a.outer; ++o)
     for (std::size_t k = 1; k < a.n; ++k)
       for (std::size_t i = 0; i < a.inner; ++i) {
         std::size_t& b = best[o * a.inner + i];
-        const float v = xs[(o * a.n + k) * a.inner + i], current = xs[(o * a.n + b) * a.inner + i];
-        if (v > current || (std::isnan(v) && !std::isnan(current))) b = k;
+        if (beats(xs[(o * a.n + k) * a.inner + i], xs[(o * a.n + b) * a.inner + i])) b = k;
       }
   return best;
 }
+std::vector<std::size_t> argmax_along(const Tensor& x, const Axis& a) { return argbest_along(x, a, beats_max); }
 }  // namespace
 
 Variable max(const Variable& x, std::int64_t dim_arg, bool keepdim) {
@@ -137,7 +165,7 @@ Variable max(const Variable& x, std::int64_t dim_arg, bool keepdim) {
   const Axis a = split_at(x.shape(), dim);
   TG_CHECK(a.n > 0, "max: expected a non-empty dim ", dim_arg, ", got shape ", shape_str(x.shape()));
   auto best = argmax_along(x.value(), a);
-  Tensor out = empty(reduced_shape(x.shape(), dim, keepdim));
+  Tensor out = empty_tensor(reduced_shape(x.shape(), dim, keepdim));
   for (std::size_t j = 0; j < best.size(); ++j) {
     const std::size_t o = j / a.inner, i = j % a.inner;
     out.data()[j] = x.value().data()[(o * a.n + best[j]) * a.inner + i];
@@ -163,6 +191,140 @@ Labels argmax(const Tensor& x, std::int64_t dim_arg) {
   Labels out = Labels::from_shape(s);
   for (std::size_t j = 0; j < best.size(); ++j) out.data()[j] = static_cast<std::int64_t>(best[j]);
   return out;
+}
+
+namespace {
+
+// The best element of the whole tensor (min), gradient to the first one.
+template <class Beats>
+Variable best_of_all(const Variable& x, const char* op, Beats beats) {
+  const Tensor& v = x.value();
+  TG_CHECK(v.size() > 0, op, ": expected a non-empty tensor, got shape ", shape_str(v.shape()));
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < v.size() && !std::isnan(v.data()[best]); ++i)
+    if (beats(v.data()[i], v.data()[best])) best = i;
+  return record_op(op, filled(Shape{}, v.data()[best]), {x},
+                   [best](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     Tensor gx = filled(ctx.input(0).shape(), 0.0f);
+                     gx.data()[best] = g.data()[0];
+                     return grad_list(std::move(gx));
+                   });
+}
+
+Labels indices_to_labels(const std::vector<std::size_t>& best, Shape shape) {
+  Labels out = Labels::from_shape(shape);
+  for (std::size_t j = 0; j < best.size(); ++j) out.data()[j] = static_cast<std::int64_t>(best[j]);
+  return out;
+}
+
+}  // namespace
+
+Variable min(const Variable& x) { return best_of_all(x, "min", beats_min); }
+
+Variable min(const Variable& x, std::int64_t dim_arg, bool keepdim) {
+  const std::size_t dim = normalize_dim(dim_arg, x.dim(), "min");
+  const Axis a = split_at(x.shape(), dim);
+  TG_CHECK(a.n > 0, "min: expected a non-empty dim ", dim_arg, ", got shape ", shape_str(x.shape()));
+  auto best = argbest_along(x.value(), a, beats_min);
+  Tensor out = empty_tensor(reduced_shape(x.shape(), dim, keepdim));
+  for (std::size_t j = 0; j < best.size(); ++j) {
+    const std::size_t o = j / a.inner, i = j % a.inner;
+    out.data()[j] = x.value().data()[(o * a.n + best[j]) * a.inner + i];
+  }
+  if (trace::active()) trace::attributes("min_dim", {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
+  return record_op("min_dim", std::move(out), {x},
+                   [a, best = std::move(best)](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     Tensor gx = filled(ctx.input(0).shape(), 0.0f);
+                     for (std::size_t j = 0; j < best.size(); ++j) {
+                       const std::size_t o = j / a.inner, i = j % a.inner;
+                       gx.data()[(o * a.n + best[j]) * a.inner + i] = g.data()[j];
+                     }
+                     return grad_list(std::move(gx));
+                   });
+}
+
+Labels argmin(const Tensor& x, std::int64_t dim_arg) {
+  const std::size_t dim = normalize_dim(dim_arg, x.dimension(), "argmin");
+  const Axis a = split_at(x.shape(), dim);
+  TG_CHECK(a.n > 0, "argmin: expected a non-empty dim ", dim_arg, ", got shape ", shape_str(x.shape()));
+  return indices_to_labels(argbest_along(x, a, beats_min), reduced_shape(x.shape(), dim, false));
+}
+
+namespace {
+
+// (sum |x|^p)^(1/p) over the axis of `a`, with p = 2 and p = 1 exact paths.
+Variable norm_along(const Variable& x, float p, const Axis& a, Shape out_shape, const char* op) {
+  TG_CHECK(p > 0.0f && std::isfinite(p), op, ": expected a finite p > 0, got ", p);
+  std::vector<double> acc(a.outer * a.inner, 0.0);
+  const float* xs = x.value().data();
+  for (std::size_t o = 0; o < a.outer; ++o)
+    for (std::size_t k = 0; k < a.n; ++k)
+      for (std::size_t i = 0; i < a.inner; ++i) {
+        const double v = std::fabs(static_cast<double>(xs[(o * a.n + k) * a.inner + i]));
+        acc[o * a.inner + i] += p == 2.0f ? v * v : p == 1.0f ? v : std::pow(v, double(p));
+      }
+  Tensor out = empty_tensor(out_shape);
+  for (std::size_t j = 0; j < acc.size(); ++j)
+    out.data()[j] = static_cast<float>(p == 2.0f ? std::sqrt(acc[j]) : p == 1.0f ? acc[j] : std::pow(acc[j], 1.0 / p));
+  return record_op(op, std::move(out), {x},
+                   [a, p](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                     // d||x||_p/dx = sign(x) |x|^(p-1) / ||x||^(p-1); 0 where the norm is 0.
+                     const Tensor& in = ctx.input(0);
+                     const float* norms = ctx.output().data();
+                     Tensor gx = empty_tensor(in.shape());
+                     for (std::size_t o = 0; o < a.outer; ++o)
+                       for (std::size_t k = 0; k < a.n; ++k)
+                         for (std::size_t i = 0; i < a.inner; ++i) {
+                           const std::size_t j = o * a.inner + i, e = (o * a.n + k) * a.inner + i;
+                           const float n = norms[j], v = in.data()[e];
+                           float d = 0.0f;
+                           if (n != 0.0f) {
+                             const float sign = v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f);
+                             d = p == 2.0f ? v / n
+                                 : p == 1.0f ? sign
+                                             : sign * std::pow(std::fabs(v) / n, p - 1.0f);
+                           }
+                           gx.data()[e] = g.data()[j] * d;
+                         }
+                     return grad_list(std::move(gx));
+                   });
+}
+
+// 0/1 results of all (every element non-zero) or any along the axis of `a`; not recorded.
+Variable truth_along(const Variable& x, const Axis& a, Shape out_shape, bool want_all) {
+  Tensor out = filled(out_shape, want_all ? 1.0f : 0.0f);
+  const float* xs = x.value().data();
+  for (std::size_t o = 0; o < a.outer; ++o)
+    for (std::size_t k = 0; k < a.n; ++k)
+      for (std::size_t i = 0; i < a.inner; ++i) {
+        const bool nonzero = xs[(o * a.n + k) * a.inner + i] != 0.0f;  // NaN != 0
+        float& r = out.data()[o * a.inner + i];
+        if (want_all && !nonzero) r = 0.0f;
+        if (!want_all && nonzero) r = 1.0f;
+      }
+  return Variable(std::move(out));
+}
+
+Axis whole(const Variable& x) { return Axis{1, x.numel(), 1}; }
+
+}  // namespace
+
+Variable norm(const Variable& x, float p) { return norm_along(x, p, whole(x), Shape{}, "norm"); }
+
+Variable norm(const Variable& x, float p, std::int64_t dim_arg, bool keepdim) {
+  const std::size_t dim = normalize_dim(dim_arg, x.dim(), "norm");
+  return norm_along(x, p, split_at(x.shape(), dim), reduced_shape(x.shape(), dim, keepdim), "norm_dim");
+}
+
+Variable all(const Variable& x) { return truth_along(x, whole(x), Shape{}, true); }
+Variable all(const Variable& x, std::int64_t dim_arg, bool keepdim) {
+  const std::size_t dim = normalize_dim(dim_arg, x.dim(), "all");
+  return truth_along(x, split_at(x.shape(), dim), reduced_shape(x.shape(), dim, keepdim), true);
+}
+Variable any(const Variable& x) { return truth_along(x, whole(x), Shape{}, false); }
+Variable any(const Variable& x, std::int64_t dim_arg, bool keepdim) {
+  const std::size_t dim = normalize_dim(dim_arg, x.dim(), "any");
+  return truth_along(x, split_at(x.shape(), dim), reduced_shape(x.shape(), dim, keepdim), false);
 }
 
 }  // namespace tg

@@ -75,6 +75,41 @@ Variable flatten(const Variable& x, std::int64_t start_dim, std::int64_t end_dim
   return reshape(x, shape);
 }
 
+namespace {
+std::vector<std::int64_t> sizes_of(const Shape& s) { return std::vector<std::int64_t>(s.begin(), s.end()); }
+}  // namespace
+
+Variable unsqueeze(const Variable& x, std::int64_t dim) {
+  const std::size_t d = normalize_dim(dim, x.dim() + 1, "unsqueeze");
+  auto sizes = sizes_of(x.shape());
+  sizes.insert(sizes.begin() + std::ptrdiff_t(d), 1);
+  return reshape(x, sizes);
+}
+
+Variable squeeze(const Variable& x) {
+  std::vector<std::int64_t> sizes;
+  for (std::size_t n : x.shape())
+    if (n != 1) sizes.push_back(std::int64_t(n));
+  return reshape(x, sizes);
+}
+
+Variable squeeze(const Variable& x, std::int64_t dim) {
+  auto sizes = sizes_of(x.shape());
+  if (x.dim() == 0) {
+    normalize_dim(dim, 1, "squeeze");  // a 0-d tensor takes dim 0 or -1, as in PyTorch
+    return reshape(x, sizes);
+  }
+  const std::size_t d = normalize_dim(dim, x.dim(), "squeeze");
+  if (sizes[d] == 1) sizes.erase(sizes.begin() + std::ptrdiff_t(d));
+  return reshape(x, sizes);
+}
+
+Variable t(const Variable& x) {
+  TG_CHECK(x.dim() <= 2, "t: expected a tensor of at most 2 dimensions, got shape ",
+           shape_str(x.shape()), "; use transpose(dim0, dim1) or permute");
+  return x.dim() < 2 ? x : transpose(x, 0, 1);
+}
+
 Tensor permute_tensor(const Tensor& x, const std::vector<std::size_t>& dims) {
   const Shape& in = x.shape();
   const std::size_t rank = in.size();
@@ -85,7 +120,7 @@ Tensor permute_tensor(const Tensor& x, const std::vector<std::size_t>& dims) {
     out_shape[d] = in[dims[d]];
     step[d] = in_strides[dims[d]];
   }
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   std::vector<std::size_t> index(rank, 0);
   std::size_t offset = 0;
   const float* xs = x.data();
@@ -159,7 +194,7 @@ Variable cat(const std::vector<Variable>& xs, std::int64_t dim_arg) {
     TG_CHECK(s == first, "cat: expected equal sizes except along dim ", dim_arg, ", got ",
              shape_str(first), " and ", shape_str(x.shape()));
   }
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   const Split3 o = split3(out_shape, dim);
   std::vector<std::size_t> starts;
   std::size_t at = 0;
@@ -179,7 +214,7 @@ Variable cat(const std::vector<Variable>& xs, std::int64_t dim_arg) {
                      for (std::size_t k = 0; k < grads.size(); ++k) {
                        if (!ctx.needs(k)) continue;
                        const Split3 p = split3(ctx.input(k).shape(), dim);
-                       grads[k] = empty(ctx.input(k).shape());
+                       grads[k] = empty_tensor(ctx.input(k).shape());
                        for (std::size_t i = 0; i < p.outer; ++i)
                          std::memcpy(grads[k].data() + i * p.n * p.inner,
                                      g.data() + (i * o.n + starts[k]) * o.inner,
@@ -202,7 +237,7 @@ namespace {
 // Rows start, start + step, ... (len of them) along the middle axis of x ([outer, n, inner]).
 Tensor slice_rows(const Tensor& x, const Shape& out_shape, const Split3& p, std::size_t len,
                   std::int64_t start, std::int64_t step) {
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   for (std::size_t i = 0; i < p.outer; ++i)
     for (std::size_t k = 0; k < len; ++k)
       std::memcpy(out.data() + (i * len + k) * p.inner,

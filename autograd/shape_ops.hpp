@@ -13,6 +13,14 @@ Variable flatten(const Variable& x, std::int64_t start_dim = 1, std::int64_t end
 Variable transpose(const Variable& x, std::int64_t dim0, std::int64_t dim1);
 /// Reorders the dimensions: result dimension i is x's dimension dims[i].
 Variable permute(const Variable& x, const std::vector<std::int64_t>& dims);
+/// A dimension of size 1 inserted at `dim` (in [-rank-1, rank]), as torch.unsqueeze (a view).
+Variable unsqueeze(const Variable& x, std::int64_t dim);
+/// Every dimension of size 1 removed (a view).
+Variable squeeze(const Variable& x);
+/// Dimension `dim` removed if its size is 1; otherwise x's shape unchanged (as torch.squeeze).
+Variable squeeze(const Variable& x, std::int64_t dim);
+/// The transpose of a matrix; 0-d and 1-D tensors unchanged; tg::Error above 2 dimensions.
+Variable t(const Variable& x);
 /// Joins tensors along `dim`; all other dimensions must match.
 Variable cat(const std::vector<Variable>& xs, std::int64_t dim = 0);
 /// Elements start..start+length-1 along `dim`.

@@ -46,7 +46,7 @@ std::size_t numel_of(const Shape& shape) {
   return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
 }
 
-Tensor empty(const Shape& shape) { return Tensor::from_shape(shape); }
+Tensor empty_tensor(const Shape& shape) { return Tensor::from_shape(shape); }
 
 std::size_t checked_numel(const Shape& shape, const std::string& what) {
   std::size_t product = 1;

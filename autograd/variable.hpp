@@ -2,15 +2,20 @@
 // tg::Variable: a shared handle to one node of the dynamic graph (its value, its gradient, and
 // the rule that sends a gradient back to the node's inputs). Ops record nodes with record_op.
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <iosfwd>
 #include <memory>
 #include <optional>
+#include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
 #include "tapegrad/autograd/tensor.hpp"
+#include "tapegrad/autograd/tensor_options.hpp"
 
 namespace tg {
 
@@ -109,6 +114,31 @@ struct Node {
   ~Node();  // dismantles long input chains iteratively (no deep recursion)
 };
 
+/// What Variable::grad_fn() returns: a pointer-like view of the node that made a variable
+/// (LibTorch's std::shared_ptr<Node>), null for a leaf, so that `y.grad_fn()->name()` and
+/// `if (y.grad_fn())` read as they do in LibTorch.
+class GradFn {
+ public:
+  /// A null grad_fn (a leaf's).
+  GradFn() = default;
+  /// The grad_fn of the node `node` (null when the node is a leaf).
+  explicit GradFn(NodePtr node) : node_(std::move(node)) {}
+  /// The op's name in LibTorch's style ("MulBackward0", "AddmmBackward0"); tapegrad's own op
+  /// name is Variable::op_name(). The table of names is in autograd/tensor_methods.cpp.
+  std::string name() const;
+  /// Pointer syntax, as on LibTorch's std::shared_ptr<Node>: `y.grad_fn()->name()`.
+  const GradFn* operator->() const { return this; }
+  /// Whether there is a node (false for a leaf).
+  explicit operator bool() const { return node_ != nullptr; }
+  /// Whether this is a leaf's null grad_fn.
+  friend bool operator==(const GradFn& f, std::nullptr_t) { return f.node_ == nullptr; }
+
+ private:
+  NodePtr node_;
+};
+
+class CompareOperand;
+
 /// Options of Variable::backward.
 struct BackwardOptions {
   bool retain_graph = false;  ///< keep the graph so that backward can run through it again
@@ -188,6 +218,173 @@ class Variable {
   Variable transpose(std::int64_t dim0, std::int64_t dim1) const;
   Variable permute(const std::vector<std::int64_t>& dims) const;
 
+  // ---- LibTorch's tensor methods (autograd/tensor_methods.cpp): each calls the free function
+  // of the same name, so results and gradients are those of the free functions. ----
+
+  /// The same elements as a 1-D shape of `size` (-1 allowed): LibTorch's `x.view(-1)`.
+  Variable view(std::int64_t size) const { return view(std::vector<std::int64_t>{size}); }
+  /// The same as view(size).
+  Variable reshape(std::int64_t size) const { return view(size); }
+  /// Inserts a dimension of size 1 at `dim` (in [-dim()-1, dim()]).
+  Variable unsqueeze(std::int64_t dim) const;
+  /// Removes every dimension of size 1.
+  Variable squeeze() const;
+  /// Removes dimension `dim` when its size is 1 (otherwise returns the same shape, as LibTorch).
+  Variable squeeze(std::int64_t dim) const;
+  /// The transpose of a matrix (0-d and 1-D tensors are returned as they are); throws
+  /// tg::Error for more than 2 dimensions.
+  Variable t() const;
+  /// Size of dimension `dim`; negative counts from the end (`x.size(-1)`).
+  std::int64_t size(std::int64_t dim) const;
+  /// The sizes as LibTorch's `x.sizes()` gives them.
+  std::vector<std::int64_t> sizes() const;
+
+  /// Sum of all elements (0-d).
+  Variable sum() const;
+  /// Sum along `dim`.
+  Variable sum(std::int64_t dim, bool keepdim = false) const;
+  /// Mean of all elements (0-d).
+  Variable mean() const;
+  /// Mean along `dim`.
+  Variable mean(std::int64_t dim, bool keepdim = false) const;
+  /// Largest element (0-d); the gradient goes to the first maximum.
+  Variable max() const;
+  /// (values, indices) of the largest elements along `dim`, as LibTorch's std::tuple; the
+  /// indices are a float tensor of integers (first maximum; NaN counts as largest).
+  std::tuple<Variable, Variable> max(std::int64_t dim, bool keepdim = false) const;
+  /// Smallest element (0-d); the gradient goes to the first minimum.
+  Variable min() const;
+  /// (values, indices) of the smallest elements along `dim`.
+  std::tuple<Variable, Variable> min(std::int64_t dim, bool keepdim = false) const;
+  /// Index of the first largest element of the flattened tensor (0-d float tensor).
+  Variable argmax() const;
+  /// Indices of the first largest elements along `dim`, as a float tensor of integers (exact
+  /// below 2^24). Not differentiable.
+  Variable argmax(std::int64_t dim, bool keepdim = false) const;
+  /// Index of the first smallest element of the flattened tensor.
+  Variable argmin() const;
+  /// Indices of the first smallest elements along `dim`.
+  Variable argmin(std::int64_t dim, bool keepdim = false) const;
+  /// The p-norm of all elements, (sum |x|^p)^(1/p); gradient 0 where the norm is 0.
+  Variable norm(float p = 2.0f) const;
+  /// The p-norm along `dim`.
+  Variable norm(float p, std::int64_t dim, bool keepdim = false) const;
+  /// 1 if every element is non-zero, else 0 (0-d; LibTorch returns a bool tensor).
+  Variable all() const;
+  /// all() along `dim`.
+  Variable all(std::int64_t dim, bool keepdim = false) const;
+  /// 1 if any element is non-zero, else 0 (0-d).
+  Variable any() const;
+  /// any() along `dim`.
+  Variable any(std::int64_t dim, bool keepdim = false) const;
+
+  /// x^p for a constant p.
+  Variable pow(float p) const;
+  /// x^y elementwise, broadcast.
+  Variable pow(const Variable& exponent) const;
+  /// Square root.
+  Variable sqrt() const;
+  /// e^x.
+  Variable exp() const;
+  /// Natural log.
+  Variable log() const;
+  /// |x|.
+  Variable abs() const;
+  /// min(max(x, lo), hi).
+  Variable clamp(float lo, float hi) const;
+  /// max(x, lo).
+  Variable clamp_min(float lo) const;
+  /// min(x, hi).
+  Variable clamp_max(float hi) const;
+  /// -x.
+  Variable neg() const;
+  /// 1 / (1 + e^-x).
+  Variable sigmoid() const;
+  /// tanh(x).
+  Variable tanh() const;
+  /// max(x, 0).
+  Variable relu() const;
+  /// this + other, broadcast.
+  Variable add(const Variable& other) const;
+  /// this + s.
+  Variable add(float s) const;
+  /// this - other, broadcast.
+  Variable sub(const Variable& other) const;
+  /// this - s.
+  Variable sub(float s) const;
+  /// this * other, broadcast.
+  Variable mul(const Variable& other) const;
+  /// this * s.
+  Variable mul(float s) const;
+  /// this / other, broadcast.
+  Variable div(const Variable& other) const;
+  /// this / s.
+  Variable div(float s) const;
+  /// Matrix product of two matrices ([n, k] @ [k, m]); throws tg::Error for other ranks.
+  Variable mm(const Variable& other) const;
+  /// torch.matmul (vectors, matrices, broadcast batches).
+  Variable matmul(const Variable& other) const;
+
+  /// 1 where this == other, else 0 (a float tensor, broadcast; not differentiable).
+  Variable eq(const CompareOperand& other) const;
+  /// 1 where this != other, else 0.
+  Variable ne(const CompareOperand& other) const;
+  /// 1 where this < other, else 0.
+  Variable lt(const CompareOperand& other) const;
+  /// 1 where this <= other, else 0.
+  Variable le(const CompareOperand& other) const;
+  /// 1 where this > other, else 0.
+  Variable gt(const CompareOperand& other) const;
+  /// 1 where this >= other, else 0.
+  Variable ge(const CompareOperand& other) const;
+
+  /// The one element converted to T (`x.item<int64_t>()`, `x.item<bool>()`); item() without a
+  /// template argument is the float. Throws for tensors of more than one element.
+  template <class T>
+  T item() const {
+    if constexpr (std::is_same_v<T, bool>)
+      return item() != 0.0f;
+    else
+      return static_cast<T>(item());
+  }
+
+  /// Sets every element to `value`, in place. Allowed on leaves (also under no-grad); a
+  /// recorded result that requires grad throws tg::Error, as PyTorch's in-place ops on
+  /// values a backward rule reads.
+  const Variable& fill_(float value) const;
+  /// fill_(0).
+  const Variable& zero_() const;
+  /// Uniform values in [from, to) from the default generator, in place (leaves only).
+  const Variable& uniform_(float from = 0.0f, float to = 1.0f) const;
+  /// Normal values of that mean and standard deviation, in place (leaves only).
+  const Variable& normal_(float mean = 0.0f, float std = 1.0f) const;
+  /// Sets requires_grad on a leaf and returns it (LibTorch's `x.requires_grad_()`); throws
+  /// tg::Error on a recorded result.
+  const Variable& requires_grad_(bool requires_grad = true) const;
+  /// The node that made this variable, null for a leaf (`y.grad_fn()->name()`).
+  GradFn grad_fn() const;
+
+  /// Always the CPU: tapegrad runs on the CPU only.
+  Device device() const;
+  /// This variable itself for the CPU (LibTorch's x.to(kCPU)); tg::Error for a CUDA device.
+  Variable to(const Device& device) const;
+  /// This variable itself for Float; tg::Error for any other dtype.
+  Variable to(ScalarType dtype) const;
+  /// to(device), then to(dtype).
+  Variable to(const Device& device, ScalarType dtype) const;
+  /// This variable itself (LibTorch's x.cpu()).
+  Variable cpu() const;
+  /// Throws tg::Error: tapegrad runs on the CPU only.
+  Variable cuda() const;
+  /// Always false.
+  bool is_cuda() const { return false; }
+  /// This variable itself: tapegrad's values are always contiguous.
+  Variable contiguous() const { return *this; }
+  /// Always Float.
+  ScalarType scalar_type() const { return ScalarType::Float; }
+  /// Always Float (LibTorch's x.dtype()).
+  ScalarType dtype() const { return ScalarType::Float; }
+
   const NodePtr& node() const { return node_; }
 
  private:
@@ -203,6 +400,35 @@ class Variable {
   Node& checked_node() const;
   NodePtr node_;
 };
+
+/// The right-hand side of Variable's comparison methods: a Variable (broadcast against the
+/// left side), a plain Tensor, class labels (tg::Labels, compared as exact integers) or a
+/// number.
+class CompareOperand {
+ public:
+  /// Another variable (its value).
+  CompareOperand(const Variable& v) : tensor_(&v.value()) {}
+  /// A plain tensor.
+  CompareOperand(const Tensor& t) : tensor_(&t) {}
+  /// Class labels.
+  CompareOperand(const Labels& labels) : labels_(&labels) {}
+  /// A number.
+  CompareOperand(double s) : scalar_(s) {}
+  /// The tensor, or nullptr.
+  const Tensor* tensor() const { return tensor_; }
+  /// The labels, or nullptr.
+  const Labels* labels() const { return labels_; }
+  /// The number (when neither tensor nor labels are set).
+  double scalar() const { return scalar_; }
+
+ private:
+  const Tensor* tensor_ = nullptr;
+  const Labels* labels_ = nullptr;
+  double scalar_ = 0.0;
+};
+
+/// Prints a variable's value as LibTorch prints a tensor (autograd/print.cpp).
+std::ostream& operator<<(std::ostream& out, const Variable& x);
 
 /// Records an op: a variable holding `value` whose gradient flows to `inputs` through
 /// `backward`. Records nothing (returns a plain leaf) when no input requires grad or grad mode

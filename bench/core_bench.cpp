@@ -43,7 +43,7 @@ void report_matmul(int threads) {
     b.zero_grad();
     tg::sum(tg::matmul(a, b)).backward();
   });
-  tg::Tensor c = tg::empty({n, n});
+  tg::Tensor c = tg::empty_tensor({n, n});
   const auto raw = tg::bench::time_it([&] {
     for (int i = 0; i < 3; ++i)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.value().data(), n,

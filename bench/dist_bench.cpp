@@ -141,7 +141,7 @@ void train(const std::map<std::string, std::string>& args) {
     seconds.push_back(trainer.step());
   }
   // The slowest rank sets the pace: per step, the maximum over ranks.
-  tg::Tensor t = tg::empty({seconds.size()});
+  tg::Tensor t = tg::empty_tensor({seconds.size()});
   std::copy(seconds.begin(), seconds.end(), t.data());
   dist::all_reduce(t, dist::ReduceOp::Max);
   print_line("\"bench\": \"train\", \"mode\": \"" + mode + "\", \"batch\": " + std::to_string(batch) +

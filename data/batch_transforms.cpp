@@ -54,7 +54,7 @@ void check_options(const char* who, std::int64_t num_classes, float alpha) {
 // lam * one_hot(labels) + (1 - lam) * one_hot(labels rolled by one).
 Tensor mixed_labels(const Labels& labels, std::int64_t num_classes, float lam) {
   const Tensor hot = one_hot(labels, num_classes);
-  Tensor out = empty(hot.shape());
+  Tensor out = empty_tensor(hot.shape());
   const std::size_t n = labels.size(), c = static_cast<std::size_t>(num_classes);
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t prev = (i + n - 1) % n;  // roll(1, 0): row i receives row i - 1
@@ -96,7 +96,7 @@ SoftBatch MixUp::apply(const Batch& batch, float lam) const {
   const BatchDims d = check_batch("MixUp", batch, num_classes);
   TG_CHECK(lam >= 0.0f && lam <= 1.0f, "MixUp: expected lam in [0, 1], got ", lam);
   const Tensor& x = batch.data.value();
-  Tensor out = empty(x.shape());
+  Tensor out = empty_tensor(x.shape());
   for (std::size_t i = 0; i < d.n; ++i) {
     const float* self = x.data() + i * d.per_image;
     const float* prev = x.data() + ((i + d.n - 1) % d.n) * d.per_image;

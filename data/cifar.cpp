@@ -55,7 +55,7 @@ void CIFAR10::read_batch(const std::filesystem::path& file) {
 
 Example<> CIFAR10::get(std::size_t index) const {
   detail::check_index("CIFAR10", index, labels_.size());
-  Example example{empty({3, kSide, kSide}), labels_[index]};
+  Example example{empty_tensor({3, kSide, kSide}), labels_[index]};
   const std::uint8_t* src = pixels_.data() + index * kImageBytes;
   float* dst = example.data.data();
   for (std::size_t k = 0; k < kImageBytes; ++k)

@@ -119,7 +119,7 @@ Batch EpochRun::make_batch(std::size_t b) const {
       sample_shape = example.data.shape();
       Shape shape{count};
       shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
-      images = empty(shape);
+      images = empty_tensor(shape);
     }
     TG_CHECK(example.data.shape() == sample_shape,
              "DataLoader: expected every image of a batch "

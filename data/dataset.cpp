@@ -20,7 +20,7 @@ TensorDataset::TensorDataset(Tensor images, Labels labels)
 Example<> TensorDataset::get(std::size_t index) const {
   detail::check_index("TensorDataset", index, count_);
   const Shape sample_shape(images_.shape().begin() + 1, images_.shape().end());
-  Example example{empty(sample_shape), labels_(index)};
+  Example example{empty_tensor(sample_shape), labels_(index)};
   const std::size_t n = example.data.size();
   const float* src = images_.data() + index * n;
   std::copy(src, src + n, example.data.data());

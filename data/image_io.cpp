@@ -55,7 +55,7 @@ Tensor to_tensor(const detail::DecodedImage& image, int want) {
   const std::size_t plane = std::size_t(image.width) * std::size_t(image.height);
   const std::size_t c = std::size_t(image.channels), k_out = std::size_t(want);
   const bool colour = c >= 3, alpha = c == 2 || c == 4;
-  Tensor out = empty({k_out, std::size_t(image.height), std::size_t(image.width)});
+  Tensor out = empty_tensor({k_out, std::size_t(image.height), std::size_t(image.width)});
   float* dst = out.data();
   const std::uint8_t* src = image.pixels.get();
   constexpr float scale = 1.0f / 255.0f;
@@ -84,7 +84,7 @@ Tensor min_max_normalize(const Tensor& t) {
   const auto [lo, hi] = std::minmax_element(t.data(), t.data() + t.size());
   const float low = t.size() ? *lo : 0.0f;
   const float scale = 1.0f / std::max((t.size() ? *hi : 0.0f) - low, 1e-5f);
-  Tensor out = empty(t.shape());
+  Tensor out = empty_tensor(t.shape());
   for (std::size_t i = 0; i < t.size(); ++i) out.data()[i] = (t.data()[i] - low) * scale;
   return out;
 }
@@ -214,14 +214,14 @@ Tensor make_grid(const Tensor& images, std::int64_t nrow, std::int64_t padding, 
   const Tensor source = normalize ? min_max_normalize(images) : images;
   const std::size_t n = s[0], c = s[1], h = s[2], w = s[3], pad = std::size_t(padding);
   if (n == 1) {  // torchvision returns a lone image as it is, without padding
-    Tensor one = empty({c, h, w});
+    Tensor one = empty_tensor({c, h, w});
     std::copy(source.data(), source.data() + source.size(), one.data());
     return one;
   }
   const std::size_t cols = std::min<std::size_t>(std::size_t(nrow), n);
   const std::size_t rows = (n + cols - 1) / cols;
   const std::size_t gh = rows * (h + pad) + pad, gw = cols * (w + pad) + pad;
-  Tensor grid = empty({c, gh, gw});
+  Tensor grid = empty_tensor({c, gh, gw});
   std::fill(grid.data(), grid.data() + grid.size(), pad_value);
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t top = (i / cols) * (h + pad) + pad, left = (i % cols) * (w + pad) + pad;

@@ -86,7 +86,7 @@ IdxDataset::IdxDataset(const char* name, const std::filesystem::path& root, Spli
 
 Example<> IdxDataset::get(std::size_t index) const {
   detail::check_index(name_, index, count_);
-  Example example{empty({1, height_, width_}), labels_[index]};
+  Example example{empty_tensor({1, height_, width_}), labels_[index]};
   const std::size_t n = height_ * width_;
   const std::uint8_t* src = pixels_.data() + index * n;
   float* dst = example.data.data();

@@ -70,7 +70,7 @@ BilinearSample bilinear_sample(double sx, double sy, std::size_t h, std::size_t 
 
 Tensor hflip(const Tensor& image) {
   const auto [c, h, w] = image_dims(image, "hflip");
-  Tensor out = empty(image.shape());
+  Tensor out = empty_tensor(image.shape());
   for (std::size_t row = 0; row < c * h; ++row) {
     const float* src = image.data() + row * w;
     std::reverse_copy(src, src + w, out.data() + row * w);
@@ -80,7 +80,7 @@ Tensor hflip(const Tensor& image) {
 
 Tensor vflip(const Tensor& image) {
   const auto [c, h, w] = image_dims(image, "vflip");
-  Tensor out = empty(image.shape());
+  Tensor out = empty_tensor(image.shape());
   for (std::size_t k = 0; k < c; ++k)
     for (std::size_t y = 0; y < h; ++y) {
       const float* src = image.data() + (k * h + (h - 1 - y)) * w;
@@ -94,7 +94,7 @@ Tensor crop(const Tensor& image, std::int64_t top, std::int64_t left, std::int64
   const auto [c, h, w] = image_dims(image, "crop");
   TG_CHECK(height >= 1 && width >= 1, "crop: expected a size of at least 1x1, got ", height, "x",
            width);
-  Tensor out = empty({c, std::size_t(height), std::size_t(width)});
+  Tensor out = empty_tensor({c, std::size_t(height), std::size_t(width)});
   std::fill(out.data(), out.data() + out.size(), 0.0f);
   // The columns of the window that fall inside the image: [x0, x1) in window coordinates.
   const auto sw = static_cast<std::int64_t>(w), sh = static_cast<std::int64_t>(h);
@@ -116,7 +116,7 @@ Tensor resize(const Tensor& image, std::int64_t height, std::int64_t width) {
            width);
   const std::size_t oh = std::size_t(height), ow = std::size_t(width);
   const Taps ys = bilinear_taps(h, oh), xs = bilinear_taps(w, ow);
-  Tensor out = empty({c, oh, ow});
+  Tensor out = empty_tensor({c, oh, ow});
   for (std::size_t k = 0; k < c; ++k)
     for (std::size_t y = 0; y < oh; ++y) {
       const float* r0 = image.data() + (k * h + ys.lo[y]) * w;
@@ -139,7 +139,7 @@ Tensor rotate(const Tensor& image, float degrees) {
   const double theta = static_cast<double>(degrees) * std::numbers::pi / 180.0;
   const double cos_t = std::cos(theta), sin_t = std::sin(theta);
   const double cx = (static_cast<double>(w) - 1) / 2, cy = (static_cast<double>(h) - 1) / 2;
-  Tensor out = empty(image.shape());
+  Tensor out = empty_tensor(image.shape());
   const std::size_t plane = h * w;
   for (std::size_t y = 0; y < h; ++y)
     for (std::size_t x = 0; x < w; ++x) {

@@ -168,7 +168,7 @@ Tensor other_input(const Tensor& x, bool dynamic_batch) {
   Shape shape = x.shape();
   const bool grow = dynamic_batch && !shape.empty() && shape[0] > 0;
   if (grow) ++shape[0];
-  Tensor out = empty(shape);
+  Tensor out = empty_tensor(shape);
   const std::size_t n = x.size();
   for (std::size_t i = 0; i < out.size(); ++i)
     out.data()[i] = x.data()[n == 0 ? 0 : i % n] * 0.5f + 0.25f + 0.125f * static_cast<float>(i % 5);

@@ -298,6 +298,10 @@ const std::map<std::string, LowerFn>& table() {
       {"sum", [](Lowering& l) { reduce(l, "ReduceSum"); }}, {"sum_dim", sum_dim},
       {"max", [](Lowering& l) { reduce(l, "ReduceMax"); }},
       {"max_dim", [](Lowering& l) { reduce(l, "ReduceMax"); }},
+      {"min", [](Lowering& l) { reduce(l, "ReduceMin"); }},
+      {"min_dim", [](Lowering& l) { reduce(l, "ReduceMin"); }},
+      {"mean", [](Lowering& l) { reduce(l, "ReduceMean"); }},
+      {"mean_dim", [](Lowering& l) { reduce(l, "ReduceMean"); }},
   };
   return t;
 }

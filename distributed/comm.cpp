@@ -135,7 +135,7 @@ void broadcast(Tensor& t, int root) {
 Tensor all_gather(const Tensor& t) {
   Shape shape{std::size_t(world_size())};
   shape.insert(shape.end(), t.shape().begin(), t.shape().end());
-  Tensor out = empty(shape);
+  Tensor out = empty_tensor(shape);
   if (!multi()) {
     std::copy(t.data(), t.data() + t.size(), out.data());
     return out;

@@ -35,7 +35,7 @@ void broadcast(Tensor&, int root) {
 Tensor all_gather(const Tensor& t) {
   Shape shape{1};
   shape.insert(shape.end(), t.shape().begin(), t.shape().end());
-  Tensor out = empty(shape);
+  Tensor out = empty_tensor(shape);
   std::copy(t.data(), t.data() + t.size(), out.data());
   return out;
 }

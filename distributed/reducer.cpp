@@ -146,7 +146,7 @@ void Reducer::write_back(const std::vector<std::int64_t>& neg_used_somewhere) {
     Param& p = params_[i];
     const float* src = buckets_[p.bucket].flat.data() + p.offset;
     auto& grad = p.var.node()->grad;
-    if (!grad) grad.emplace(empty(p.var.shape()));
+    if (!grad) grad.emplace(empty_tensor(p.var.shape()));
     float* dst = grad->data();
     for (std::size_t k = 0, m = p.var.numel(); k < m; ++k) dst[k] = src[k] * scale;
   }

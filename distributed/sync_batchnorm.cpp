@@ -78,7 +78,7 @@ Variable sync_batch_norm(const Variable& x, Tensor* running_mean, Tensor* runnin
   std::vector<float> invstd(l.c);
   for (std::size_t ch = 0; ch < l.c; ++ch) invstd[ch] = float(1.0 / std::sqrt(var[ch] + eps));
   // xhat is kept for backward: y = xhat * w + b.
-  Tensor xhat = empty(x.shape()), y = empty(x.shape());
+  Tensor xhat = empty_tensor(x.shape()), y = empty_tensor(x.shape());
   const float* px = x.value().data();
   l.each([&](std::size_t ch, std::size_t i) {
     xhat.data()[i] = float((px[i] - mean[ch]) * invstd[ch]);
@@ -93,7 +93,7 @@ Variable sync_batch_norm(const Variable& x, Tensor* running_mean, Tensor* runnin
       sums[ch] += dy.data()[i];
       sums[l.c + ch] += double(dy.data()[i]) * xhat.data()[i];
     });
-    Tensor dw = empty(Shape{l.c}), db = empty(Shape{l.c});
+    Tensor dw = empty_tensor(Shape{l.c}), db = empty_tensor(Shape{l.c});
     for (std::size_t ch = 0; ch < l.c; ++ch) {
       db.data()[ch] = float(sums[ch]);
       dw.data()[ch] = float(sums[l.c + ch]);
@@ -101,7 +101,7 @@ Variable sync_batch_norm(const Variable& x, Tensor* running_mean, Tensor* runnin
     Tensor dx;
     if (ctx.needs(0)) {
       detail::sum_in_place(sums.data(), sums.size());
-      dx = empty(dy.shape());
+      dx = empty_tensor(dy.shape());
       l.each([&](std::size_t ch, std::size_t i) {
         const double g = dy.data()[i] - sums[ch] / count - xhat.data()[i] * sums[l.c + ch] / count;
         dx.data()[i] = float(g * at(weight, ch, 1) * invstd[ch]);

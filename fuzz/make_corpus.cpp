@@ -47,7 +47,7 @@ Bytes gzip(const Bytes& data) {
 }
 
 tg::Tensor pattern(std::size_t c, std::size_t h, std::size_t w) {
-  tg::Tensor t = tg::empty({c, h, w});
+  tg::Tensor t = tg::empty_tensor({c, h, w});
   for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = float((i * 37) % 256) / 255.0f;
   return t;
 }

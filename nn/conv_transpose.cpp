@@ -37,10 +37,10 @@ ConvTranspose2dImpl::ConvTranspose2dImpl(std::int64_t in_channels, std::int64_t 
   const Shape w{static_cast<std::size_t>(in_channels),
                 static_cast<std::size_t>(out_channels / o.groups),
                 static_cast<std::size_t>(kernel_size.h), static_cast<std::size_t>(kernel_size.w)};
-  weight = register_parameter("weight", Variable(empty(w)));
+  weight = register_parameter("weight", Variable(empty_tensor(w)));
   if (o.bias)
     bias =
-        register_parameter("bias", Variable(empty(Shape{static_cast<std::size_t>(out_channels)})));
+        register_parameter("bias", Variable(empty_tensor(Shape{static_cast<std::size_t>(out_channels)})));
   reset_parameters();
 }
 

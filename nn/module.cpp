@@ -205,6 +205,9 @@ void Module::train(bool on) {
   for (Module* c : children()) c->train(on);
 }
 
+void Module::to(const Device& device, bool) { check_cpu_device(device, "Module::to"); }
+void Module::to(ScalarType dtype, bool) { check_float_dtype(dtype, "Module::to"); }
+
 void Module::zero_grad() {
   for (Variable& p : parameters()) p.zero_grad();
 }

@@ -147,6 +147,11 @@ class Module : public std::enable_shared_from_this<Module> {
   bool is_training() const { return detail::eval_on_this_thread == 0 && training_; }
   /// Drops the gradient of every parameter (PyTorch's set_to_none).
   void zero_grad();
+  /// LibTorch's module->to(device): a no-op for the CPU, where tapegrad keeps every parameter
+  /// and buffer; tg::Error for a CUDA device. `non_blocking` is accepted and ignored.
+  void to(const Device& device, bool non_blocking = false);
+  /// LibTorch's module->to(dtype): a no-op for Float; tg::Error for any other dtype.
+  void to(ScalarType dtype, bool non_blocking = false);
   /// Number of parameter elements (only those requiring grad when trainable_only).
   std::size_t num_parameters(bool trainable_only = false) const;
 

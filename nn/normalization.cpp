@@ -22,7 +22,7 @@ BatchNormImpl::BatchNormImpl(int spatial_dims, std::int64_t num_features, BatchN
     running_mean = register_buffer("running_mean", Variable(checked_empty(c, name() + " running_mean")));
     running_var = register_buffer("running_var", Variable(checked_empty(c, name() + " running_var")));
     num_batches_tracked =
-        register_buffer("num_batches_tracked", Variable(empty(Shape{})), Dtype::I64);
+        register_buffer("num_batches_tracked", Variable(empty_tensor(Shape{})), Dtype::I64);
   }
   reset_parameters();
 }

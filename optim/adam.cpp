@@ -43,7 +43,7 @@ void visit_adam(O& o, OptionVisitor& visit) {
 }
 
 std::optional<Tensor> zeros_like(const Tensor& t) {
-  Tensor z = empty(t.shape());
+  Tensor z = empty_tensor(t.shape());
   std::fill(z.begin(), z.end(), 0.0f);
   return z;
 }

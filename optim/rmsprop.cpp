@@ -52,7 +52,7 @@ std::vector<std::string> RMSprop::buffer_names() const {
 namespace {
 void ensure_zeros(std::optional<Tensor>& slot, const Tensor& like) {
   if (slot) return;
-  slot = empty(like.shape());
+  slot = empty_tensor(like.shape());
   std::fill(slot->begin(), slot->end(), 0.0f);
 }
 }  // namespace

@@ -76,7 +76,7 @@ void SGD::update_param(const SGDOptions& o, Tensor& value, const Tensor& grad, P
   std::optional<Tensor>& slot = state.buffers[0];
   // PyTorch starts the buffer as a copy of the first step's direction: no dampening then.
   const bool first = use_momentum && !slot;
-  if (first) slot = empty(value.shape());
+  if (first) slot = empty_tensor(value.shape());
   float* p = value.data();
   const float* g = grad.data();
   float* buf = use_momentum ? slot->data() : nullptr;

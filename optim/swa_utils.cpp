@@ -100,7 +100,7 @@ nn::StateDict Averager::state_dict() const {
   const auto buffers = model_.named_buffers();
   for (std::size_t i = 0; i < params_.size(); ++i) put(params[i].first, params_[i]);
   for (std::size_t i = 0; i < buffers_.size(); ++i) put(buffers[i].first, buffers_[i]);
-  Tensor n = empty({});
+  Tensor n = empty_tensor({});
   n.data()[0] = static_cast<float>(n_averaged_);
   dict.insert("n_averaged", n, nn::Dtype::I64);
   return dict;

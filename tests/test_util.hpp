@@ -16,7 +16,7 @@ namespace tg::test {
 
 /// A tensor of `shape` holding `values` in row-major order.
 inline Tensor make(const Shape& shape, std::initializer_list<float> values) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   if (values.size() != t.size()) throw std::logic_error("test::make: value count != shape size");
   std::copy(values.begin(), values.end(), t.data());
   return t;
@@ -24,7 +24,7 @@ inline Tensor make(const Shape& shape, std::initializer_list<float> values) {
 
 /// A 1-D tensor holding `values`.
 inline Tensor vec(const std::vector<float>& values) {
-  Tensor t = empty(Shape{values.size()});
+  Tensor t = empty_tensor(Shape{values.size()});
   std::copy(values.begin(), values.end(), t.data());
   return t;
 }

@@ -27,7 +27,7 @@ void for_range(std::size_t n, Body&& body) {
 /// out[i] = f(x[i])
 template <class F>
 Tensor map(const Tensor& x, F f) {
-  Tensor out = empty(x.shape());
+  Tensor out = empty_tensor(x.shape());
   const float* xs = x.data();
   float* os = out.data();
   for_range(x.size(), [&](std::size_t b, std::size_t e) {
@@ -39,7 +39,7 @@ Tensor map(const Tensor& x, F f) {
 /// out[i] = f(x[i], y[i]) for tensors with the same number of elements (shape of x).
 template <class F>
 Tensor zip(const Tensor& x, const Tensor& y, F f) {
-  Tensor out = empty(x.shape());
+  Tensor out = empty_tensor(x.shape());
   const float* xs = x.data();
   const float* ys = y.data();
   float* os = out.data();
@@ -52,7 +52,7 @@ Tensor zip(const Tensor& x, const Tensor& y, F f) {
 /// out[i] = f(x[i], y[i], z[i]) for tensors with the same number of elements.
 template <class F>
 Tensor zip3(const Tensor& x, const Tensor& y, const Tensor& z, F f) {
-  Tensor out = empty(x.shape());
+  Tensor out = empty_tensor(x.shape());
   const float* xs = x.data();
   const float* ys = y.data();
   const float* zs = z.data();
@@ -101,7 +101,7 @@ std::vector<std::ptrdiff_t> broadcast_strides(const Shape& in, const Shape& out)
 template <class F>
 Tensor broadcast_zip(const Tensor& a, const Tensor& b, const Shape& out_shape, F f) {
   if (a.shape() == b.shape()) return zip(a, b, f);
-  Tensor out = empty(out_shape);
+  Tensor out = empty_tensor(out_shape);
   float* os = out.data();
   const float* as = a.data();
   const float* bs = b.data();

@@ -34,7 +34,7 @@ void draw_curves(const std::filesystem::path& out) {
 Tensor channels_as_images(const Tensor& activation, std::size_t count) {
   const std::size_t c = std::min(count, activation.shape()[1]);
   const std::size_t h = activation.shape()[2], w = activation.shape()[3];
-  Tensor images = empty({c, 1, h, w});
+  Tensor images = empty_tensor({c, 1, h, w});
   std::memcpy(images.data(), activation.data(), c * h * w * sizeof(float));
   return images;
 }
@@ -80,7 +80,7 @@ void draw_misclassified(const std::filesystem::path& out, const DataChoice& data
   const std::size_t per_image = first.size();
   Shape shape{wrong.size()};
   shape.insert(shape.end(), first.shape().begin(), first.shape().end());
-  Tensor images = empty(shape);
+  Tensor images = empty_tensor(shape);
   std::vector<std::string> captions;
   for (std::size_t k = 0; k < wrong.size(); ++k) {
     const Tensor img = data.test->get(wrong[k]).data;

@@ -178,7 +178,7 @@ std::string tta_text(const examples::TtaViews& views) {
 void export_onnx(nn::Module& model, const Forward& forward, const examples::DataChoice& d, const fs::path& path) {
 #ifdef TAPEGRAD_HAVE_ONNX
   const auto c = std::size_t(d.channels), side = std::size_t(d.image_size);
-  Tensor mean = empty({c, 1, 1}), stddev = empty({c, 1, 1});
+  Tensor mean = empty_tensor({c, 1, 1}), stddev = empty_tensor({c, 1, 1});
   std::copy(d.mean.begin(), d.mean.end(), mean.begin());
   std::copy(d.stddev.begin(), d.stddev.end(), stddev.begin());
   const Variable m(mean), s(stddev);

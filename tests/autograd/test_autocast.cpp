@@ -36,7 +36,7 @@ const std::vector<float>& golden(const std::string& name) {
 
 // The inputs of make_autocast_golden.py: exact in fp32, not in bf16.
 Tensor pattern(const Shape& shape, std::int64_t seed, float scale = 1.0f) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   for (std::size_t i = 0; i < t.size(); ++i)
     t.data()[i] = float(double((std::int64_t(i) * 7919 + seed * 104729) % 4093 - 2046) / 2048.0 * scale);
   return t;

@@ -16,7 +16,7 @@ namespace {
 
 // The script's closed-form inputs: scale * fn(1), scale * fn(2), ...
 Tensor filled_with(const Shape& shape, const std::function<double(double)>& fn, double scale) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = float(scale * fn(double(i + 1)));
   return t;
 }
@@ -24,7 +24,7 @@ double sin_(double i) { return std::sin(i); }
 double cos_(double i) { return std::cos(i); }
 
 Tensor golden(const Shape& shape, const std::vector<float>& values) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   REQUIRE(values.size() == t.size());
   std::copy(values.begin(), values.end(), t.data());
   return t;

@@ -54,7 +54,7 @@ TEST_CASE("binary_cross_entropy matches PyTorch, with weight and every reduction
               golden::layers("bce_edge.y"), 1e-4, 1e-6);
   // A weight of one row broadcasts over the rows.
   const Variable p(golden::layers("bce_p.x")), tt(golden::layers("bce_p.t"));
-  Tensor row = empty({5}), full = empty({2, 5});
+  Tensor row = empty_tensor({5}), full = empty_tensor({2, 5});
   for (std::size_t i = 0; i < 10; ++i) full.data()[i] = row.data()[i % 5] = w.data()[i % 5];
   CHECK(binary_cross_entropy(p, tt, {.weight = row}).item() ==
         doctest::Approx(binary_cross_entropy(p, tt, {.weight = full}).item()));

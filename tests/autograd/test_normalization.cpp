@@ -37,7 +37,7 @@ TEST_CASE("batch_norm on [N, C] by hand: batch statistics, affine, running stati
 
 TEST_CASE("batch_norm on [N, C, H, W] normalises each channel over N, H and W") {
   // Channel 0 holds 1..8 (mean 4.5, variance 5.25), channel 1 is constant 3 (variance 0).
-  Tensor t = empty({2, 2, 2, 2});
+  Tensor t = empty_tensor({2, 2, 2, 2});
   for (std::size_t n = 0; n < 2; ++n)
     for (std::size_t i = 0; i < 4; ++i) {
       t.data()[(n * 2 + 0) * 4 + i] = static_cast<float>(n * 4 + i + 1);

@@ -107,7 +107,7 @@ TEST_CASE("max_pool2d and min_pool2d send each window's gradient to its first ex
 // Values with no ties and no near-ties (a shuffled ramp with gaps of 0.1), so that a
 // finite-difference step of 1e-3 never changes which element wins a window.
 Tensor untied(const Shape& shape, std::uint64_t seed) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   Generator gen(seed);
   for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = 0.1f * static_cast<float>(i) - 2.0f;
   for (std::size_t i = t.size(); i > 1; --i) std::swap(t.data()[i - 1], t.data()[gen.below(i)]);

@@ -79,6 +79,6 @@ TEST_CASE("bad dims are clear errors") {
   Variable x(m23());
   CHECK_THROWS_WITH_AS(sum(x, 2), doctest::Contains("sum: expected dim in [-2, 1], got 2"), Error);
   CHECK_THROWS_WITH_AS(max(x, -3), doctest::Contains("max: expected dim in [-2, 1], got -3"), Error);
-  CHECK_THROWS_WITH_AS(mean(Variable(empty({0}))), doctest::Contains("mean: expected a non-empty tensor"),
+  CHECK_THROWS_WITH_AS(mean(Variable(empty_tensor({0}))), doctest::Contains("mean: expected a non-empty tensor"),
                        Error);
 }

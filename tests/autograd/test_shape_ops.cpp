@@ -6,7 +6,7 @@ using tg::test::make;
 
 namespace {
 Tensor iota(const Shape& shape) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = float(i);
   return t;
 }

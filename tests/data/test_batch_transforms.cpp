@@ -14,7 +14,7 @@ namespace {
 
 // Image i of a batch [3, 1, 2, 2] is filled with i + 1; labels 0, 2, 1.
 Batch small_batch() {
-  Tensor images = empty({3, 1, 2, 2});
+  Tensor images = empty_tensor({3, 1, 2, 2});
   for (std::size_t i = 0; i < 3; ++i)
     for (std::size_t k = 0; k < 4; ++k) images.data()[i * 4 + k] = static_cast<float>(i + 1);
   Labels labels = Labels::from_shape({3});
@@ -99,7 +99,7 @@ TEST_CASE("batch transforms: bad labels, shapes and options are tg::Error") {
   CHECK_THROWS_WITH_AS(transforms::MixUp(3, 0.0f), "MixUp: expected alpha > 0, got 0", tg::Error);
   CHECK_THROWS_WITH_AS(transforms::CutMix(3).apply(batch, {.x1 = 0, .y1 = 0, .x2 = 3, .y2 = 1}),
                        "CutMix: expected a box inside the 2 x 2 image, got x 0..3, y 0..1", tg::Error);
-  Batch flat{Variable(empty({3, 4})), batch.target};
+  Batch flat{Variable(empty_tensor({3, 4})), batch.target};
   CHECK_THROWS_WITH_AS(transforms::CutMix(3).apply(flat, {0, 0, 1, 1}),
                        "CutMix: expected images [N, C, H, W], got [3, 4]", tg::Error);
 }

@@ -26,7 +26,7 @@ class CountingDataset : public tg::data::Dataset {
   tg::data::Example<> get(std::size_t i) const override {
     if (delay_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us_));
     if (i == fail_at_) throw std::out_of_range("corrupt sample " + std::to_string(i));
-    tg::Tensor image = tg::empty({1, 6, 6});
+    tg::Tensor image = tg::empty_tensor({1, 6, 6});
     for (std::size_t p = 0; p < 36; ++p) image.data()[p] = float(i) + 0.5f + 0.01f * float(p);
     return {image, std::int64_t(i % 7)};
   }

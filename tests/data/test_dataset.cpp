@@ -4,7 +4,7 @@
 #include <tapegrad/data/data.hpp>
 
 TEST_CASE("TensorDataset returns row i of the images and label i") {
-  tg::Tensor images = tg::empty({4, 2, 3, 3});
+  tg::Tensor images = tg::empty_tensor({4, 2, 3, 3});
   for (std::size_t i = 0; i < images.size(); ++i) images.data()[i] = float(i);
   tg::Labels labels = tg::Labels::from_shape({4});
   for (std::size_t i = 0; i < 4; ++i) labels(i) = std::int64_t(10 + i);
@@ -22,7 +22,7 @@ TEST_CASE("TensorDataset returns row i of the images and label i") {
 
 TEST_CASE("TensorDataset checks that labels match the images") {
   tg::Labels three = tg::Labels::from_shape({3});
-  CHECK_THROWS_WITH_AS(tg::data::TensorDataset(tg::empty({4, 1, 2, 2}), three),
+  CHECK_THROWS_WITH_AS(tg::data::TensorDataset(tg::empty_tensor({4, 1, 2, 2}), three),
                        doctest::Contains("TensorDataset: expected labels of shape [4], got [3]"),
                        tg::Error);
 }

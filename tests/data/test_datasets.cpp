@@ -163,7 +163,7 @@ TEST_CASE("A user dataset in LibTorch's CRTP form, with DataLoaderOptions(n).wor
   CHECK(train_loader->options().batch_size == 3);
   CHECK(train_loader->size() == 4);
 
-  tg::Tensor images = tg::empty({10, 1, 2, 2});
+  tg::Tensor images = tg::empty_tensor({10, 1, 2, 2});
   tg::Labels labels = tg::Labels::from_shape({10});
   for (std::size_t i = 0; i < 10; ++i) {
     for (std::size_t p = 0; p < 4; ++p) images.data()[i * 4 + p] = float(i);

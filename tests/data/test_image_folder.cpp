@@ -9,7 +9,7 @@ using namespace data_test;
 namespace {
 
 tg::Tensor constant_image(std::size_t c, std::size_t h, std::size_t w, float value) {
-  tg::Tensor t = tg::empty({c, h, w});
+  tg::Tensor t = tg::empty_tensor({c, h, w});
   std::fill(t.data(), t.data() + t.size(), value);
   return t;
 }

@@ -13,7 +13,7 @@ namespace {
 
 // An image [c, h, w] whose values are exact multiples of 1/255 (so 8-bit files are lossless).
 tg::Tensor pattern(std::size_t c, std::size_t h, std::size_t w) {
-  tg::Tensor t = tg::empty({c, h, w});
+  tg::Tensor t = tg::empty_tensor({c, h, w});
   for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = float((i * 53) % 256) / 255.0f;
   return t;
 }
@@ -40,7 +40,7 @@ TEST_CASE("PNG and BMP round trips are exact, JPEG is close") {
     }
   }
   // A smooth RGB image survives JPEG at quality 95 within a few grey levels.
-  tg::Tensor smooth = tg::empty({3, 16, 16});
+  tg::Tensor smooth = tg::empty_tensor({3, 16, 16});
   for (std::size_t k = 0; k < 3; ++k)
     for (std::size_t y = 0; y < 16; ++y)
       for (std::size_t x = 0; x < 16; ++x)
@@ -56,7 +56,7 @@ TEST_CASE("PNG and BMP round trips are exact, JPEG is close") {
 
 TEST_CASE("write_png clamps, accepts [H, W], and min-max normalises on request") {
   const auto dir = temp_dir("image_io_png");
-  tg::Tensor t = tg::empty({2, 3});
+  tg::Tensor t = tg::empty_tensor({2, 3});
   const float values[6] = {-1.0f, 0.0f, 0.5f, 1.0f, 2.0f, 0.25f};
   std::copy(values, values + 6, t.data());
   tg::data::write_png(dir / "clamped.png", t);
@@ -71,7 +71,7 @@ TEST_CASE("write_png clamps, accepts [H, W], and min-max normalises on request")
     CHECK(norm.data()[i] ==
           doctest::Approx(std::round((values[i] + 1) / 3 * 255) / 255).epsilon(1e-6));
 
-  CHECK_THROWS_WITH_AS(tg::data::write_png(dir / "x.png", tg::empty({2, 4, 4})),
+  CHECK_THROWS_WITH_AS(tg::data::write_png(dir / "x.png", tg::empty_tensor({2, 4, 4})),
                        doctest::Contains("write_png: expected an image of shape [C, H, W] with C = "
                                          "1, 3 or 4, or [H, W], got [2, 4, 4]"),
                        tg::Error);
@@ -87,7 +87,7 @@ TEST_CASE("write_png clamps, accepts [H, W], and min-max normalises on request")
 }
 
 TEST_CASE("make_grid and save_grid lay images out as torchvision's make_grid") {
-  tg::Tensor images = tg::empty({5, 1, 2, 3});
+  tg::Tensor images = tg::empty_tensor({5, 1, 2, 3});
   for (std::size_t i = 0; i < images.size(); ++i) images.data()[i] = 0.5f + float(i / 6) * 0.1f;
   // 5 images, 3 per row -> 2 rows; each cell (2 + 1) x (3 + 1), plus 1 of padding: [1, 7, 13].
   const auto grid = tg::data::make_grid(images, 3, 1, false, -1.0f);
@@ -110,7 +110,7 @@ TEST_CASE("make_grid and save_grid lay images out as torchvision's make_grid") {
   REQUIRE(back.shape() == tg::Shape{1, 7, 13});
   CHECK(back(0, 1, 1) == 0.0f);  // normalised: the smallest value becomes 0
   CHECK(back(0, 4, 5) == 1.0f);  // and the largest 1
-  CHECK_THROWS_WITH_AS(tg::data::make_grid(tg::empty({3, 4, 4})),
+  CHECK_THROWS_WITH_AS(tg::data::make_grid(tg::empty_tensor({3, 4, 4})),
                        doctest::Contains("make_grid: expected images of shape [N, C, H, W]"),
                        tg::Error);
 }
@@ -207,7 +207,7 @@ Bytes jpeg_with_272_codes() {
 }
 
 tg::Tensor noise(std::size_t c, std::size_t h, std::size_t w) {
-  tg::Tensor t = tg::empty({c, h, w});
+  tg::Tensor t = tg::empty_tensor({c, h, w});
   for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = float((i * 7919) % 251) / 255.0f;
   return t;
 }
@@ -313,7 +313,7 @@ TEST_CASE("BMP palettes: colours are looked up, an index past the palette is an 
 
 TEST_CASE("channel conversion on read follows stb_image (luma weights 77, 150, 29)") {
   const auto dir = temp_dir("image_luma");
-  tg::Tensor rgb = tg::empty({3, 1, 1});
+  tg::Tensor rgb = tg::empty_tensor({3, 1, 1});
   rgb(0, 0, 0) = 200 / 255.0f, rgb(1, 0, 0) = 100 / 255.0f, rgb(2, 0, 0) = 50 / 255.0f;
   tg::data::write_image(dir / "rgb.png", rgb);
   const auto grey = tg::data::read_image(dir / "rgb.png", 1);

@@ -6,7 +6,7 @@ using namespace tg;
 
 namespace {
 std::shared_ptr<const data::Dataset> five_samples() {
-  Tensor images = empty({5, 1, 2, 2});
+  Tensor images = empty_tensor({5, 1, 2, 2});
   for (std::size_t i = 0; i < images.size(); ++i) images.data()[i] = float(i);
   Labels labels = Labels::from_shape({5});
   for (std::int64_t i = 0; i < 5; ++i) labels(i) = 4 - i;

@@ -16,13 +16,13 @@ namespace {
 // Distinct values in [0.1, 1.1) so that a zero marks padding.
 tg::Tensor distinct_image(std::size_t c, std::size_t h, std::size_t w, std::uint64_t seed = 1) {
   tg::Generator gen(seed);
-  tg::Tensor t = tg::empty({c, h, w});
+  tg::Tensor t = tg::empty_tensor({c, h, w});
   for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = 0.1f + gen.uniform();
   return t;
 }
 
 tg::Tensor constant(std::size_t c, std::size_t h, std::size_t w, float v) {
-  tg::Tensor t = tg::empty({c, h, w});
+  tg::Tensor t = tg::empty_tensor({c, h, w});
   std::fill(t.data(), t.data() + t.size(), v);
   return t;
 }
@@ -106,7 +106,7 @@ TEST_CASE("rotation: 0 degrees is the identity, 90 a transpose and flip") {
   tg::Generator gen(1);
   CHECK(max_abs_diff(T::RandomRotation(0.0f)(image, gen), image) == 0);
   // Counter-clockwise by 90 degrees: out[y][x] = in[x][W - 1 - y] (torch.rot90).
-  tg::Tensor expected = tg::empty(image.shape());
+  tg::Tensor expected = tg::empty_tensor(image.shape());
   for (std::size_t k = 0; k < 2; ++k)
     for (std::size_t y = 0; y < 6; ++y)
       for (std::size_t x = 0; x < 6; ++x) expected(k, y, x) = image(k, x, 5 - y);
@@ -123,7 +123,7 @@ TEST_CASE("rotation: 0 degrees is the identity, 90 a transpose and flip") {
 
 TEST_CASE("Normalize gives the stated mean and standard deviation per channel") {
   tg::Generator gen(5);
-  tg::Tensor image = tg::empty({2, 16, 16});
+  tg::Tensor image = tg::empty_tensor({2, 16, 16});
   const float mean[2] = {0.3f, 0.6f}, scale[2] = {0.1f, 0.05f};
   for (std::size_t k = 0; k < 2; ++k)
     for (std::size_t i = 0; i < 256; ++i)
@@ -155,7 +155,7 @@ TEST_CASE("Normalize gives the stated mean and standard deviation per channel") 
 }
 
 TEST_CASE("Resize: bilinear with half-pixel centres, constants stay constant") {
-  tg::Tensor tiny = tg::empty({1, 2, 2});
+  tg::Tensor tiny = tg::empty_tensor({1, 2, 2});
   tiny(0, 0, 0) = 0, tiny(0, 0, 1) = 1, tiny(0, 1, 0) = 2, tiny(0, 1, 1) = 3;
   // Worked by hand (align_corners = false): source taps at 0, 0.25, 0.75, 1 on each axis, so
   // out[y][x] = 2 r[y] + r[x] with r = {0, 0.25, 0.75, 1}.
@@ -176,7 +176,7 @@ TEST_CASE("Resize: bilinear with half-pixel centres, constants stay constant") {
 }
 
 TEST_CASE("CenterCrop picks the middle, padding with zeros when larger") {
-  tg::Tensor image = tg::empty({1, 5, 5});
+  tg::Tensor image = tg::empty_tensor({1, 5, 5});
   for (std::size_t i = 0; i < 25; ++i) image.data()[i] = float(i + 1);
   tg::Generator gen(0);
   const auto three = T::CenterCrop(3)(image, gen);
@@ -214,7 +214,7 @@ TEST_CASE("ColorJitter factors stay within their ranges") {
     CHECK(out(2, 1, 1) == out(0, 0, 0));
   }
   // Contrast blends with the mean of the greyscale image: that mean is kept (no clamping here).
-  tg::Tensor grey = tg::empty({1, 4, 4});
+  tg::Tensor grey = tg::empty_tensor({1, 4, 4});
   for (std::size_t i = 0; i < 16; ++i) grey.data()[i] = 0.4f + 0.2f * float(i) / 15;
   for (int i = 0; i < 20; ++i) {
     const auto out = T::ColorJitter(0, 0.5f)(grey, gen);
@@ -271,6 +271,6 @@ TEST_CASE("Compose applies in order; the same generator state gives the same res
       constant(1, 1, 1, 1.0f), gen);
   CHECK(twice(0, 0, 0) == 0.0f);  // ((1 - 0.5) / 0.5 - 1) / 2
   CHECK_THROWS_WITH_AS(
-      T::RandomCrop(3)(tg::empty({4, 4}), gen),
+      T::RandomCrop(3)(tg::empty_tensor({4, 4}), gen),
       doctest::Contains("RandomCrop: expected an image of shape [C, H, W], got [4, 4]"), tg::Error);
 }

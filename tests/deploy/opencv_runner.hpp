@@ -20,7 +20,7 @@ inline Tensor run_opencv(const std::filesystem::path& path, const Tensor& input)
   cv::Mat out = net.forward();
   Shape shape;
   for (int d = 0; d < out.dims; ++d) shape.push_back(static_cast<std::size_t>(out.size[d]));
-  Tensor result = empty(shape);
+  Tensor result = empty_tensor(shape);
   REQUIRE(out.isContinuous());
   std::copy(out.ptr<float>(), out.ptr<float>() + result.size(), result.data());
   return result;

@@ -10,7 +10,7 @@ namespace tg {
 TEST_CASE("GraphBuilder: bound names, constants for unknown values, fresh node outputs") {
   ::onnx::GraphProto graph;
   onnx::detail::GraphBuilder g(graph);
-  const Variable w(test::make({2, 2}, {1, 2, 3, 4})), c(test::make({2}, {5, 6})), x(empty({1, 2}));
+  const Variable w(test::make({2, 2}, {1, 2, 3, 4})), c(test::make({2}, {5, 6})), x(empty_tensor({1, 2}));
   g.bind(x, "input");
   CHECK(g.initializer("fc.weight", w.value()) == "fc.weight");
   g.bind(w, "fc.weight");

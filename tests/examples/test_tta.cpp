@@ -12,7 +12,7 @@ namespace {
 
 // One image of 2 channels, 2 x 3: channel 0 holds 1..6, channel 1 holds 11..16.
 Tensor two_channel_image() {
-  Tensor x = tg::empty({1, 2, 2, 3});
+  Tensor x = tg::empty_tensor({1, 2, 2, 3});
   for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = float(i < 6 ? i + 1 : i + 5);
   return x;
 }
@@ -34,7 +34,7 @@ TEST_CASE("shift_batch moves the image and fills the uncovered border with each 
 }
 
 TEST_CASE("shift_batch refuses images that are not [N, C, H, W] and a fill per channel that does not match") {
-  CHECK_THROWS_WITH_AS(E::shift_batch(tg::empty({2, 3}), 1, 0, {0}),
+  CHECK_THROWS_WITH_AS(E::shift_batch(tg::empty_tensor({2, 3}), 1, 0, {0}),
                        "shift_batch: expected images [N, C, H, W], got [2, 3]", tg::Error);
   CHECK_THROWS_WITH_AS(E::shift_batch(two_channel_image(), 1, 0, {0}),
                        "shift_batch: expected a fill value per channel (2 for images [1, 2, 2, 3]), got 1", tg::Error);

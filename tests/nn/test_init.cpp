@@ -90,16 +90,16 @@ TEST_CASE("calculate_gain and fans follow PyTorch") {
   CHECK(init::calculate_gain(init::Nonlinearity::leaky_relu, std::sqrt(5.0)) ==
         doctest::Approx(std::sqrt(1 / 3.0)));
   CHECK(init::calculate_gain(init::Nonlinearity::selu) == 0.75);
-  Variable w(tg::empty(Shape{64, 8, 3, 5}));
+  Variable w(tg::empty_tensor(Shape{64, 8, 3, 5}));
   CHECK(init::calculate_fan_in_and_fan_out(w) == std::pair<std::int64_t, std::int64_t>{120, 960});
-  Variable v(tg::empty(Shape{7}));
+  Variable v(tg::empty_tensor(Shape{7}));
   CHECK_THROWS_WITH_AS(init::kaiming_uniform_(v),
                        doctest::Contains("at least 2 dimensions, got [7]"), tg::Error);
 }
 
 TEST_CASE("kaiming and xavier initialisers: bounds and standard deviations") {
   tg::manual_seed(11);
-  Variable w(tg::empty(Shape{200, 100, 3, 3}));  // fan_in 900, fan_out 1800
+  Variable w(tg::empty_tensor(Shape{200, 100, 3, 3}));  // fan_in 900, fan_out 1800
   init::kaiming_uniform_(w, 0, init::FanMode::fan_in, init::Nonlinearity::relu);
   check_uniform(w.value(), std::sqrt(3.0) * std::sqrt(2.0) / 30);
   init::kaiming_uniform_(w, 0, init::FanMode::fan_out, init::Nonlinearity::relu);
@@ -129,7 +129,7 @@ TEST_CASE("kaiming and xavier initialisers: bounds and standard deviations") {
 }
 
 TEST_CASE("init draws from a given generator when one is passed") {
-  Variable a(tg::empty(Shape{10, 10})), b(tg::empty(Shape{10, 10}));
+  Variable a(tg::empty_tensor(Shape{10, 10})), b(tg::empty_tensor(Shape{10, 10}));
   tg::Generator g1(99), g2(99);
   init::kaiming_normal_(a, 0, init::FanMode::fan_in, init::Nonlinearity::relu, g1);
   init::kaiming_normal_(b, 0, init::FanMode::fan_in, init::Nonlinearity::relu, g2);

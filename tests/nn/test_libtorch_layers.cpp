@@ -15,7 +15,7 @@ namespace test {
 // Values uniform in [lo, hi) from a generator seeded with `seed`.
 Tensor uniform(const Shape& shape, float lo, float hi, std::uint64_t seed) {
   Generator gen(seed);
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   for (float& v : t) v = lo + (hi - lo) * gen.uniform();
   return t;
 }

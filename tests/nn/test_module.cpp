@@ -94,9 +94,9 @@ TEST_CASE("registration errors name the problem") {
   auto x = tg::ones(Shape{2}, true);
   CHECK_THROWS_WITH_AS(m.register_parameter("y", x * 2.0f), doctest::Contains("expected a leaf"),
                        tg::Error);
-  nn::Linear empty(nullptr);
+  nn::Linear empty_tensor(nullptr);
   CHECK_THROWS_WITH_AS(m.register_module("e", empty), doctest::Contains("empty holder"), tg::Error);
-  CHECK_THROWS_WITH_AS(empty(x), doctest::Contains("empty holder"), tg::Error);
+  CHECK_THROWS_WITH_AS(empty_tensor(x), doctest::Contains("empty holder"), tg::Error);
 }
 
 TEST_CASE("train and eval are recursive") {
@@ -315,4 +315,19 @@ TEST_CASE("EvalOnThisThread: eval mode on the calling thread only, flags untouch
   CHECK(model->is_training());
   model->eval();
   CHECK(!model->is_training());  // the flag itself still works as before
+}
+
+TEST_CASE("module->to(device) is a no-op on the CPU and a clear error for CUDA, as LibTorch ports need") {
+  nn::Linear fc(3, 2);
+  const Variable w = fc->weight;
+  tg::Device device = tg::kCPU;
+  if (tg::cuda::is_available()) device = tg::Device(tg::kCUDA);
+  fc->to(device);
+  fc->to(tg::kCPU, /*non_blocking=*/true);
+  fc->to(tg::kFloat32);
+  CHECK(fc->weight.node() == w.node());  // the same parameters, nothing copied
+  CHECK_THROWS_WITH_AS(fc->to(tg::Device("cuda:0")),
+                       doctest::Contains("tapegrad runs on the CPU only: Module::to was asked for device cuda:0"),
+                       tg::Error);
+  CHECK_THROWS_WITH_AS(fc->to(tg::kFloat64), doctest::Contains("Module::to: expected dtype Float"), tg::Error);
 }

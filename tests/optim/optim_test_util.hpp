@@ -24,7 +24,7 @@ inline void set_grad(Variable p, const Tensor& g) {
 
 /// Values [begin, end) of `values` as a tensor of `shape`.
 inline Tensor slice(const std::vector<float>& values, std::size_t begin, const Shape& shape) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   REQUIRE(begin + t.size() <= values.size());
   std::copy(values.begin() + begin, values.begin() + begin + t.size(), t.data());
   return t;

@@ -10,7 +10,7 @@ namespace {
 template <class Opt, class Options>
 void fit_line(Options options, int steps) {
   Variable w(test::make({1}, {0}), true), b(test::make({1}, {0}), true);
-  Tensor xs = empty({16}), ys = empty({16});
+  Tensor xs = empty_tensor({16}), ys = empty_tensor({16});
   for (int i = 0; i < 16; ++i) {
     xs(i) = -1.0f + 2.0f * static_cast<float>(i) / 15.0f;
     ys(i) = 3.0f * xs(i) - 1.0f;

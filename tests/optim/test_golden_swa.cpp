@@ -40,7 +40,7 @@ struct Batch {
 };
 
 Tensor shaped(const std::vector<float>& values, const Shape& shape) {
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   REQUIRE(t.size() == values.size());
   std::copy(values.begin(), values.end(), t.data());
   return t;

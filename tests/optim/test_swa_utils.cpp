@@ -76,7 +76,7 @@ TEST_CASE("update_bn recomputes BatchNorm statistics as the average over one pas
   std::vector<ImagesOnly> loader;
   // Batch b: channel 0 holds b + {0, 1, 2, 3}, channel 1 holds 10 * (b + 1) everywhere.
   for (int b = 0; b < 3; ++b) {
-    Tensor x = empty({2, 2, 1, 2});
+    Tensor x = empty_tensor({2, 2, 1, 2});
     for (std::size_t n = 0; n < 2; ++n)
       for (std::size_t w = 0; w < 2; ++w) {
         x(n, 0, 0, w) = static_cast<float>(b) + static_cast<float>(2 * n + w);

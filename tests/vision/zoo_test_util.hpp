@@ -23,7 +23,7 @@ namespace tg::test::zoo {
 inline Tensor fill(const std::string& name, const Shape& shape, double offset, double bound) {
   std::uint32_t seed = 2166136261u;  // FNV-1a of the name
   for (unsigned char c : name) seed = (seed ^ c) * 16777619u;
-  Tensor t = empty(shape);
+  Tensor t = empty_tensor(shape);
   float* out = t.data();
   for (std::size_t i = 0; i < t.size(); ++i) {
     std::uint32_t x = static_cast<std::uint32_t>(i) * 0x9E3779B1u ^ seed;

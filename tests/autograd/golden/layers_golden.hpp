@@ -13,7 +13,7 @@ namespace layers_data {
 inline Tensor layers(const std::string& name) {
   for (const Entry& e : layers_data::entries)
     if (name == e.name) {
-      Tensor t = empty(Shape(e.shape.begin(), e.shape.begin() + e.dims));
+      Tensor t = empty_tensor(Shape(e.shape.begin(), e.shape.begin() + e.dims));
       REQUIRE(t.size() == e.count);
       std::copy(e.values, e.values + e.count, t.data());
       return t;

@@ -13,7 +13,7 @@ constexpr std::size_t kBatch = 8;
 // Rows [begin, end) of step `step`'s global batch (the same numbers on every rank).
 inline std::pair<Variable, tg::Labels> batch(int step, std::size_t begin, std::size_t end) {
   const tg::Tensor all = tg::test::uniform({kBatch, 1, 8, 8}, -1, 1, 1000 + std::uint64_t(step));
-  tg::Tensor x = tg::empty({end - begin, 1, 8, 8});
+  tg::Tensor x = tg::empty_tensor({end - begin, 1, 8, 8});
   std::copy(all.data() + begin * 64, all.data() + end * 64, x.data());
   tg::Labels y = tg::Labels::from_shape({end - begin});
   for (std::size_t i = begin; i < end; ++i) y(i - begin) = std::int64_t((3 * i + std::size_t(step)) % 5);

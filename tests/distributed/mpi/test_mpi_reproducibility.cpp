@@ -47,7 +47,7 @@ struct TinyResNet : nn::Module {
 std::pair<Variable, tg::Labels> rows(int step, const std::vector<std::size_t>& order,
                                      std::size_t begin, std::size_t end) {
   auto [x, y] = tg::test::batch(step, 0, kRows);
-  tg::Tensor out = tg::empty({end - begin, 1, 8, 8});
+  tg::Tensor out = tg::empty_tensor({end - begin, 1, 8, 8});
   tg::Labels labels = tg::Labels::from_shape({end - begin});
   for (std::size_t i = begin; i < end; ++i) {
     std::copy_n(x.value().data() + order[i] * 64, 64, out.data() + (i - begin) * 64);
