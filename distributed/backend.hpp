@@ -11,6 +11,8 @@ namespace tg::distributed::detail {
 /// How many processes a launcher (mpirun, srun) started, from the environment it sets: 0 when
 /// none did (a plain run), 1 when one did without saying how many.
 int launched_world_size();
+/// This process's rank as the launcher's environment gives it (0 when none does).
+int launched_rank();
 
 /// A sum-allreduce in flight on the gradient communicator.
 class AsyncSum {

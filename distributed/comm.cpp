@@ -566,13 +566,16 @@ bool is_initialized() { return world().initialized; }
 
 std::chrono::milliseconds timeout() { return world().timeout; }
 
+// Before init() and after finalize(), what the launcher says rather than a world of one: a
+// rank that reports itself as rank 0 of 1 under mpirun would mislead whoever reads it.
 int rank() {
-  multi("rank");
+  if (!world().initialized && detail::launched_world_size() > 0) return detail::launched_rank();
   return world().rank;
 }
 
 int world_size() {
-  multi("world_size");
+  if (!world().initialized && detail::launched_world_size() > 0)
+    return detail::launched_world_size();
   return world().size;
 }
 

@@ -42,11 +42,12 @@ void finalize();
 bool is_initialized();
 /// The bound on every wait (see InitOptions::timeout) in force now.
 std::chrono::milliseconds timeout();
-/// This process's index in [0, world_size()). Without a launcher, 0 (also before init());
-/// under a launcher, a tg::Error before init() or after finalize().
+/// This process's index in [0, world_size()). Without a launcher, 0; under a launcher, before
+/// init() or after finalize(), the rank the launcher's environment gives (collectives are then
+/// a tg::Error).
 int rank();
-/// Number of processes. Without a launcher, 1; under a launcher, a tg::Error before init() or
-/// after finalize().
+/// Number of processes. Without a launcher, 1; under a launcher, before init() or after
+/// finalize(), the number the launcher started.
 int world_size();
 /// Waits until every rank reaches it.
 void barrier();

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   if (c == "before_init" || c == "init_after_finalize") {
     try {
       tg::Tensor t = tg::filled({3}, 1.0f);
+      // What the launcher says, not a world of one.
+      std::fprintf(stderr, "before init: rank %d of %d\n", dist::rank(), dist::world_size());
       if (c == "init_after_finalize") {
         dist::init();
         dist::finalize();

@@ -1,6 +1,7 @@
 # Runs PROGRAM CASE on 2 ranks with a 5 s timeout and passes only if the job fails (non-zero
 # exit) within BOUND seconds with output matching EXPECT: a hang, a silent exit, a success or
-# another message fails the test. Variables: MPIEXEC, PROGRAM, CASE, EXPECT, BOUND.
+# another message fails the test. Variables: MPIEXEC, PROGRAM, CASE, EXPECT, BOUND, and
+# optionally EXPECT2 (a second pattern the output must match too).
 string(TIMESTAMP begin "%s" UTC)
 execute_process(COMMAND ${MPIEXEC} -n 2 --oversubscribe -x TAPEGRAD_DIST_TIMEOUT=5 ${PROGRAM} ${CASE}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT 120)
@@ -15,4 +16,7 @@ if(NOT elapsed LESS ${BOUND})
 endif()
 if(NOT out MATCHES "${EXPECT}")
   message(FATAL_ERROR "expected the output to match '${EXPECT}'")
+endif()
+if(DEFINED EXPECT2 AND NOT out MATCHES "${EXPECT2}")
+  message(FATAL_ERROR "expected the output to match '${EXPECT2}'")
 endif()
