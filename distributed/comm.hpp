@@ -85,8 +85,11 @@ class Work {
  public:
   /// A completed collective (nothing to wait for).
   Work();
+  /// Waits for the collective when this is the last copy and it is still in flight.
   ~Work();
+  /// Another handle on the same collective.
   Work(const Work&);
+  /// Makes this a handle on other's collective (releasing the one it had, as ~Work does).
   Work& operator=(const Work&);
   /// Whether the collective has completed (lets MPI progress; never blocks). A tg::Error when
   /// the ranks turned out to disagree (different sizes, ops or roots: nothing was sent).
