@@ -595,6 +595,17 @@ void broadcast(Tensor& t, int root) {
   start_broadcast(t, root)->wait();
 }
 
+namespace {
+StatePtr start_all_gather(Tensor& out, const Tensor& t) {
+  const int n = checked_count("all_gather", t.size());
+  const float* in = t.data();
+  float* o = out.data();
+  return launch(kData, make_desc(kAllGather, t.size(), &t.shape()), [=](MPI_Request* r) {
+    MPI_Iallgather(in, n, MPI_FLOAT, o, n, MPI_FLOAT, world().data, r);
+  });
+}
+}  // namespace
+
 Tensor all_gather(const Tensor& t) {
   const bool many = multi("all_gather");
   Shape shape{std::size_t(world().size)};
@@ -604,13 +615,23 @@ Tensor all_gather(const Tensor& t) {
     std::copy(t.data(), t.data() + t.size(), out.data());
     return out;
   }
-  const int n = checked_count("all_gather", t.size());
-  const float* in = t.data();
-  float* o = out.data();
-  run(kData, make_desc(kAllGather, t.size(), &t.shape()), [=](MPI_Request* r) {
-    MPI_Iallgather(in, n, MPI_FLOAT, o, n, MPI_FLOAT, world().data, r);
-  });
+  start_all_gather(out, t)->wait();
   return out;
+}
+
+Work all_gather(Tensor& out, const Tensor& t, const CollectiveOptions& options) {
+  const bool many = multi("all_gather");
+  Shape shape{std::size_t(world().size)};
+  shape.insert(shape.end(), t.shape().begin(), t.shape().end());
+  TG_CHECK(out.shape() == shape, "all_gather: expected an output of shape ", shape_str(shape),
+           " (the world size, then the input's shape), got ", shape_str(out.shape()));
+  if (!many) {
+    std::copy(t.data(), t.data() + t.size(), out.data());
+    return Work();
+  }
+  Work w(start_all_gather(out, t));
+  if (!options.async_op) w.wait();
+  return w;
 }
 
 Work::Work() = default;

@@ -112,6 +112,10 @@ class Work {
 Work all_reduce(Tensor& t, ReduceOp op, const CollectiveOptions& options);
 /// broadcast with options: with {.async_op = true} it returns at once (MPI_Ibcast).
 Work broadcast(Tensor& t, int root, const CollectiveOptions& options);
+/// all_gather into `out`, which must have the shape [world_size(), t.shape()...] (PyTorch's
+/// all_gather_into_tensor); with {.async_op = true} it returns at once (MPI_Iallgather) and
+/// both `out` and `t` must outlive the wait.
+Work all_gather(Tensor& out, const Tensor& t, const CollectiveOptions& options);
 /// barrier with options: with {.async_op = true} it returns at once (MPI_Ibarrier).
 Work barrier(const CollectiveOptions& options);
 

@@ -70,6 +70,12 @@ TEST_CASE("init's timeout and the asynchronous forms in a world of one") {
   CHECK(dist::barrier({.async_op = true}).is_completed());
   CHECK_THROWS_WITH_AS(dist::broadcast(t, 1, {.async_op = true}),
                        doctest::Contains("broadcast: expected a root in [0, 1), got 1"), tg::Error);
+  tg::Tensor out = tg::empty({1, 3});
+  CHECK(dist::all_gather(out, original, {.async_op = true}).wait());
+  CHECK(out(0, 2) == 3.0f);
+  tg::Tensor wrong = tg::empty({2, 3});
+  CHECK_THROWS_WITH_AS(dist::all_gather(wrong, original, {}),
+                       doctest::Contains("all_gather: expected an output of shape [1, 3]"), tg::Error);
   dist::Work none;  // default: nothing to wait for
   CHECK(none.is_completed());
 }

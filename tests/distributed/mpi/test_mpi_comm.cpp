@@ -82,11 +82,16 @@ TEST_CASE("asynchronous collectives: a Work to wait on, several in flight at onc
   dist::Work wb = dist::all_reduce(b, dist::ReduceOp::Avg, {.async_op = true});
   dist::Work wc = dist::broadcast(c, n - 1, {.async_op = true});
   dist::Work wbar = dist::barrier({.async_op = true});
+  const tg::Tensor mine = tg::filled({2}, float(r) + 0.25f);
+  tg::Tensor gathered = tg::empty({std::size_t(n), 2});
+  dist::Work wg = dist::all_gather(gathered, mine, {.async_op = true});
   // Waited in another order than started: each completes as MPI progresses.
   CHECK(wc.wait());
   CHECK(wbar.wait());
   CHECK(wb.wait());
   CHECK(wa.wait());
+  CHECK(wg.wait());
+  for (int q = 0; q < n; ++q) CHECK(gathered(q, 1) == float(q) + 0.25f);
   CHECK(wa.is_completed());
   CHECK(a(999) == float(n * (n - 1) / 2));
   CHECK(b(0) == doctest::Approx(float(n + 1) / 2));
