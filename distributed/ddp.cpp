@@ -12,9 +12,14 @@ namespace tg::distributed {
 
 namespace {
 
-// One line per parameter and buffer: what must agree across ranks.
-std::vector<std::string> describe(const nn::Module& model) {
-  std::vector<std::string> lines;
+// One line per option, parameter and buffer: what must agree across ranks. (Options that differ
+// would lay out different buckets, or average on some ranks only.)
+std::vector<std::string> describe(const nn::Module& model, const DDPOptions& o) {
+  std::ostringstream options;
+  options << "options {bucket_cap_mb = " << o.bucket_cap_mb << ", first_bucket_cap_mb = "
+          << o.first_bucket_cap_mb << ", find_unused_parameters = " << o.find_unused_parameters
+          << ", broadcast_buffers = " << o.broadcast_buffers << "}";
+  std::vector<std::string> lines{options.str()};
   for (const auto& [name, p] : model.named_parameters())
     lines.push_back("parameter '" + name + "' " + shape_str(p.shape()) +
                     (p.requires_grad() ? "" : " (frozen)"));
@@ -46,8 +51,8 @@ std::string first_difference(const std::vector<std::string>& mine, const std::st
 
 // Throws on every rank when some rank's parameters differ from rank 0's: the lowest such rank
 // sends its finding to all, so every rank's message names the same difference.
-void check_same_model(const nn::Module& model) {
-  const std::vector<std::string> mine = describe(model);
+void check_same_model(const nn::Module& model, const DDPOptions& options) {
+  const std::vector<std::string> mine = describe(model, options);
   std::string root = join(mine);
   detail::broadcast_string(root, 0);
   std::string diff = first_difference(mine, root);
@@ -55,9 +60,9 @@ void check_same_model(const nn::Module& model) {
   detail::control_min(&bad, 1);
   if (bad == world_size()) return;
   detail::broadcast_string(diff, int(bad));
-  TG_CHECK(false, "DistributedDataParallel: expected the same parameters and buffers (names "
-           "and shapes) on every rank, got a difference at ", diff,
-           "; build the same model on every rank");
+  TG_CHECK(false, "DistributedDataParallel: expected the same options, parameters and buffers "
+           "(names and shapes) on every rank, got a difference at ", diff,
+           "; build the same model, and pass the same DDPOptions, on every rank");
 }
 
 // Rank 0's values of `vars` on every rank, in one message.
@@ -84,14 +89,14 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& model, DDPOptions o
            "DistributedDataParallel: expected bucket_cap_mb and first_bucket_cap_mb > 0, got ",
            options.bucket_cap_mb, " and ", options.first_bucket_cap_mb);
   init();
-  check_same_model(model);
+  check_same_model(model, options);
   broadcast_values(model.parameters());
   broadcast_values(model.buffers());
   std::vector<std::pair<std::string, Variable>> trainable;
   for (auto& [name, p] : model.named_parameters())
     if (p.requires_grad()) trainable.emplace_back(name, p);
   reducer_ = std::make_shared<detail::Reducer>(
-      std::move(trainable),
+      model, std::move(trainable),
       detail::ReducerOptions{.bucket_cap_bytes = mib(options.bucket_cap_mb),
                              .first_bucket_cap_bytes = mib(options.first_bucket_cap_mb),
                              .find_unused_parameters = options.find_unused_parameters});
@@ -113,9 +118,9 @@ DistributedDataParallel::~DistributedDataParallel() {
 
 DistributedDataParallel::NoSyncGuard::NoSyncGuard(std::shared_ptr<detail::Reducer> reducer)
     : reducer_(std::move(reducer)) {
-  ++reducer_->no_sync_depth;
+  reducer_->enter_no_sync();
 }
-DistributedDataParallel::NoSyncGuard::~NoSyncGuard() { --reducer_->no_sync_depth; }
+DistributedDataParallel::NoSyncGuard::~NoSyncGuard() { reducer_->leave_no_sync(); }
 
 DistributedDataParallel::NoSyncGuard DistributedDataParallel::no_sync() {
   return NoSyncGuard(reducer_);

@@ -33,6 +33,10 @@ class Reducer;
 /// ranks. A parameter that got no gradient on some rank is a tg::Error naming it (on every
 /// rank, after draining the allreduces in flight), unless find_unused_parameters: then it is
 /// reduced as zero (and one that got none on any rank keeps its grad() as it was).
+/// The options must be the same on every rank (checked at construction with the parameters).
+/// The model must keep the parameters it had when wrapped: one resized, replaced, added,
+/// unfrozen or frozen afterwards is a tg::Error naming it at the next backward, before any
+/// gradient is written; re-create the wrapper after changing the model.
 class DistributedDataParallel {
  public:
   explicit DistributedDataParallel(nn::Module& model, DDPOptions options = {});
@@ -41,7 +45,10 @@ class DistributedDataParallel {
   DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
 
   /// While alive, backward() only accumulates local gradients (gradient accumulation over
-  /// micro-batches); the first backward after it averages the accumulated sums.
+  /// micro-batches); the first backward after it averages the accumulated sums. Every rank
+  /// must use it alike (else an error naming the ranks' backward passes), and an optimizer
+  /// step inside it is a tg::Error on every rank at that synchronised backward (it would make
+  /// the replicas differ).
   class NoSyncGuard {
    public:
     explicit NoSyncGuard(std::shared_ptr<detail::Reducer> reducer);

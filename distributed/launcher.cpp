@@ -14,4 +14,10 @@ int launched_world_size() {
   return 0;
 }
 
+int launched_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"})
+    if (const char* v = std::getenv(var)) return std::max(0, std::atoi(v));
+  return 0;
+}
+
 }  // namespace tg::distributed::detail

@@ -1,16 +1,19 @@
 #include "tapegrad/distributed/reducer.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <unordered_map>
 
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/distributed/comm.hpp"
 
 namespace tg::distributed::detail {
 
-Reducer::Reducer(std::vector<std::pair<std::string, Variable>> params, ReducerOptions options)
-    : find_unused_(options.find_unused_parameters) {
+Reducer::Reducer(const nn::Module& model, std::vector<std::pair<std::string, Variable>> params,
+                 ReducerOptions options)
+    : model_(&model), find_unused_(options.find_unused_parameters) {
   for (auto it = params.rbegin(); it != params.rend(); ++it)
-    params_.push_back({it->first, it->second});
+    params_.push_back({it->first, it->second, it->second.shape()});
   build_buckets(options);
 }
 
@@ -44,7 +47,53 @@ void Reducer::attach(const std::shared_ptr<Reducer>& self) {
     });
 }
 
+// The buckets were laid out for the parameters at construction: a parameter resized, replaced,
+// added, unfrozen or frozen since then would be written past its bucket or never averaged.
+std::string Reducer::validate() const {
+  const auto now = model_->named_parameters();
+  std::unordered_map<std::string, const Variable*> by_name;
+  for (const auto& [name, v] : now) by_name.emplace(name, &v);
+  std::string change;
+  for (auto it = params_.rbegin(); it != params_.rend() && change.empty(); ++it) {
+    const Param& p = *it;
+    auto found = by_name.find(p.name);
+    if (found == by_name.end())
+      change = "parameter '" + p.name + "' " + shape_str(p.shape) + " was removed or renamed";
+    else if (found->second->node() != p.var.node())
+      change = "parameter '" + p.name + "' was replaced by another Variable (shape " +
+               shape_str(p.shape) + " at wrapping, " + shape_str(found->second->shape()) +
+               " now), whose gradient DDP would never average";
+    else if (p.var.shape() != p.shape)
+      change = "parameter '" + p.name + "' changed shape from " + shape_str(p.shape) + " to " +
+               shape_str(p.var.shape());
+    else if (!p.var.requires_grad())
+      change = "parameter '" + p.name + "' " + shape_str(p.shape) + " was frozen (requires_grad "
+               "false)";
+  }
+  if (change.empty()) {
+    std::unordered_map<std::string, bool> wrapped;
+    for (const Param& p : params_) wrapped.emplace(p.name, true);
+    for (const auto& [name, v] : now)
+      if (v.requires_grad() && !wrapped.count(name)) {
+        change = "parameter '" + name + "' " + shape_str(v.shape()) + " was added or unfrozen "
+                 "(requires_grad true), and its gradient would never be averaged";
+        break;
+      }
+  }
+  if (change.empty()) return {};
+  return "DistributedDataParallel: expected the parameters the model had when it was wrapped, "
+         "got a change: " + change + " after wrapping; gradients are averaged in buckets laid "
+         "out at construction, so re-create the DistributedDataParallel wrapper (on every rank) "
+         "after changing the model, and the optimizer if its parameters changed";
+}
+
 void Reducer::on_grad(std::size_t i, const Tensor& g) {
+  if (!in_pass_) {  // the first gradient of a backward pass: check before anything is written
+    const std::string error = validate();
+    TG_CHECK(error.empty(), error);
+    in_pass_ = true;
+    ++passes_;
+  }
   if (no_sync_depth > 0) return;
   Param& p = params_[i];
   if (p.arrived && world_size() == 1) reset();  // an earlier backward threw: start afresh
@@ -65,6 +114,12 @@ void Reducer::contribute(std::size_t i, const Tensor* g) {
   Param& p = params_[i];
   float* dst = buckets_[p.bucket].flat.data() + p.offset;
   const std::size_t n = p.var.numel();
+  // validate() ran at the start of the pass; a shape changed during backward is caught here.
+  TG_CHECK(p.var.shape() == p.shape && (!g || g->size() == n) &&
+               (!p.var.has_grad() || p.var.grad().size() == n),
+           "DistributedDataParallel: expected parameter '", p.name, "' of shape ",
+           shape_str(p.shape), " as when it was wrapped, got ", shape_str(p.var.shape()),
+           "; re-create the DistributedDataParallel wrapper after changing the model");
   if (g)
     std::copy(g->data(), g->data() + n, dst);
   else
@@ -80,7 +135,7 @@ void Reducer::contribute(std::size_t i, const Tensor* g) {
 void Reducer::launch_ready() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
     Bucket& b = buckets_[next_launch_++];
-    b.sum = std::make_unique<AsyncSum>(b.flat.data(), b.flat.size());
+    b.sum = std::make_unique<AsyncSum>(b.flat.data(), b.flat.size(), passes_);
   }
 }
 
@@ -100,14 +155,17 @@ bool Reducer::finish() {
     reset();
     return false;
   }
-  // used[i]: arrived on every rank; used[n + i]: -(arrived on some rank). One MIN does both.
+  // used[i]: arrived on every rank; used[n + i]: -(arrived on some rank); used[2n]: -(1 + the
+  // rank * n + index of a parameter changed inside no_sync()), else 0. One MIN does all.
   const std::size_t n = params_.size();
-  std::vector<std::int64_t> used(2 * n);
+  std::vector<std::int64_t> used(2 * n + 1);
   for (std::size_t i = 0; i < n; ++i) {
     used[i] = params_[i].arrived;
     used[n + i] = -std::int64_t(params_[i].arrived);
   }
-  control_min(used.data(), used.size());
+  used[2 * n] = stepped_ < 0 ? 0 : -(1 + std::int64_t(rank()) * std::int64_t(n) + stepped_);
+  stepped_ = -1;
+  control_min(used.data(), used.size(), passes_);
   std::size_t first_missing = n;  // in registration order: the last in params_
   for (std::size_t i = 0; i < n; ++i)
     if (used[i] == 0) first_missing = i;
@@ -121,6 +179,15 @@ bool Reducer::finish() {
       }
     launch_ready();
     wait_all();
+  }
+  if (used[2 * n] < 0 && world_size() > 1) {
+    const std::int64_t at = -used[2 * n] - 1;
+    const std::string name = params_[std::size_t(at % std::int64_t(n))].name;
+    reset();
+    TG_CHECK(false, "DistributedDataParallel: expected no optimizer step inside no_sync(), got "
+             "parameter '", name, "' changed there on rank ", at / std::int64_t(n), " (a step on "
+             "local gradients not yet averaged leaves the replicas different); call opt.step() "
+             "after the synchronised backward that ends the accumulation");
   }
   if (first_missing < n && !find_unused_) {
     const std::string name = params_[first_missing].name;
@@ -152,7 +219,34 @@ void Reducer::write_back(const std::vector<std::int64_t>& neg_used_somewhere) {
   }
 }
 
+namespace {
+std::uint64_t checksum(const Variable& v) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the bits of the values
+  for (float x : v.value()) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    h = (h ^ bits) * 1099511628211ull;
+  }
+  return h;
+}
+}  // namespace
+
+void Reducer::enter_no_sync() {
+  if (no_sync_depth++ > 0) return;
+  for (Param& p : params_) p.checksum = checksum(p.var);
+}
+
+void Reducer::leave_no_sync() {
+  if (--no_sync_depth > 0) return;
+  for (std::size_t i = params_.size(); i-- > 0;)  // the first in registration order
+    if (params_[i].var.shape() == params_[i].shape && checksum(params_[i].var) != params_[i].checksum) {
+      stepped_ = std::int64_t(i);
+      break;
+    }
+}
+
 void Reducer::reset() {
+  in_pass_ = false;
   for (Param& p : params_) p.arrived = false;
   for (Bucket& b : buckets_) {
     if (b.sum) b.sum->wait();

@@ -284,7 +284,8 @@ int run(const Config& c) {
            " ranks, got ", c.batch_size);
   if (lead) prepare_export_path(c.export_path);  // before hours of training, not after
   if (c.threads > 0) set_num_threads(c.threads);
-  std::printf("%s", build_info().c_str());  // what runs where: the first thing to check when slow
+  // What runs where: the first thing to check when slow (once per job, not once per rank).
+  if (lead) std::printf("%s", build_info().c_str());
   if (lead && c.recipe != "default")
     std::printf("recipe %s: %s (options given explicitly override it)\n", c.recipe.c_str(),
                 examples::recipe_arguments_text(c.recipe).c_str());

@@ -1,7 +1,9 @@
 // The process group in a world of one (no launcher): rank 0 of 1, collectives leave tensors as
-// they are (all_gather stacks the one), and bad arguments are errors.
+// they are (all_gather stacks the one), the asynchronous forms complete at once, and bad
+// arguments are errors.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdlib>
 
 #include <tapegrad/distributed/backend.hpp>
@@ -51,4 +53,29 @@ TEST_CASE("the launcher's world size is read from mpirun's, Hydra's or srun's en
   CHECK(detail::launched_world_size() == 1);
   unsetenv("PMIX_RANK");
   CHECK(detail::launched_world_size() == 0);
+}
+
+TEST_CASE("init's timeout and the asynchronous forms in a world of one") {
+  dist::init({.timeout = std::chrono::seconds(30)});
+  CHECK(dist::timeout() == std::chrono::seconds(30));
+  CHECK_THROWS_WITH_AS(dist::init({.timeout = std::chrono::milliseconds(-1)}),
+                       doctest::Contains("init: expected a timeout >= 0"), tg::Error);
+  const tg::Tensor original = tg::test::make({3}, {1, -2, 3});
+  tg::Tensor t = original;
+  dist::Work work = dist::all_reduce(t, dist::ReduceOp::Avg, {.async_op = true});
+  CHECK(work.is_completed());
+  CHECK(work.wait());
+  tg::test::check_close(t, original, 0, 0);
+  CHECK(dist::broadcast(t, 0, {.async_op = true}).wait());
+  CHECK(dist::barrier({.async_op = true}).is_completed());
+  CHECK_THROWS_WITH_AS(dist::broadcast(t, 1, {.async_op = true}),
+                       doctest::Contains("broadcast: expected a root in [0, 1), got 1"), tg::Error);
+  tg::Tensor out = tg::empty_tensor({1, 3});
+  CHECK(dist::all_gather(out, original, {.async_op = true}).wait());
+  CHECK(out(0, 2) == 3.0f);
+  tg::Tensor wrong = tg::empty_tensor({2, 3});
+  CHECK_THROWS_WITH_AS(dist::all_gather(wrong, original, {}),
+                       doctest::Contains("all_gather: expected an output of shape [1, 3]"), tg::Error);
+  dist::Work none;  // default: nothing to wait for
+  CHECK(none.is_completed());
 }

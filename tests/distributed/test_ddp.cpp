@@ -1,6 +1,7 @@
 // DistributedDataParallel in a world of one: buckets in reverse registration order with a
 // small first bucket, gradients as a plain backward gives them, the unused-parameter error and
-// find_unused_parameters, no_sync, frozen parameters left out, and nothing after destruction.
+// find_unused_parameters, no_sync, frozen parameters left out, nothing after destruction, and
+// parameters changed after wrapping reported by name.
 #include <doctest/doctest.h>
 
 #include <tapegrad/distributed/distributed.hpp>
@@ -97,4 +98,51 @@ TEST_CASE("no_sync skips the checks; frozen parameters are left out; a destroyed
   Variable other(tg::filled({2}, 1.0f), true);
   tg::sum(other * other).backward();
   CHECK(other.grad()(0) == 2.0f);
+}
+
+TEST_CASE("a parameter resized, added, unfrozen or frozen after wrapping: an error naming it") {
+  // The buckets are laid out at construction; before the check, a resized parameter's gradient
+  // was copied past its bucket (a heap overflow in a world of more than one).
+  TwoLayers model;
+  {
+    DistributedDataParallel ddp(model);
+    model.fc2->weight.value() = tg::filled({5, 16}, 0.0f);
+    model.fc2->bias.value() = tg::filled({5}, 0.0f);
+    CHECK_THROWS_WITH_AS(model.loss(input()).backward(),
+                         doctest::Contains("parameter 'fc2.weight' changed shape from [4, 16] to [5, 16] "
+                                           "after wrapping"),
+                         tg::Error);
+    CHECK_THROWS_WITH_AS(model.loss(input()).backward(),  // every pass, not only the first
+                         doctest::Contains("re-create the DistributedDataParallel wrapper"),
+                         tg::Error);
+  }
+  model.zero_grad();
+  {
+    DistributedDataParallel ddp(model);  // re-created: the new shapes are its layout
+    model.loss(input()).backward();
+    CHECK(model.fc2->bias.grad().shape() == tg::Shape{5});
+  }
+  model.zero_grad();
+  {
+    DistributedDataParallel ddp(model);
+    model.register_parameter("scale", Variable(tg::filled({1}, 2.0f)));
+    CHECK_THROWS_WITH_AS(model.loss(input()).backward(),
+                         doctest::Contains("parameter 'scale' [1] was added or unfrozen"),
+                         tg::Error);
+  }
+  model.zero_grad();
+  TwoLayers frozen;
+  frozen.fc1->bias.set_requires_grad(false);
+  {
+    DistributedDataParallel ddp(frozen);
+    frozen.fc1->bias.set_requires_grad(true);
+    CHECK_THROWS_WITH_AS(frozen.loss(input()).backward(),
+                         doctest::Contains("parameter 'fc1.bias' [16] was added or unfrozen"),
+                         tg::Error);
+  }
+  frozen.zero_grad();
+  DistributedDataParallel ddp(frozen);
+  frozen.fc1->weight.set_requires_grad(false);
+  CHECK_THROWS_WITH_AS(frozen.loss(input()).backward(),
+                       doctest::Contains("parameter 'fc1.weight' [16, 8] was frozen"), tg::Error);
 }

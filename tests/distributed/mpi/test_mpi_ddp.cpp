@@ -1,7 +1,8 @@
 // DistributedDataParallel across processes (2 and 4 ranks): training on per-rank slices of a
 // global batch equals one process training on the whole batch (losses and parameters after 10
 // SGD steps, for small and large buckets), parameter mismatches are errors on every rank,
-// unused parameters are errors or zeros, and no_sync accumulates like one big batch.
+// unused parameters are errors or zeros, no_sync accumulates like one big batch, and changes
+// after wrapping, options that differ and a step inside no_sync are errors naming them.
 #include <doctest/doctest.h>
 
 #include <tapegrad/distributed/distributed.hpp>
@@ -119,4 +120,75 @@ TEST_CASE("no_sync: micro-batches accumulate locally; the synced backward averag
     CAPTURE(a[i].first);
     tg::test::check_close(a[i].second.grad(), b[i].second.grad(), 1e-6, 1e-5);
   }
+}
+
+TEST_CASE("a parameter resized after wrapping: an error naming it on every rank, not a heap overflow") {
+  SmallCNN model;
+  {
+    dist::DistributedDataParallel ddp(model);
+    // Before the check every rank copied 6 x 36 gradients into a bucket laid out for 5 x 36.
+    model.fc->weight.value() = tg::filled({6, 36}, 0.0f);
+    model.fc->bias.value() = tg::filled({6}, 0.0f);
+    auto [x, y] = tg::test::batch(0, 0, 2);
+    CHECK_THROWS_WITH_AS(tg::cross_entropy(model.forward(x), y).backward(),
+                         doctest::Contains("parameter 'fc.weight' changed shape from [5, 36] to [6, 36] after "
+                                           "wrapping"),
+                         tg::Error);
+  }
+  model.zero_grad();
+  dist::DistributedDataParallel again(model);  // re-created: trains, and the world still works
+  auto [x, y] = tg::test::batch(0, 0, 2);
+  tg::cross_entropy(model.forward(x), y).backward();
+  const tg::Tensor g = dist::all_gather(model.fc->bias.grad());
+  for (int q = 1; q < dist::world_size(); ++q) CHECK(g(q, 5) == g(0, 5));
+}
+
+TEST_CASE("a parameter added after wrapping: an error naming it on every rank") {
+  SmallCNN model;
+  dist::DistributedDataParallel ddp(model);
+  model.register_parameter("temperature", Variable(tg::filled({1}, 1.0f)));
+  auto [x, y] = tg::test::batch(0, 0, 2);
+  CHECK_THROWS_WITH_AS(tg::cross_entropy(model.forward(x), y).backward(),
+                       doctest::Contains("parameter 'temperature' [1] was added or unfrozen"),
+                       tg::Error);
+}
+
+TEST_CASE("options that differ across ranks: an error at construction naming both values") {
+  const int r = dist::rank();
+  SmallCNN model;
+  auto wrap = [&](dist::DDPOptions options) { dist::DistributedDataParallel ddp(model, options); };
+  CHECK_THROWS_WITH_AS(wrap({.bucket_cap_mb = r == 1 ? 10.0 : 25.0}),
+                       doctest::Contains("rank 0 has options {bucket_cap_mb = 25"), tg::Error);
+  CHECK_THROWS_WITH_AS(wrap({.broadcast_buffers = r != 1}),
+                       doctest::Contains("rank 1 has options {bucket_cap_mb = 25, first_bucket_cap_mb "
+                                         "= 1, find_unused_parameters = 0, broadcast_buffers = 0}"),
+                       tg::Error);
+  CHECK_NOTHROW(wrap({.bucket_cap_mb = 10}));
+}
+
+TEST_CASE("an optimizer step inside no_sync: an error on every rank at the synchronised backward") {
+  SmallCNN model;
+  dist::DistributedDataParallel ddp(model);
+  tg::optim::SGD opt(model.parameters(), {.lr = 0.1});
+  const std::size_t r = std::size_t(dist::rank());
+  auto micro = [&](int k) {
+    auto [x, y] = tg::test::batch(k, r, r + 1);
+    tg::cross_entropy(model.forward(x), y).backward();
+  };
+  {
+    auto guard = ddp.no_sync();
+    micro(0);
+    if (r == 1) opt.step();  // local gradients: rank 1's replica leaves the others
+  }
+  CHECK_THROWS_WITH_AS(micro(1),
+                       doctest::Contains("expected no optimizer step inside no_sync(), got "
+                                         "parameter 'conv.weight' changed there on rank 1"),
+                       tg::Error);
+  {  // stepping after the synchronised backward is the right use
+    opt.zero_grad();
+    auto guard = ddp.no_sync();
+    micro(2);
+  }
+  micro(3);
+  CHECK_NOTHROW(opt.step());
 }

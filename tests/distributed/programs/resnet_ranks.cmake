@@ -1,7 +1,7 @@
 # The trainer example (examples/trainer) under mpirun: 2 ranks, trained one epoch and then
 # resumed from rank 0's checkpoint for a second, end with the same test loss and accuracy as one
-# process doing the same, and only rank 0 prints. Runs on 64 Fashion-MNIST training images
-# (scripts/deps.sh installs them): 2 steps of batch 32 per epoch.
+# process doing the same, and only rank 0 prints (the banner and the build info). Runs on 64
+# Fashion-MNIST training images (scripts/deps.sh installs them): 2 steps of batch 32 per epoch.
 # Both sides resume: the example's cosine schedule spans --epochs, so a run of 1 epoch resumed
 # to 2 is not a run of 2 (even in one process); that a resumed DDP run continues bit for bit is
 # tests/distributed/mpi/test_mpi_reproducibility.cpp's checkpoint case.
@@ -28,6 +28,11 @@ string(REGEX MATCHALL "ResNet-8 on" banners "${first}")
 list(LENGTH banners printed)
 if(NOT printed EQUAL 1)
   message(FATAL_ERROR "expected rank 0 alone to print the banner, got it ${printed} times")
+endif()
+string(REGEX MATCHALL "tapegrad build info" infos "${first}")
+list(LENGTH infos printed)
+if(NOT printed EQUAL 1)
+  message(FATAL_ERROR "expected rank 0 alone to print the build info, got it ${printed} times")
 endif()
 if(NOT resumed MATCHES "resumed from")
   message(FATAL_ERROR "expected the second 2-rank run to resume")
