@@ -112,6 +112,7 @@ Variable tensor(float value, const TensorOptions& options = {});
 
 /// Plain tensors drawn from a given generator (for init, augmentation, tests).
 Tensor randn_tensor(const Shape& shape, Generator& gen);
+/// Uniform values in [lo, hi) drawn from `gen`.
 Tensor rand_tensor(const Shape& shape, Generator& gen, float lo = 0.0f, float hi = 1.0f);
 
 }  // namespace tg

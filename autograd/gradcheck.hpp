@@ -43,6 +43,7 @@ GradcheckResult gradcheck(const std::function<Variable(const std::vector<Variabl
 /// double-backward rule (one without throws tg::Error naming it).
 GradcheckResult gradgradcheck(const std::function<Variable(const std::vector<Variable>&)>& fn,
                               const std::vector<Variable>& inputs, GradcheckOptions options = {});
+/// Prints result.message's one-line report.
 std::ostream& operator<<(std::ostream& out, const GradcheckResult& result);
 
 }  // namespace tg

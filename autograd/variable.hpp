@@ -20,13 +20,16 @@
 namespace tg {
 
 struct Node;
+/// A shared handle to a node of the graph (what Variable holds).
 using NodePtr = std::shared_ptr<Node>;
+/// One tensor per input of an op: what a first-order backward rule returns.
 using TensorList = std::vector<Tensor>;
 
 /// What a backward rule may read: the inputs' and the output's values, and which inputs need a
 /// gradient. It holds references into the graph, valid only during the call.
 class BackwardCtx {
  public:
+  /// The context of `node`'s rule (the engine makes it).
   BackwardCtx(const Node& node) : node_(node) {}
   /// Whether input i needs a gradient (return an empty Tensor for it when not).
   bool needs(std::size_t i) const;
@@ -34,6 +37,7 @@ class BackwardCtx {
   const Tensor& input(std::size_t i) const;
   /// The op's own result.
   const Tensor& output() const;
+  /// How many inputs the op has.
   std::size_t num_inputs() const;
 
  private:
@@ -47,13 +51,18 @@ class BackwardCtx {
 /// it implicitly.
 class GradOutput {
  public:
+  /// A gradient the rule owns (and may update in place).
   GradOutput(Tensor owned) : owned_(std::move(owned)) {}
+  /// The caller's gradient, read in place (a rule that needs to own it takes a copy).
   static GradOutput borrow(const Tensor& caller_gradient) { return GradOutput(&caller_gradient); }
 
+  /// The gradient, read-only.
   const Tensor& get() const { return borrowed_ ? *borrowed_ : *owned_; }
+  /// Whether the rule owns it (else it is the caller's, borrowed).
   bool owned() const { return borrowed_ == nullptr; }
   /// The gradient as a tensor the rule owns: moved out, or copied from the caller's.
   Tensor take() &&;
+  /// take(), implicitly: a rule written with a `Tensor` parameter receives it this way.
   operator Tensor() && { return std::move(*this).take(); }
 
  private:
@@ -88,26 +97,25 @@ using GradHook = std::function<void(Tensor& grad)>;
 
 /// One node of the graph. Users hold it through Variable; ops create it through record_op.
 struct Node {
-  Tensor value;
-  std::optional<Tensor> grad;  // accumulated dLoss/dValue (leaves and retain_grad only)
-  NodePtr grad_graph;          // the same gradient with its graph, after a create_graph backward
-  bool requires_grad = false;
-  bool retains_grad = false;   // a non-leaf that keeps its .grad (retain_grad())
-  bool released = false;       // its backward ran and its graph was freed
-  const char* op = nullptr;    // nullptr for a leaf
-  std::vector<NodePtr> inputs;
-  BackwardFn backward;
-  GraphBackwardFn graph_backward;  // the same rule in Variable ops; empty: no double backward
-  std::vector<GradHook> hooks;
-  // Set by an op that can apply a following ReLU to its own output in place and fold the mask
-  // into its backward rule (batch_norm, same-shape add). relu() calls it when it holds the only
-  // handle to this node, so user code gets the fused kernels without asking for them.
+  Tensor value;                ///< the op's result (or the leaf's value)
+  std::optional<Tensor> grad;  ///< accumulated dLoss/dValue (leaves and retain_grad only)
+  NodePtr grad_graph;          ///< the same gradient with its graph, after a create_graph backward
+  bool requires_grad = false;  ///< whether backward sends a gradient here
+  bool retains_grad = false;   ///< a non-leaf that keeps its .grad (retain_grad())
+  bool released = false;       ///< its backward ran and its graph was freed
+  const char* op = nullptr;    ///< the op's name; nullptr for a leaf
+  std::vector<NodePtr> inputs;     ///< the op's inputs, in order
+  BackwardFn backward;             ///< the first-order rule
+  GraphBackwardFn graph_backward;  ///< the same rule in Variable ops; empty: no double backward
+  std::vector<GradHook> hooks;     ///< register_hook's callables, run in order
+  /// Set by an op that can apply a following ReLU to its own output in place and fold the mask
+  /// into its backward rule (batch_norm, same-shape add). relu() calls it when it holds the only
+  /// handle to this node, so user code gets the fused kernels without asking for them.
   void (*absorb_relu)(Node&) = nullptr;
-  // Engine bookkeeping for one backward pass.
-  std::uint64_t visit_epoch = 0;
-  std::optional<Tensor> pending;  // gradient gathered so far during one backward pass
+  std::uint64_t visit_epoch = 0;  ///< the engine's mark for one backward pass
+  std::optional<Tensor> pending;  ///< gradient gathered so far during one backward pass
 
-  // Members are built in place: a default xarray would allocate an element only to discard it.
+  /// A node holding `v` (built in place: a default xarray would allocate only to be discarded).
   explicit Node(Tensor v) : value(std::move(v)) {}
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -154,25 +162,35 @@ class Variable {
   Variable() = default;
   /// A leaf holding `value`.
   Variable(Tensor value, bool requires_grad = false);
+  /// A handle to an existing node of the graph.
   explicit Variable(NodePtr node) : node_(std::move(node)) {}
 
+  /// Whether it holds a node (false for a default-constructed Variable).
   bool defined() const { return node_ != nullptr; }
+  /// The value; throws tg::Error on an undefined Variable.
   const Tensor& value() const;
   /// The value, writable (optimizers update parameters in place).
   Tensor& value();
   /// dLoss/dThis, accumulated over backward calls; throws when there is none yet.
   const Tensor& grad() const;
+  /// The gradient, writable (optimizers and clipping change it in place).
   Tensor& grad();
+  /// Whether a gradient has been accumulated (and not dropped by zero_grad()).
   bool has_grad() const;
+  /// The value's shape.
   const Shape& shape() const { return value().shape(); }
+  /// The number of dimensions.
   std::size_t dim() const { return value().dimension(); }
+  /// The number of elements.
   std::size_t numel() const { return value().size(); }
   /// The one element's value; throws for tensors of more than one element.
   float item() const;
 
+  /// Whether backward computes a gradient for it (a leaf marked so, or an op on one).
   bool requires_grad() const;
   /// Only for leaves: whether backward computes this variable's gradient.
   void set_requires_grad(bool requires_grad);
+  /// Whether it was made by the user rather than by an op.
   bool is_leaf() const;
   /// Name of the op that made this variable ("mul", "conv2d"...), or "leaf".
   const char* op_name() const;
@@ -212,10 +230,13 @@ class Variable {
 
   /// Same elements, new shape; one dimension may be -1.
   Variable view(const std::vector<std::int64_t>& shape) const;
+  /// view(shape).
   Variable reshape(const std::vector<std::int64_t>& shape) const { return view(shape); }
   /// Merges dimensions start_dim..end_dim (default: all from 1 on, keeping the batch).
   Variable flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1) const;
+  /// Dimensions dim0 and dim1 swapped (a copy).
   Variable transpose(std::int64_t dim0, std::int64_t dim1) const;
+  /// Dimensions reordered: result dimension d is input dimension dims[d] (a copy).
   Variable permute(const std::vector<std::int64_t>& dims) const;
 
   // ---- LibTorch's tensor methods (autograd/tensor_methods.cpp): each calls the free function
@@ -385,6 +406,7 @@ class Variable {
   /// Always Float (LibTorch's x.dtype()).
   ScalarType dtype() const { return ScalarType::Float; }
 
+  /// The node it holds (for ops and the engine).
   const NodePtr& node() const { return node_; }
 
  private:
@@ -435,6 +457,7 @@ std::ostream& operator<<(std::ostream& out, const Variable& x);
 /// is off.
 Variable record_op(const char* op, Tensor value, std::initializer_list<Variable> inputs,
                    BackwardFn backward);
+/// The same with the inputs in a vector (ops of any number of inputs: cat).
 Variable record_op(const char* op, Tensor value, const std::vector<Variable>& inputs,
                    BackwardFn backward);
 
@@ -442,6 +465,7 @@ Variable record_op(const char* op, Tensor value, const std::vector<Variable>& in
 /// the forward graph, so that the gradient it builds stays connected to them.
 class GraphCtx {
  public:
+  /// The context of `node`'s graph rule (the engine makes it).
   GraphCtx(const NodePtr& node) : node_(node) {}
   /// Whether input i needs a gradient (return an undefined Variable for it when not).
   bool needs(std::size_t i) const;
@@ -478,6 +502,7 @@ class NoGradGuard {
 /// at::AutoGradMode): `AutoGradMode enable(true)` records even inside a NoGradGuard.
 class AutoGradMode {
  public:
+  /// Records (true) or not (false) until destroyed.
   explicit AutoGradMode(bool enabled);
   ~AutoGradMode();
   AutoGradMode(const AutoGradMode&) = delete;

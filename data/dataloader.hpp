@@ -35,7 +35,7 @@ struct Batch {
 
 /// Options of DataLoader.
 struct DataLoaderOptions {
-  std::int64_t batch_size = 64;
+  std::int64_t batch_size = 64;  ///< samples per batch (the last may be smaller unless drop_last)
   bool shuffle = false;     ///< a new permutation each epoch, drawn from (seed, epoch)
   bool drop_last = false;   ///< drop the last batch when it is smaller than batch_size
   int num_workers = 0;      ///< threads preparing batches; 0: in the calling thread
@@ -94,18 +94,25 @@ class DataLoader {
   /// An input iterator over one epoch's batches (copies share the epoch's state).
   class Iterator {
    public:
+    ///@{
+    /// std::iterator_traits' members: an input iterator over Batch values.
     using iterator_category = std::input_iterator_tag;
     using value_type = Batch;
     using difference_type = std::ptrdiff_t;
     using reference = const Batch&;
     using pointer = const Batch*;
+    ///@}
 
     Iterator() = default;
     /// The current batch (waits for the workers; rethrows their exception).
     const Batch& operator*() const;
+    /// The current batch's members.
     const Batch* operator->() const { return &**this; }
+    /// Moves to the next batch (the batch read before is released).
     Iterator& operator++();
+    /// ++it, returning nothing (an input iterator's value does not outlive the step).
     void operator++(int) { ++*this; }
+    /// Whether both are at the same batch index (end() is past the last batch).
     bool operator==(const Iterator& other) const { return index_ == other.index_; }
 
    private:
@@ -118,6 +125,7 @@ class DataLoader {
 
   /// Starts epoch epoch() (its workers too), stopping one still running, and advances the counter.
   Iterator begin();
+  /// Past the epoch's last batch.
   Iterator end() const { return Iterator(nullptr, size()); }
   /// Number of batches per epoch.
   std::size_t size() const;
@@ -125,7 +133,9 @@ class DataLoader {
   std::uint64_t epoch() const { return epoch_; }
   /// Makes the next begin() run epoch e (to resume a run).
   void set_epoch(std::uint64_t e) { epoch_ = e; }
+  /// The dataset it reads.
   const Dataset& dataset() const { return *dataset_; }
+  /// The options it was made with.
   const DataLoaderOptions& options() const { return options_; }
 
  private:

@@ -55,10 +55,13 @@ class Dataset {
 /// Tensors already in memory: images [N, ...] and labels [N]; get(i) copies sample i.
 class TensorDataset : public Dataset {
  public:
+  /// images [N, ...] with labels [N] (else tg::Error).
   TensorDataset(Tensor images, Labels labels);
   std::size_t size() const override { return count_; }
   Example get(std::size_t index) const override;
+  /// All the images, [N, ...].
   const Tensor& images() const { return images_; }
+  /// All the labels, [N].
   const Labels& labels() const { return labels_; }
 
  private:

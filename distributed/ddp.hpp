@@ -39,6 +39,9 @@ class Reducer;
 /// gradient is written; re-create the wrapper after changing the model.
 class DistributedDataParallel {
  public:
+  /// Wraps `model` (which must outlive it): checks that every rank has the same parameters,
+  /// buffers and options (else tg::Error on every rank naming the difference), copies rank 0's
+  /// parameters and buffers to all, and hooks the parameters' gradients into buckets.
   explicit DistributedDataParallel(nn::Module& model, DDPOptions options = {});
   ~DistributedDataParallel();
   DistributedDataParallel(const DistributedDataParallel&) = delete;
@@ -51,6 +54,7 @@ class DistributedDataParallel {
   /// the replicas differ).
   class NoSyncGuard {
    public:
+    /// Made by no_sync().
     explicit NoSyncGuard(std::shared_ptr<detail::Reducer> reducer);
     ~NoSyncGuard();
     NoSyncGuard(const NoSyncGuard&) = delete;
@@ -59,9 +63,12 @@ class DistributedDataParallel {
    private:
     std::shared_ptr<detail::Reducer> reducer_;
   };
+  /// Local accumulation until the guard is destroyed (PyTorch's `with ddp.no_sync():`).
   [[nodiscard]] NoSyncGuard no_sync();
 
+  /// The wrapped model.
   nn::Module& module() const { return *model_; }
+  /// The options it was made with.
   const DDPOptions& options() const { return options_; }
   /// Parameter names of each bucket, in the order buckets are reduced (for inspection).
   std::vector<std::vector<std::string>> bucket_names() const;
