@@ -127,9 +127,9 @@ int main(int argc, char** argv) {
       std::int64_t batch_index = 0;
       for (const auto& batch : loader) {
         if (batch_index == batches_per_epoch) break;
-        const auto n = batch.images.shape()[0];
+        const auto n = batch.data.shape()[0];
         // Normalize(0.5, 0.5): pixels from [0, 1] to [-1, 1], the range of the generator's tanh.
-        const tg::Variable real_images = batch.images * 2.0f - 1.0f;
+        const tg::Variable real_images = batch.data * 2.0f - 1.0f;
 
         // Train discriminator with real images.
         discriminator->zero_grad();

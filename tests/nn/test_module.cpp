@@ -94,9 +94,9 @@ TEST_CASE("registration errors name the problem") {
   auto x = tg::ones(Shape{2}, true);
   CHECK_THROWS_WITH_AS(m.register_parameter("y", x * 2.0f), doctest::Contains("expected a leaf"),
                        tg::Error);
-  nn::Linear empty_tensor(nullptr);
+  nn::Linear empty(nullptr);
   CHECK_THROWS_WITH_AS(m.register_module("e", empty), doctest::Contains("empty holder"), tg::Error);
-  CHECK_THROWS_WITH_AS(empty_tensor(x), doctest::Contains("empty holder"), tg::Error);
+  CHECK_THROWS_WITH_AS(empty(x), doctest::Contains("empty holder"), tg::Error);
 }
 
 TEST_CASE("train and eval are recursive") {
