@@ -1,14 +1,37 @@
 #pragma once
 // Linear, Identity and Flatten (torch.nn.Linear, Identity, Flatten).
+#include "tapegrad/autograd/arg.hpp"
 #include "tapegrad/nn/module.hpp"
 
 namespace tg::nn {
+
+/// Linear's options (torch::nn::LinearOptions): `Linear(LinearOptions(784, 10).bias(false))`;
+/// each field reads as a value and as LibTorch's getter (tapegrad/autograd/arg.hpp).
+struct LinearOptions {
+  /// Size of each input's last dimension (LibTorch's first positional argument).
+  TG_ARG(LinearOptions, in_features, std::int64_t) = 0;
+  /// Size of each output's last dimension (LibTorch's second positional argument).
+  TG_ARG(LinearOptions, out_features, std::int64_t) = 0;
+  /// Whether the layer has a bias [out_features].
+  TG_ARG(LinearOptions, bias, bool) = true;
+};
+
+/// Flatten's options (torch::nn::FlattenOptions): `Flatten(FlattenOptions().start_dim(2))`.
+struct FlattenOptions {
+  /// First dimension flattened.
+  TG_ARG(FlattenOptions, start_dim, std::int64_t) = 1;
+  /// Last dimension flattened (-1: the last).
+  TG_ARG(FlattenOptions, end_dim, std::int64_t) = -1;
+};
 
 /// y = x W^T + b, x [..., in_features]; weight [out, in] and bias [out] drawn from
 /// U(-1/sqrt(in), 1/sqrt(in)) as PyTorch's reset_parameters does.
 class LinearImpl : public Layer {
  public:
   LinearImpl(std::int64_t in_features, std::int64_t out_features, bool bias = true);
+  /// LibTorch's form: `LinearImpl(LinearOptions(784, 10).bias(false))`.
+  explicit LinearImpl(const LinearOptions& options)
+      : LinearImpl(options.in_features, options.out_features, options.bias) {}
   Variable forward(const Variable& x) override;
   std::string name() const override { return "Linear"; }
   std::string extra_repr() const override;
@@ -17,6 +40,7 @@ class LinearImpl : public Layer {
   void reset_parameters();
 
   std::int64_t in_features, out_features;
+  LinearOptions options;  ///< the arguments the layer was built with (LibTorch's `options`)
   Variable weight, bias;  ///< bias undefined when built without one
 };
 
@@ -26,6 +50,9 @@ class Linear : public ModuleHolder<LinearImpl> {
   using ModuleHolder::ModuleHolder;
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true)
       : ModuleHolder(std::make_shared<LinearImpl>(in_features, out_features, bias)) {}
+  /// LibTorch's form: `Linear(LinearOptions(784, 10).bias(false))`.
+  explicit Linear(const LinearOptions& options)
+      : ModuleHolder(std::make_shared<LinearImpl>(options)) {}
 };
 
 /// Returns its input.
@@ -46,6 +73,9 @@ class FlattenImpl : public Layer {
  public:
   explicit FlattenImpl(std::int64_t start_dim = 1, std::int64_t end_dim = -1)
       : start_dim(start_dim), end_dim(end_dim) {}
+  /// LibTorch's form: `FlattenImpl(FlattenOptions().start_dim(2))`.
+  explicit FlattenImpl(const FlattenOptions& options)
+      : FlattenImpl(options.start_dim, options.end_dim) {}
   Variable forward(const Variable& x) override { return x.flatten(start_dim, end_dim); }
   std::string name() const override { return "Flatten"; }
   std::string extra_repr() const override;
@@ -58,6 +88,9 @@ class Flatten : public ModuleHolder<FlattenImpl> {
   using ModuleHolder::ModuleHolder;
   Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1)
       : ModuleHolder(std::make_shared<FlattenImpl>(start_dim, end_dim)) {}
+  /// LibTorch's form: `Flatten(FlattenOptions().start_dim(2))`.
+  explicit Flatten(const FlattenOptions& options)
+      : ModuleHolder(std::make_shared<FlattenImpl>(options)) {}
 };
 
 }  // namespace tg::nn
