@@ -128,17 +128,10 @@ class Arg : public detail::ArgStorage<T> {
   Arg(A&& a, B&& b, C&&... c)
       : Base(std::in_place, std::forward<A>(a), std::forward<B>(b), std::forward<C>(c)...) {}
 
-  /// Assigns a new value: `o.lr = 0.1`, `o.betas = {0.5, 0.999}`.
-  Arg& operator=(const T& value) {
-    this->get() = value;
-    return *this;
-  }
-  Arg& operator=(T&& value) {
-    this->get() = std::move(value);
-    return *this;
-  }
+  /// Assigns a new value: `o.lr = 0.1` (a braced value, `o.betas = {0.5, 0.999}`, goes through
+  /// the constructors above and the move assignment).
   template <class U>
-    requires(other<U> && !std::is_same_v<std::remove_cvref_t<U>, T> && detail::arg_accepts<T, U>)
+    requires(other<U> && detail::arg_accepts<T, U>)
   Arg& operator=(U&& value) {
     this->get() = detail::arg_make<T>(std::forward<U>(value));
     return *this;

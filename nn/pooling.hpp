@@ -10,6 +10,9 @@ namespace tg::nn {
 /// MaxPool2d's options (torch::nn::MaxPool2dOptions): `MaxPool2d(MaxPool2dOptions(3).stride(2))`
 /// or `MaxPool2d({.kernel_size = 3, .stride = 2})`; each field reads as a value and as
 /// LibTorch's getter (tapegrad/autograd/arg.hpp). (LibTorch's dilation is not supported.)
+/// A non-square kernel given alone is `MaxPool2dOptions(Size2(2, 3))` or
+/// `MaxPool2dOptions({{2, 3}})`: LibTorch's `MaxPool2dOptions({2, 3})` would initialise the
+/// aggregate from the braced pair, kernel_size 2 and stride 3 (likewise for AvgPool2dOptions).
 struct MaxPool2dOptions {
   /// Window height and width (LibTorch's positional argument).
   TG_ARG(MaxPool2dOptions, kernel_size, Size2) = 0;
