@@ -1,9 +1,36 @@
 #pragma once
 /// @file
 /// Activation layers (torch.nn.ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax) and Dropout.
+#include "tapegrad/autograd/arg.hpp"
 #include "tapegrad/nn/module.hpp"
 
 namespace tg::nn {
+
+/// LeakyReLU's options (torch::nn::LeakyReLUOptions):
+/// `LeakyReLU(LeakyReLUOptions().negative_slope(0.2))`. (LibTorch's inplace is not supported.)
+struct LeakyReLUOptions {
+  /// Slope for x < 0.
+  TG_ARG(LeakyReLUOptions, negative_slope, double) = 0.01;
+};
+
+/// Softmax's options (torch::nn::SoftmaxOptions): `Softmax(SoftmaxOptions(1))`.
+struct SoftmaxOptions {
+  /// The dimension normalised (LibTorch's positional argument; negative counts from the end).
+  TG_ARG(SoftmaxOptions, dim, std::int64_t) = 0;
+};
+
+/// LogSoftmax's options (torch::nn::LogSoftmaxOptions): `LogSoftmax(LogSoftmaxOptions(1))`.
+struct LogSoftmaxOptions {
+  /// The dimension normalised (LibTorch's positional argument; negative counts from the end).
+  TG_ARG(LogSoftmaxOptions, dim, std::int64_t) = 0;
+};
+
+/// Dropout's options (torch::nn::DropoutOptions): `Dropout(DropoutOptions(0.2))` or
+/// `Dropout(DropoutOptions().p(0.2))`. (LibTorch's inplace is not supported.)
+struct DropoutOptions {
+  /// Probability of zeroing an element, in [0, 1] (LibTorch's positional argument).
+  TG_ARG(DropoutOptions, p, double) = 0.5;
+};
 
 /// max(x, 0).
 class ReLUImpl : public Layer {
@@ -19,6 +46,9 @@ class LeakyReLUImpl : public Layer {
  public:
   /// PyTorch's default slope 0.01.
   explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope(negative_slope) {}
+  /// From LeakyReLUOptions (LibTorch's form).
+  explicit LeakyReLUImpl(const LeakyReLUOptions& options)
+      : negative_slope(options.negative_slope) {}
   Variable forward(const Variable& x) override;
   std::string name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override;
@@ -44,6 +74,8 @@ class SoftmaxImpl : public Layer {
  public:
   /// Softmax over dimension `dim` (negative counts from the end).
   explicit SoftmaxImpl(std::int64_t dim) : dim(dim) {}
+  /// From SoftmaxOptions (LibTorch's form).
+  explicit SoftmaxImpl(const SoftmaxOptions& options) : dim(options.dim) {}
   Variable forward(const Variable& x) override;
   std::string name() const override { return "Softmax"; }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
@@ -55,6 +87,8 @@ class LogSoftmaxImpl : public Layer {
  public:
   /// Log softmax over dimension `dim` (negative counts from the end).
   explicit LogSoftmaxImpl(std::int64_t dim) : dim(dim) {}
+  /// From LogSoftmaxOptions (LibTorch's form).
+  explicit LogSoftmaxImpl(const LogSoftmaxOptions& options) : dim(options.dim) {}
   Variable forward(const Variable& x) override;
   std::string name() const override { return "LogSoftmax"; }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
@@ -67,6 +101,8 @@ class DropoutImpl : public Layer {
  public:
   /// p in [0, 1], else tg::Error.
   explicit DropoutImpl(double p = 0.5);
+  /// From DropoutOptions (LibTorch's form).
+  explicit DropoutImpl(const DropoutOptions& options) : DropoutImpl(double(options.p)) {}
   Variable forward(const Variable& x) override;
   std::string name() const override { return "Dropout"; }
   std::string extra_repr() const override;
@@ -88,6 +124,9 @@ class LeakyReLU : public ModuleHolder<LeakyReLUImpl> {
   /// A new LeakyReLU with this slope for x < 0.
   LeakyReLU(double negative_slope = 0.01)
       : ModuleHolder(std::make_shared<LeakyReLUImpl>(negative_slope)) {}
+  /// LibTorch's form: `LeakyReLU(LeakyReLUOptions().negative_slope(0.2))`.
+  explicit LeakyReLU(const LeakyReLUOptions& options)
+      : ModuleHolder(std::make_shared<LeakyReLUImpl>(options)) {}
 };
 
 /// Holder of a SigmoidImpl.
@@ -112,6 +151,9 @@ class Softmax : public ModuleHolder<SoftmaxImpl> {
   using ModuleHolder::ModuleHolder;
   /// A new Softmax over dimension `dim`.
   Softmax(std::int64_t dim) : ModuleHolder(std::make_shared<SoftmaxImpl>(dim)) {}
+  /// LibTorch's form: `Softmax(SoftmaxOptions(1))`.
+  explicit Softmax(const SoftmaxOptions& options)
+      : ModuleHolder(std::make_shared<SoftmaxImpl>(options)) {}
 };
 
 /// Holder of a LogSoftmaxImpl.
@@ -120,6 +162,9 @@ class LogSoftmax : public ModuleHolder<LogSoftmaxImpl> {
   using ModuleHolder::ModuleHolder;
   /// A new LogSoftmax over dimension `dim`.
   LogSoftmax(std::int64_t dim) : ModuleHolder(std::make_shared<LogSoftmaxImpl>(dim)) {}
+  /// LibTorch's form: `LogSoftmax(LogSoftmaxOptions(1))`.
+  explicit LogSoftmax(const LogSoftmaxOptions& options)
+      : ModuleHolder(std::make_shared<LogSoftmaxImpl>(options)) {}
 };
 
 /// Holder of a DropoutImpl: `tg::nn::Dropout drop(0.2)`.
@@ -128,6 +173,9 @@ class Dropout : public ModuleHolder<DropoutImpl> {
   using ModuleHolder::ModuleHolder;
   /// A new Dropout zeroing with probability p.
   Dropout(double p = 0.5) : ModuleHolder(std::make_shared<DropoutImpl>(p)) {}
+  /// LibTorch's form: `Dropout(DropoutOptions(0.2))`.
+  explicit Dropout(const DropoutOptions& options)
+      : ModuleHolder(std::make_shared<DropoutImpl>(options)) {}
 };
 
 }  // namespace tg::nn

@@ -14,6 +14,9 @@ Conv2dImpl::Conv2dImpl(std::int64_t in_channels, std::int64_t out_channels, Size
       out_channels(out_channels),
       kernel_size(kernel_size),
       options(options) {
+  this->options.in_channels = in_channels;
+  this->options.out_channels = out_channels;
+  this->options.kernel_size = kernel_size;
   const auto& o = options;
   TG_CHECK(in_channels > 0 && out_channels > 0, "Conv2d: expected positive channels, got ",
            in_channels, " and ", out_channels);

@@ -9,7 +9,8 @@
 namespace tg::nn {
 
 LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool with_bias)
-    : in_features(in_features), out_features(out_features) {
+    : in_features(in_features), out_features(out_features),
+      options{in_features, out_features, with_bias} {
   TG_CHECK(in_features > 0 && out_features > 0,
            "Linear: expected positive sizes, got in_features = ", in_features,
            ", out_features = ", out_features);

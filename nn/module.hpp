@@ -262,12 +262,31 @@ class ModuleHolder {
   bool is_empty() const { return impl_ == nullptr; }
   /// The Impl (so a holder passes where a Module& is expected: save(model.fc1, path)).
   operator Impl&() const { return get(); }
-  /// The Impl's call operator: forward(x), reported to a running summary().
-  Variable operator()(const Variable& x) const { return get()(x); }
+  /// The Impl's call operator for a layer: forward(x), reported to a running summary().
+  template <class I = Impl>
+    requires std::is_base_of_v<Layer, I>
+  Variable operator()(const Variable& x) const {
+    return get()(x);
+  }
   /// The same handing over x (in place where the layer can: `relu(bn(conv(x)))`).
-  Variable operator()(Variable&& x) const { return get()(std::move(x)); }
+  template <class I = Impl>
+    requires std::is_base_of_v<Layer, I>
+  Variable operator()(Variable&& x) const {
+    return get()(std::move(x));
+  }
   /// The same as calling the holder.
-  Variable forward(const Variable& x) const { return get()(x); }
+  template <class I = Impl>
+    requires std::is_base_of_v<Layer, I>
+  Variable forward(const Variable& x) const {
+    return get()(x);
+  }
+  /// Calls a user module's forward with any arguments (TORCH_MODULE's holders): `net(x, y)`.
+  template <class... Args, class I = Impl>
+    requires(!std::is_base_of_v<Layer, I>)
+  decltype(auto) operator()(Args&&... args) const {
+    ModuleScope scope(get());  // names it in anomaly-mode errors, as Layer's call does
+    return get().forward(std::forward<Args>(args)...);
+  }
 
  protected:
   /// The Impl; throws tg::Error on an empty holder.
@@ -277,6 +296,30 @@ class ModuleHolder {
   }
   std::shared_ptr<Impl> impl_;  ///< the module held; null when empty
 };
+
+/// LibTorch's TORCH_MODULE: after `struct NetImpl : tg::nn::Module {...};`, `TORCH_MODULE(Net);`
+/// declares the holder `Net`: `Net net(args...)` makes a shared NetImpl(args...), `Net net;`
+/// a default-constructed one, `Net net = nullptr;` an empty holder; `net->member`,
+/// `net(x)` (NetImpl's forward), register_module("net", net), Sequential(net, ...) work as
+/// for a built-in layer, and copies share the module.
+#define TORCH_MODULE(Name)                                                                 \
+  class Name : public ::tg::nn::ModuleHolder<Name##Impl> {                                 \
+   public:                                                                                 \
+    using ::tg::nn::ModuleHolder<Name##Impl>::ModuleHolder;                                \
+    template <class I = Name##Impl>                                                        \
+      requires std::is_default_constructible_v<I>                                          \
+    Name() : ::tg::nn::ModuleHolder<Name##Impl>(std::make_shared<I>()) {}                  \
+    template <class First, class... Rest>                                                  \
+      requires(!std::is_same_v<std::remove_cvref_t<First>, Name> &&                        \
+               !std::is_same_v<std::remove_cvref_t<First>, std::nullptr_t> &&              \
+               !std::is_same_v<std::remove_cvref_t<First>, std::shared_ptr<Name##Impl>> && \
+               std::is_constructible_v<Name##Impl, First, Rest...>)                        \
+    explicit Name(First&& first, Rest&&... rest)                                           \
+        : ::tg::nn::ModuleHolder<Name##Impl>(std::make_shared<Name##Impl>(                 \
+              std::forward<First>(first), std::forward<Rest>(rest)...)) {}                 \
+  }
+/// tapegrad's name of TORCH_MODULE.
+#define TG_MODULE(Name) TORCH_MODULE(Name)
 
 /// Prints the held module as operator<<(std::ostream&, const Module&) does.
 template <class Impl>

@@ -9,6 +9,7 @@ namespace tg::nn {
 
 BatchNormImpl::BatchNormImpl(int spatial_dims, std::int64_t num_features, BatchNormOptions options)
     : spatial_dims(spatial_dims), num_features(num_features), options(options) {
+  this->options.num_features = num_features;
   TG_CHECK(num_features > 0, name(), ": expected num_features > 0, got ", num_features);
   TG_CHECK(options.eps > 0, name(), ": expected eps > 0, got ", options.eps);
   TG_CHECK(!options.momentum || (*options.momentum >= 0 && *options.momentum <= 1), name(),

@@ -27,6 +27,24 @@ class FunctionalImpl : public Layer {
   std::function<Variable(Variable)> fn_;
 };
 
+/// Holder of a FunctionalImpl, LibTorch's torch::nn::Functional: `Functional(tg::relu)`, or a
+/// function with extra arguments after the input, `Functional(tg::leaky_relu, 0.2f)`,
+/// `Functional(tg::log_softmax, 1)`; usable in Sequential like any layer.
+class Functional : public ModuleHolder<FunctionalImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  /// A callable Variable(Variable).
+  Functional(std::function<Variable(Variable)> fn)
+      : ModuleHolder(std::make_shared<FunctionalImpl>(std::move(fn))) {}
+  /// fn(x, extra...) for each input x; the extra arguments are copied.
+  template <class Fn, class First, class... Rest>
+    requires std::is_invocable_r_v<Variable, Fn&, Variable, First&, Rest&...>
+  Functional(Fn fn, First first, Rest... rest)
+      : ModuleHolder(std::make_shared<FunctionalImpl>(
+            [fn = std::move(fn), first = std::move(first), ... rest = std::move(rest)](
+                Variable x) mutable { return fn(std::move(x), first, rest...); })) {}
+};
+
 namespace detail {
 template <class T, class = void>
 struct has_forward : std::false_type {};

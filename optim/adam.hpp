@@ -3,31 +3,60 @@
 /// Adam (L2 penalty added to the gradient) and AdamW (decoupled weight decay), with AMSGrad:
 /// torch.optim.Adam's and torch.optim.AdamW's rules exactly.
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "tapegrad/autograd/arg.hpp"
 #include "tapegrad/optim/optimizer.hpp"
 
 namespace tg::optim {
 
-/// torch.optim.Adam's options.
+/// torch.optim.Adam's options, in either form: `{.lr = 2e-4, .betas = {0.5, 0.999}}` or
+/// LibTorch's `AdamOptions(2e-4).betas({0.5, 0.999})`; each field reads as a value and as
+/// LibTorch's getter (tapegrad/autograd/arg.hpp).
 struct AdamOptions {
-  double lr = 1e-3;
-  std::pair<double, double> betas = {0.9, 0.999};  ///< decay of the first and second moments
-  double eps = 1e-8;                               ///< added to the denominator after sqrt
-  double weight_decay = 0.0;                       ///< L2 penalty, added to the gradient
-  bool amsgrad = false;                            ///< divide by the running max of exp_avg_sq
-  bool maximize = false;
+  /// Learning rate (LibTorch's positional argument).
+  TG_ARG(AdamOptions, lr, double) = 1e-3;
+  /// Decay of the first and second moments; LibTorch's std::tuple of two is accepted too
+  /// (`.betas(std::make_tuple(0.5, 0.999))`), and a braced pair (`.betas({0.5, 0.999})`).
+  TG_ARG(AdamOptions, betas, std::pair<double, double>) = {0.9, 0.999};
+  /// Added to the denominator after the square root.
+  TG_ARG(AdamOptions, eps, double) = 1e-8;
+  /// L2 penalty, added to the gradient.
+  TG_ARG(AdamOptions, weight_decay, double) = 0.0;
+  /// Divide by the running maximum of exp_avg_sq.
+  TG_ARG(AdamOptions, amsgrad, bool) = false;
+  /// Ascend instead of descend.
+  TG_ARG(AdamOptions, maximize, bool) = false;
+
+  /// LibTorch's OptimizerOptions::get_lr().
+  double get_lr() const { return lr; }
+  /// LibTorch's OptimizerOptions::set_lr().
+  void set_lr(double value) { lr = value; }
 };
 
-/// torch.optim.AdamW's options (the same fields; weight_decay defaults to 1e-2 and is decoupled).
+/// torch.optim.AdamW's options (the same fields and forms; weight_decay defaults to 1e-2 and is
+/// decoupled).
 struct AdamWOptions {
-  double lr = 1e-3;
-  std::pair<double, double> betas = {0.9, 0.999};
-  double eps = 1e-8;
-  double weight_decay = 1e-2;  ///< p *= 1 - lr * weight_decay before the Adam step
-  bool amsgrad = false;
-  bool maximize = false;
+  /// Learning rate (LibTorch's positional argument).
+  TG_ARG(AdamWOptions, lr, double) = 1e-3;
+  /// Decay of the first and second moments; LibTorch's std::tuple of two is accepted too
+  /// (`.betas(std::make_tuple(0.5, 0.999))`), and a braced pair (`.betas({0.5, 0.999})`).
+  TG_ARG(AdamWOptions, betas, std::pair<double, double>) = {0.9, 0.999};
+  /// Added to the denominator after the square root.
+  TG_ARG(AdamWOptions, eps, double) = 1e-8;
+  /// Decoupled weight decay: p *= 1 - lr * weight_decay before the Adam step.
+  TG_ARG(AdamWOptions, weight_decay, double) = 1e-2;
+  /// Divide by the running maximum of exp_avg_sq.
+  TG_ARG(AdamWOptions, amsgrad, bool) = false;
+  /// Ascend instead of descend.
+  TG_ARG(AdamWOptions, maximize, bool) = false;
+
+  /// LibTorch's OptimizerOptions::get_lr().
+  double get_lr() const { return lr; }
+  /// LibTorch's OptimizerOptions::set_lr().
+  void set_lr(double value) { lr = value; }
 };
 
 /// A group's overrides of AdamOptions or AdamWOptions.
@@ -65,6 +94,16 @@ class Adam : public BasicOptimizer<AdamOptions, AdamGroupOptions> {
   Adam(std::vector<Variable> params, AdamOptions options = {});
   /// Several groups, each overriding `defaults` where it sets a field.
   Adam(std::vector<Group> groups, AdamOptions defaults = {});
+  /// LibTorch's short form: Adam opt(model.parameters(), 1e-3) (the learning rate alone).
+  template <class Lr>
+    requires std::is_arithmetic_v<Lr>
+  Adam(std::vector<Variable> params, Lr lr)
+      : Adam(std::move(params), AdamOptions{.lr = static_cast<double>(lr)}) {}
+  /// Several groups, the defaults' learning rate alone.
+  template <class Lr>
+    requires std::is_arithmetic_v<Lr>
+  Adam(std::vector<Group> groups, Lr lr)
+      : Adam(std::move(groups), AdamOptions{.lr = static_cast<double>(lr)}) {}
 
   std::vector<std::string> buffer_names() const override;
   /// beta1 (what OneCycleLR cycles).
@@ -84,6 +123,16 @@ class AdamW : public BasicOptimizer<AdamWOptions, AdamGroupOptions> {
   AdamW(std::vector<Variable> params, AdamWOptions options = {});
   /// Several groups, each overriding `defaults` where it sets a field.
   AdamW(std::vector<Group> groups, AdamWOptions defaults = {});
+  /// LibTorch's short form: AdamW opt(model.parameters(), 1e-3) (the learning rate alone).
+  template <class Lr>
+    requires std::is_arithmetic_v<Lr>
+  AdamW(std::vector<Variable> params, Lr lr)
+      : AdamW(std::move(params), AdamWOptions{.lr = static_cast<double>(lr)}) {}
+  /// Several groups, the defaults' learning rate alone.
+  template <class Lr>
+    requires std::is_arithmetic_v<Lr>
+  AdamW(std::vector<Group> groups, Lr lr)
+      : AdamW(std::move(groups), AdamWOptions{.lr = static_cast<double>(lr)}) {}
 
   std::vector<std::string> buffer_names() const override;
   double momentum(std::size_t group) const override { return options(group).betas.first; }

@@ -43,6 +43,27 @@ struct ParamGroup {
   GroupOptions options = {};     ///< the options set for this group; unset ones are the defaults
 };
 
+/// One parameter group as LibTorch's `optimizer.param_groups()` presents it: its parameters and
+/// its options, writable: `for (auto& g : opt.param_groups()) g.options().lr(g.options().lr() * 0.1);`
+/// A view into the optimizer: valid until a group is added.
+template <class Options>
+class OptimizerParamGroup {
+ public:
+  /// A view of `params` and `options` (the optimizer's own).
+  OptimizerParamGroup(const std::vector<Variable>& params, Options& options)
+      : params_(&params), options_(&options) {}
+  /// The group's parameters, in the order they were given.
+  const std::vector<Variable>& params() const { return *params_; }
+  /// The group's options (lr, momentum, ...), writable.
+  Options& options() const { return *options_; }
+  /// Always true (LibTorch's groups may lack options; these never do).
+  bool has_options() const { return true; }
+
+ private:
+  const std::vector<Variable>* params_;
+  Options* options_;
+};
+
 /// Base of every optimizer: zero_grad(), step(), groups' learning rates, state save/restore.
 class Optimizer {
  public:
@@ -131,6 +152,13 @@ class BasicOptimizer : public Optimizer {
   Options& options(std::size_t group) { return options_.at(checked(group)); }
   /// A group's options; an index past the last group throws tg::Error.
   const Options& options(std::size_t group) const { return options_.at(checked(group)); }
+  /// Every group's parameters and options, LibTorch's form (see OptimizerParamGroup).
+  std::vector<OptimizerParamGroup<Options>> param_groups() {
+    std::vector<OptimizerParamGroup<Options>> groups;
+    groups.reserve(options_.size());
+    for (std::size_t g = 0; g < options_.size(); ++g) groups.emplace_back(params(g), options_[g]);
+    return groups;
+  }
   /// Adds parameters with their own options (e.g. layers unfrozen during fine-tuning).
   void add_param_group(Group group) {
     Options merged = merge_options(defaults_, group.options);
@@ -172,7 +200,7 @@ class BasicOptimizer : public Optimizer {
     TG_CHECK(std::isfinite(loaded.lr) && loaded.lr >= -schedule_undershoot, name(),
              ": expected lr >= 0 and finite (a schedule may leave it up to 1e-4 below), got ",
              loaded.lr);
-    loaded.lr = std::max(loaded.lr, 0.0);
+    loaded.lr = std::max(double(loaded.lr), 0.0);
     check_options(loaded, name().c_str());
   }
   /// update_param with the group's options.
