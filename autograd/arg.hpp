@@ -137,9 +137,12 @@ class Arg : public detail::ArgStorage<T> {
     return *this;
   }
 
+  ///@{
   /// LibTorch's getter: `options.stride()` is the value.
   T& operator()() noexcept { return this->get(); }
   const T& operator()() const noexcept { return this->get(); }
+  ///@}
+  ///@{
   /// LibTorch's setter: sets the value and returns the options object it belongs to, so that
   /// setters chain: `Conv2dOptions(1, 64, 4).stride(2).bias(false)`.
   Parent& operator()(const T& value) {
@@ -156,7 +159,9 @@ class Arg : public detail::ArgStorage<T> {
     this->get() = detail::arg_make<T>(std::forward<U>(value));
     return parent();
   }
+  ///@}
 
+  ///@{
   /// Compound assignment of an arithmetic field: `o.lr *= 0.1`.
   template <class U>
   Arg& operator+=(const U& v)
@@ -186,12 +191,15 @@ class Arg : public detail::ArgStorage<T> {
     this->get() /= v;
     return *this;
   }
+  ///@}
 
+  ///@{
   /// Copies the value (the options struct's own copy and assignment use these).
   Arg(const Arg&) = default;
   Arg(Arg&&) = default;
   Arg& operator=(const Arg&) = default;
   Arg& operator=(Arg&&) = default;
+  ///@}
 
  private:
   Parent& parent() noexcept {

@@ -61,12 +61,15 @@ struct AdamWOptions {
 
 /// A group's overrides of AdamOptions or AdamWOptions.
 struct AdamGroupOptions {
+  ///@{
+  /// Unset: the optimizer's default for this field (see its options struct).
   std::optional<double> lr = {};
   std::optional<std::pair<double, double>> betas = {};
   std::optional<double> eps = {};
   std::optional<double> weight_decay = {};
   std::optional<bool> amsgrad = {};
   std::optional<bool> maximize = {};
+  ///@}
 };
 
 ///@{

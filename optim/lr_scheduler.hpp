@@ -202,11 +202,11 @@ struct OneCycleLROptions {
   double pct_start = 0.3;                ///< share of the steps spent increasing the rate
   std::string anneal_strategy = "cos";   ///< "cos" or "linear"
   bool cycle_momentum = true;            ///< cycle momentum (SGD, RMSprop) or beta1 (Adam)
-  double base_momentum = 0.85;
-  double max_momentum = 0.95;
+  double base_momentum = 0.85;           ///< momentum (beta1) at the peak learning rate
+  double max_momentum = 0.95;            ///< momentum (beta1) at the lowest learning rates
   double div_factor = 25.0;              ///< initial_lr = max_lr / div_factor
   double final_div_factor = 1e4;         ///< min_lr = initial_lr / final_div_factor
-  bool three_phase = false;
+  bool three_phase = false;              ///< a third phase annealing to min_lr (else two phases)
 };
 
 /// The 1cycle policy: lr from max_lr / div_factor up to max_lr, then down to min_lr, over

@@ -38,6 +38,8 @@ struct RMSpropOptions {
 
 /// A group's overrides of RMSpropOptions.
 struct RMSpropGroupOptions {
+  ///@{
+  /// Unset: the optimizer's default for this field (see its options struct).
   std::optional<double> lr = {};
   std::optional<double> alpha = {};
   std::optional<double> eps = {};
@@ -45,6 +47,7 @@ struct RMSpropGroupOptions {
   std::optional<double> momentum = {};
   std::optional<bool> centered = {};
   std::optional<bool> maximize = {};
+  ///@}
 };
 
 /// Throws tg::Error for negative lr, alpha, eps, weight_decay or momentum.

@@ -37,12 +37,15 @@ struct SGDOptions {
 
 /// A group's overrides of SGDOptions (unset fields take the optimizer's defaults).
 struct SGDGroupOptions {
+  ///@{
+  /// Unset: the optimizer's default for this field (see its options struct).
   std::optional<double> lr = {};
   std::optional<double> momentum = {};
   std::optional<double> dampening = {};
   std::optional<double> weight_decay = {};
   std::optional<bool> nesterov = {};
   std::optional<bool> maximize = {};
+  ///@}
 };
 
 /// Throws tg::Error for negative lr, momentum or weight_decay, or Nesterov without momentum.
