@@ -166,8 +166,8 @@ Route route_of(const Case& c) {
   g.kernel_w = std::int64_t(ws[3]);
   g.groups = c.conv.groups;
   g.stride_h = g.stride_w = c.conv.stride;
-  g.pad_h = c.conv.padding_h >= 0 ? c.conv.padding_h : c.conv.padding;
-  g.pad_w = c.conv.padding_w >= 0 ? c.conv.padding_w : c.conv.padding;
+  g.pad_h = c.conv.padding_h >= 0 ? c.conv.padding_h() : c.conv.padding();
+  g.pad_w = c.conv.padding_w >= 0 ? c.conv.padding_w() : c.conv.padding();
   g.compute_output_size();
   if (kernels::winograd_applies(g)) return Route::winograd_bf16;
   return kernels::conv2d_bf16_route(g) ? Route::bf16 : Route::fp32;
