@@ -9,6 +9,7 @@
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/shape_ops.hpp"
 #include "tapegrad/autograd/trace.hpp"
+#include "tapegrad/autograd/kernels/map.hpp"
 
 namespace tg {
 
@@ -96,10 +97,14 @@ Variable mean(const Variable& x) {
   double total = 0.0;
   for (std::size_t i = 0; i < v.size(); ++i) total += v.data()[i];
   const double n = static_cast<double>(v.size());
-  return record_op("mean", filled(Shape{}, static_cast<float>(total / n)), {x},
-                   [n](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     return grad_list(filled(ctx.input(0).shape(), static_cast<float>(g.data()[0] / n)));
-                   });
+  return with_double_backward(
+      record_op("mean", filled(Shape{}, static_cast<float>(total / n)), {x},
+                [n](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                  return grad_list(filled(ctx.input(0).shape(), static_cast<float>(g.data()[0] / n)));
+                }),
+      [n](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+        return {broadcast_to(g * static_cast<float>(1.0 / n), ctx.input(0).shape())};
+      });
 }
 
 Variable mean(const Variable& x, std::int64_t dim_arg, bool keepdim) {
@@ -116,12 +121,19 @@ Variable mean(const Variable& x, std::int64_t dim_arg, bool keepdim) {
   const float scale = 1.0f / static_cast<float>(a.n);
   for (std::size_t j = 0; j < acc.size(); ++j) out.data()[j] = static_cast<float>(acc[j] / double(a.n));
   if (trace::active()) trace::attributes("mean_dim", {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
-  return record_op("mean_dim", std::move(out), {x},
-                   [a, scale](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = expand_along(g, ctx.input(0).shape(), a);
-                     for (float& v : gx) v *= scale;
-                     return grad_list(std::move(gx));
-                   });
+  return with_double_backward(
+      record_op("mean_dim", std::move(out), {x},
+                [a, scale](Tensor g, const BackwardCtx& ctx) -> TensorList {
+                  Tensor gx = expand_along(g, ctx.input(0).shape(), a);
+                  for (float& v : gx) v *= scale;
+                  return grad_list(std::move(gx));
+                }),
+      [dim, scale](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+        const Shape& in = ctx.input(0).shape();
+        std::vector<std::int64_t> kept(in.begin(), in.end());
+        kept[dim] = 1;
+        return {broadcast_to(reshape(g, kept) * scale, in)};
+      });
 }
 
 Variable max(const Variable& x) {
@@ -266,7 +278,7 @@ Variable norm_along(const Variable& x, float p, const Axis& a, Shape out_shape, 
   Tensor out = empty_tensor(out_shape);
   for (std::size_t j = 0; j < acc.size(); ++j)
     out.data()[j] = static_cast<float>(p == 2.0f ? std::sqrt(acc[j]) : p == 1.0f ? acc[j] : std::pow(acc[j], 1.0 / p));
-  return record_op(op, std::move(out), {x},
+  Variable y = record_op(op, std::move(out), {x},
                    [a, p](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      // d||x||_p/dx = sign(x) |x|^(p-1) / ||x||^(p-1); 0 where the norm is 0.
                      const Tensor& in = ctx.input(0);
@@ -288,6 +300,23 @@ Variable norm_along(const Variable& x, float p, const Axis& a, Shape out_shape, 
                          }
                      return grad_list(std::move(gx));
                    });
+  // The same rule on Variables, on the tensor seen as [outer, n, inner]: g sign(x) (|x| / norm)^(p-1),
+  // 0 where the norm is 0 (a zero norm is replaced by 1 before dividing, then masked).
+  return with_double_backward(y, [a, p](const Variable& g, const GraphCtx& ctx) -> std::vector<Variable> {
+    const Variable x = ctx.input(0);
+    const auto outer = std::int64_t(a.outer), n = std::int64_t(a.n), inner = std::int64_t(a.inner);
+    const Variable x3 = reshape(x, {outer, n, inner});
+    const Variable norms = reshape(ctx.output(), {outer, 1, inner});
+    const Tensor zero = kernels::map(norms.value(), [](float v) { return v == 0.0f ? 1.0f : 0.0f; });
+    const Variable safe = norms + Variable(zero), nonzero = Variable(filled(zero.shape(), 1.0f) - zero);
+    const Variable g3 = reshape(g, {outer, 1, inner}) * nonzero;
+    Variable d;
+    if (p == 2.0f) d = x3 / safe;
+    else if (p == 1.0f) d = Variable(kernels::map(x3.value(), [](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); }));
+    else d = Variable(kernels::map(x3.value(), [](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); })) * pow(abs(x3) / safe, p - 1.0f);
+    const Shape& xs = x.shape();
+    return {reshape(g3 * d, std::vector<std::int64_t>(xs.begin(), xs.end()))};
+  });
 }
 
 // 0/1 results of all (every element non-zero) or any along the axis of `a`; not recorded.

@@ -109,6 +109,9 @@ std::vector<GradGradCase> cases() {
       {"log_softmax + nll_loss", [=](auto v) { return nll_loss(log_softmax(in(v, 0) * in(v, 0), 1), Labels{1, 0}); }, {{2, 3}}},
       {"linear (no bias)", [=](auto v) { return tanh(linear(in(v, 0), in(v, 1), Variable())); },
        {{2, 3}, {4, 3}}},
+      {"norm (2)", [=](auto v) { return tanh(norm(in(v, 0))) * in(v, 0); }, {{2, 3}}},
+      {"norm (3, along a dim)", [=](auto v) { return norm(in(v, 0), 3.0f, 1, true) * in(v, 0); }, {{2, 3}}},
+      {"norm (1, along a dim)", [=](auto v) { return norm(in(v, 0), 1.0f, 0) * in(v, 1); }, {{2, 3}, {3}}}
   };
 }
 

@@ -4,7 +4,7 @@
 //
 // Every block becomes code under a `#line` directive naming the Markdown file and the block's
 // line, so a compiler error reads "docs/getting-started.md:42:7: error: ...". Each block lives
-// in a namespace of its own (doc_L<line>), so two blocks may both define a `Net`:
+// in a namespace of its own (doc_<file>_L<line>), so two blocks may both define a `Net`:
 // - a block with `int main(` is a complete program: its main is registered and test_docs runs
 //   it (in a child process, with a time limit);
 // - any other block is a fragment, compiled as the body of a function after
@@ -27,6 +27,7 @@
 //   tg::nn::Linear model(4, 2);
 //   -->
 // Blocks that must not be compiled (shell, output, CMake) use another fence language.
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -209,8 +210,11 @@ int main(int argc, char** argv) {
     }
     if (!b.requires_macro.empty()) out << "#endif\n";
   }
+  // The namespace names the file too: all files' blocks link into one program.
+  std::string file_id;
+  for (char c : name) file_id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   for (const auto& b : blocks) {
-    const std::string ns = "doc_L" + std::to_string(b.line);
+    const std::string ns = "doc_" + file_id + "_L" + std::to_string(b.line);
     const bool guarded = !b.requires_macro.empty();
     if (guarded) out << "#ifdef " << b.requires_macro << "\n";
     out << "namespace " << ns << " {\n";
