@@ -1,9 +1,11 @@
 #include "tapegrad/autograd/tensor.hpp"
 
 #include <malloc.h>
+#include <sys/sysinfo.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <cstdint>
 #include <new>
 #include <numeric>
@@ -74,8 +76,23 @@ Shape checked_shape(const std::vector<std::int64_t>& dims, const std::string& wh
   return shape;
 }
 
+namespace {
+// RAM plus swap: a tensor larger than that can never be filled, and asking the allocator for it
+// is not a clean failure everywhere (AddressSanitizer aborts on a request above 1 TiB).
+std::uint64_t memory_bytes() {
+  struct sysinfo info {};
+  if (sysinfo(&info) != 0) return std::numeric_limits<std::uint64_t>::max();
+  return (std::uint64_t(info.totalram) + info.totalswap) * info.mem_unit;
+}
+}  // namespace
+
 Tensor checked_empty(const Shape& shape, const std::string& what) {
   const std::size_t n = checked_numel(shape, what);
+  const std::uint64_t bytes = std::uint64_t(n) * sizeof(float), memory = memory_bytes();
+  if (bytes > memory)
+    throw Error(what + ": cannot allocate " + std::to_string(bytes) + " bytes for a tensor of shape " +
+                shape_str(shape) + " (more than this machine's " + std::to_string(memory) +
+                " bytes of memory and swap)");
   try {
     return Tensor::from_shape(shape);
   } catch (const std::bad_alloc&) {
