@@ -172,18 +172,22 @@ std::vector<std::size_t> argbest_along(const Tensor& x, const Axis& a, Beats bea
 std::vector<std::size_t> argmax_along(const Tensor& x, const Axis& a) { return argbest_along(x, a, beats_max); }
 }  // namespace
 
-Variable max(const Variable& x, std::int64_t dim_arg, bool keepdim) {
-  const std::size_t dim = normalize_dim(dim_arg, x.dim(), "max");
+namespace {
+// max or min along a dim: the values, and the gradient sent to the winning element of each row.
+template <class Beats>
+Variable best_along_dim(const Variable& x, std::int64_t dim_arg, bool keepdim, const char* name,
+                        const char* op, Beats beats) {
+  const std::size_t dim = normalize_dim(dim_arg, x.dim(), name);
   const Axis a = split_at(x.shape(), dim);
-  TG_CHECK(a.n > 0, "max: expected a non-empty dim ", dim_arg, ", got shape ", shape_str(x.shape()));
-  auto best = argmax_along(x.value(), a);
+  TG_CHECK(a.n > 0, name, ": expected a non-empty dim ", dim_arg, ", got shape ", shape_str(x.shape()));
+  auto best = argbest_along(x.value(), a, beats);
   Tensor out = empty_tensor(reduced_shape(x.shape(), dim, keepdim));
   for (std::size_t j = 0; j < best.size(); ++j) {
     const std::size_t o = j / a.inner, i = j % a.inner;
     out.data()[j] = x.value().data()[(o * a.n + best[j]) * a.inner + i];
   }
-  if (trace::active()) trace::attributes("max_dim", {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
-  return record_op("max_dim", std::move(out), {x},
+  if (trace::active()) trace::attributes(op, {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
+  return record_op(op, std::move(out), {x},
                    [a, best = std::move(best)](Tensor g, const BackwardCtx& ctx) -> TensorList {
                      Tensor gx = filled(ctx.input(0).shape(), 0.0f);
                      for (std::size_t j = 0; j < best.size(); ++j) {
@@ -192,6 +196,11 @@ Variable max(const Variable& x, std::int64_t dim_arg, bool keepdim) {
                      }
                      return grad_list(std::move(gx));
                    });
+}
+}  // namespace
+
+Variable max(const Variable& x, std::int64_t dim_arg, bool keepdim) {
+  return best_along_dim(x, dim_arg, keepdim, "max", "max_dim", beats_max);
 }
 
 Labels argmax(const Tensor& x, std::int64_t dim_arg) {
@@ -234,25 +243,7 @@ Labels indices_to_labels(const std::vector<std::size_t>& best, Shape shape) {
 Variable min(const Variable& x) { return best_of_all(x, "min", beats_min); }
 
 Variable min(const Variable& x, std::int64_t dim_arg, bool keepdim) {
-  const std::size_t dim = normalize_dim(dim_arg, x.dim(), "min");
-  const Axis a = split_at(x.shape(), dim);
-  TG_CHECK(a.n > 0, "min: expected a non-empty dim ", dim_arg, ", got shape ", shape_str(x.shape()));
-  auto best = argbest_along(x.value(), a, beats_min);
-  Tensor out = empty_tensor(reduced_shape(x.shape(), dim, keepdim));
-  for (std::size_t j = 0; j < best.size(); ++j) {
-    const std::size_t o = j / a.inner, i = j % a.inner;
-    out.data()[j] = x.value().data()[(o * a.n + best[j]) * a.inner + i];
-  }
-  if (trace::active()) trace::attributes("min_dim", {{"dim", std::int64_t(dim)}, {"keepdim", std::int64_t(keepdim)}});
-  return record_op("min_dim", std::move(out), {x},
-                   [a, best = std::move(best)](Tensor g, const BackwardCtx& ctx) -> TensorList {
-                     Tensor gx = filled(ctx.input(0).shape(), 0.0f);
-                     for (std::size_t j = 0; j < best.size(); ++j) {
-                       const std::size_t o = j / a.inner, i = j % a.inner;
-                       gx.data()[(o * a.n + best[j]) * a.inner + i] = g.data()[j];
-                     }
-                     return grad_list(std::move(gx));
-                   });
+  return best_along_dim(x, dim_arg, keepdim, "min", "min_dim", beats_min);
 }
 
 Labels argmin(const Tensor& x, std::int64_t dim_arg) {
